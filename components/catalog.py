@@ -154,13 +154,35 @@ OVH_LB_FLAVORS = (
 )
 
 DO_REGIONS = (
-    "ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3",
-    "sfo2", "sfo3", "sgp1", "syd1", "tor1",
-)  # fmt: skip
+    "ams3",
+    "atl1",
+    "blr1",
+    "fra1",
+    "lon1",
+    "nyc1",
+    "nyc2",
+    "nyc3",
+    "sfo2",
+    "sfo3",
+    "sgp1",
+    "syd1",
+    "tor1",
+)
 OVH_REGIONS = (
-    "BHS5", "DE1", "GRA7", "GRA9", "GRA11", "RBX-A", "SBG5", "SGP1", "SYD1",
-    "UK1", "WAW1", "EU-WEST-PAR", "EU-SOUTH-MIL",
-)  # fmt: skip
+    "BHS5",
+    "DE1",
+    "GRA7",
+    "GRA9",
+    "GRA11",
+    "RBX-A",
+    "SBG5",
+    "SGP1",
+    "SYD1",
+    "UK1",
+    "WAW1",
+    "EU-WEST-PAR",
+    "EU-SOUTH-MIL",
+)
 
 MACHINES = {"digitalocean": DO_MACHINES, "ovh": OVH_MACHINES}
 DATABASES = {"digitalocean": DO_DATABASES, "ovh": OVH_DATABASES}

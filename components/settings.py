@@ -29,9 +29,15 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 TLS_MODES = ("managed", "certificate", "node", "off")
 POOL_MODES = ("transaction", "session", "statement")
 EVICTION_POLICIES = (
-    "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu",
-    "volatile-random", "volatile-ttl", "noeviction",
-)  # fmt: skip
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "noeviction",
+)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEMO_APP_MODULE = "pyscale_demo.wsgi:application"
 
@@ -182,10 +188,16 @@ CLOUD_DEFAULTS: dict[str, dict[str, Any]] = {
     "digitalocean": {
         "region": "fra1",
         "nodeSize": {"dev": "s-2vcpu-4gb", "staging": "c-4", "prod": "c-16"},
-        "databaseSize": {"dev": "db-s-1vcpu-1gb", "staging": "db-s-2vcpu-4gb",
-                         "prod": "db-s-4vcpu-8gb"},
-        "cacheSize": {"dev": "db-s-1vcpu-1gb", "staging": "db-s-1vcpu-2gb",
-                      "prod": "db-s-2vcpu-4gb"},
+        "databaseSize": {
+            "dev": "db-s-1vcpu-1gb",
+            "staging": "db-s-2vcpu-4gb",
+            "prod": "db-s-4vcpu-8gb",
+        },
+        "cacheSize": {
+            "dev": "db-s-1vcpu-1gb",
+            "staging": "db-s-1vcpu-2gb",
+            "prod": "db-s-2vcpu-4gb",
+        },
     },
     "ovh": {
         "region": "GRA11",
@@ -193,19 +205,42 @@ CLOUD_DEFAULTS: dict[str, dict[str, Any]] = {
         "databaseSize": {"dev": "db1-4", "staging": "db1-7", "prod": "db1-15"},
         "cacheSize": {"dev": "db1-4", "staging": "db1-4", "prod": "db1-7"},
     },
-}  # fmt: skip
+}
 
 TOP_LEVEL_KEYS = (
-    "cloud", "region", "environment", "targetConcurrency", "nodeSize", "nodeCount", "domain",
-    "tls", "certificateName", "sshKeys", "sshAllowCidrs", "vpcCidr", "database", "cache", "app",
-    "alerts", "protect", "backups", "ovhServiceName",
-)  # fmt: skip
+    "cloud",
+    "region",
+    "environment",
+    "targetConcurrency",
+    "nodeSize",
+    "nodeCount",
+    "domain",
+    "tls",
+    "certificateName",
+    "sshKeys",
+    "sshAllowCidrs",
+    "vpcCidr",
+    "database",
+    "cache",
+    "app",
+    "alerts",
+    "protect",
+    "backups",
+    "ovhServiceName",
+)
 # Secret keys are read as Pulumi secrets by the wiring, never into Settings.
 SECRET_KEYS = ("alertSlackUrl",)
 DATABASE_KEYS = (
-    "size", "version", "standbyNodes", "readReplicas", "replicaRegion", "poolMode",
-    "maintenanceDay", "maintenanceHour", "ovhPlan",
-)  # fmt: skip
+    "size",
+    "version",
+    "standbyNodes",
+    "readReplicas",
+    "replicaRegion",
+    "poolMode",
+    "maintenanceDay",
+    "maintenanceHour",
+    "ovhPlan",
+)
 CACHE_KEYS = ("size", "version", "evictionPolicy")
 APP_KEYS = ("repo", "ref", "module")
 ALERT_KEYS = ("emails", "slackChannel", "cpuPercent", "memoryPercent", "diskPercent")
@@ -330,11 +365,12 @@ def _is_cidr(value: str) -> bool:
 
 def _check_keys(reader: _Reader, raw: Mapping[str, Any]) -> None:
     """A misspelt key would otherwise be ignored silently and the default used."""
-    nested = {"database": DATABASE_KEYS, "cache": CACHE_KEYS, "app": APP_KEYS,
-              "alerts": ALERT_KEYS}  # fmt: skip
+    nested = {"database": DATABASE_KEYS, "cache": CACHE_KEYS, "app": APP_KEYS, "alerts": ALERT_KEYS}
     for key in raw:
         if key not in TOP_LEVEL_KEYS and key not in SECRET_KEYS:
-            reader.fail(key, raw[key], f"is not a pyscale setting; known: {', '.join(TOP_LEVEL_KEYS)}")
+            reader.fail(
+                key, raw[key], f"is not a pyscale setting; known: {', '.join(TOP_LEVEL_KEYS)}"
+            )
     for key, allowed in nested.items():
         value = _lookup(raw, key)
         if value is None:
@@ -344,7 +380,9 @@ def _check_keys(reader: _Reader, raw: Mapping[str, Any]) -> None:
             continue
         for sub in value:
             if sub not in allowed:
-                reader.fail(f"{key}.{sub}", value[sub], f"is not a known key; known: {', '.join(allowed)}")
+                reader.fail(
+                    f"{key}.{sub}", value[sub], f"is not a known key; known: {', '.join(allowed)}"
+                )
 
 
 def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
@@ -363,9 +401,11 @@ def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
     region = reader.choice("region", cloud_defaults["region"], catalog.REGIONS[cloud])
 
     node_size = reader.sized(
-        "nodeSize", cloud_defaults["nodeSize"][environment], catalog.MACHINES[cloud],
+        "nodeSize",
+        cloud_defaults["nodeSize"][environment],
+        catalog.MACHINES[cloud],
         f"{cloud} node size",
-    )  # fmt: skip
+    )
     node_count = reader.integer("nodeCount", env_defaults.get("nodeCount"), 1, 500)
     target = reader.integer("targetConcurrency", env_defaults["targetConcurrency"], 1, 10_000_000)
 
@@ -373,32 +413,50 @@ def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
     tls = reader.choice("tls", env_defaults["tls"], TLS_MODES)
     certificate_name = reader.get("certificateName")
     if tls in ("managed", "node") and domain is None:
-        reader.fail("tls", tls, "needs pyscale:domain (a certificate is issued for a name); "
-                    "set a domain or use tls: off")  # fmt: skip
+        reader.fail(
+            "tls",
+            tls,
+            "needs pyscale:domain (a certificate is issued for a name); "
+            "set a domain or use tls: off",
+        )
     if tls == "certificate" and not certificate_name:
-        reader.fail("certificateName", certificate_name,
-                    "must name an uploaded certificate when tls is 'certificate'")  # fmt: skip
+        reader.fail(
+            "certificateName",
+            certificate_name,
+            "must name an uploaded certificate when tls is 'certificate'",
+        )
     if tls == "managed" and cloud == "ovh":
-        reader.fail("tls", tls, "OVHcloud has no managed Let's Encrypt on its load balancer; "
-                    "use 'certificate' (key manager) or 'node'")  # fmt: skip
+        reader.fail(
+            "tls",
+            tls,
+            "OVHcloud has no managed Let's Encrypt on its load balancer; "
+            "use 'certificate' (key manager) or 'node'",
+        )
     if tls == "managed" and node_count == 1:
-        reader.fail("tls", tls, "a single node has no load balancer to hold the certificate; "
-                    "use 'node' or 'off'")  # fmt: skip
+        reader.fail(
+            "tls",
+            tls,
+            "a single node has no load balancer to hold the certificate; use 'node' or 'off'",
+        )
 
     ssh_keys = reader.strings("sshKeys", lambda v: bool(v.strip()), "SSH key fingerprints or names")
     ssh_cidrs = reader.strings("sshAllowCidrs", _is_cidr, "a CIDR such as 198.51.100.0/24")
     vpc_cidr = reader.get("vpcCidr", "10.110.0.0/20")
-    if not isinstance(vpc_cidr, str) or not _is_cidr(vpc_cidr) or not ipaddress.ip_network(
-        vpc_cidr
-    ).is_private:
+    if (
+        not isinstance(vpc_cidr, str)
+        or not _is_cidr(vpc_cidr)
+        or not ipaddress.ip_network(vpc_cidr).is_private
+    ):
         reader.fail("vpcCidr", vpc_cidr, "must be a private IPv4 CIDR such as 10.110.0.0/20")
         vpc_cidr = "10.110.0.0/20"
 
     db_defaults = env_defaults["database"]
     database = DatabaseSettings(
         size=reader.sized(
-            "database.size", cloud_defaults["databaseSize"][environment],
-            catalog.DATABASES[cloud], f"{cloud} database size",
+            "database.size",
+            cloud_defaults["databaseSize"][environment],
+            catalog.DATABASES[cloud],
+            f"{cloud} database size",
         ),
         version=str(reader.choice("database.version", "17", ("14", "15", "16", "17"))),
         standby_nodes=reader.integer(
@@ -416,32 +474,41 @@ def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
         ovh_plan=reader.choice(
             "database.ovhPlan", db_defaults["ovhPlan"], tuple(catalog.OVH_DATABASE_PLANS)
         ),
-    )  # fmt: skip
+    )
     if cloud == "ovh":
         # OVHcloud serves reads from the plan's standby nodes: the plan fixes the replicas.
         standbys = catalog.OVH_DATABASE_PLANS[database.ovh_plan] - 1
         if reader.get("database.readReplicas") is None:
             database = replace(database, read_replicas=standbys)
         elif database.read_replicas > standbys:
-            reader.fail("database.readReplicas", database.read_replicas,
-                        f"OVHcloud plan '{database.ovh_plan}' has {standbys} standby node(s) to "
-                        "read from; raise database.ovhPlan (business: 1, enterprise: 2)")  # fmt: skip
+            reader.fail(
+                "database.readReplicas",
+                database.read_replicas,
+                f"OVHcloud plan '{database.ovh_plan}' has {standbys} standby node(s) to "
+                "read from; raise database.ovhPlan (business: 1, enterprise: 2)",
+            )
     cache = CacheSettings(
         size=reader.sized(
-            "cache.size", cloud_defaults["cacheSize"][environment], catalog.CACHES[cloud],
+            "cache.size",
+            cloud_defaults["cacheSize"][environment],
+            catalog.CACHES[cloud],
             f"{cloud} cache size",
         ),
         version=str(reader.choice("cache.version", "8", ("7", "8"))),
         eviction_policy=reader.choice("cache.evictionPolicy", "allkeys-lru", EVICTION_POLICIES),
-    )  # fmt: skip
+    )
     app = AppSettings(
         repo=reader.text("app.repo", None, _GIT_URL, "an https:// or ssh git URL"),
         ref=str(reader.get("app.ref", "main")),
         module=reader.text("app.module", DEMO_APP_MODULE, _WSGI, "a WSGI path module:callable"),
     )
     if app.repo is None and app.module != DEMO_APP_MODULE:
-        reader.fail("app.module", app.module, "needs pyscale:app.repo; without a repo the "
-                    f"embedded demo app ({DEMO_APP_MODULE}) is deployed")  # fmt: skip
+        reader.fail(
+            "app.module",
+            app.module,
+            "needs pyscale:app.repo; without a repo the "
+            f"embedded demo app ({DEMO_APP_MODULE}) is deployed",
+        )
     alerts = AlertSettings(
         emails=reader.strings("alerts.emails", lambda v: "@" in v, "e-mail addresses"),
         slack_channel=reader.get("alerts.slackChannel"),
@@ -451,8 +518,11 @@ def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
     )
     ovh_service_name = reader.get("ovhServiceName")
     if cloud == "ovh" and not ovh_service_name:
-        reader.fail("ovhServiceName", ovh_service_name,
-                    "must be your OVHcloud Public Cloud project id (32 hex characters)")  # fmt: skip
+        reader.fail(
+            "ovhServiceName",
+            ovh_service_name,
+            "must be your OVHcloud Public Cloud project id (32 hex characters)",
+        )
     settings = Settings(
         stack=stack,
         cloud=cloud,
@@ -511,6 +581,8 @@ def load(stack: str, root: Path) -> Settings:
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-        raise SettingsError(stack, [Problem("stack", stack, f"no {path.name}; stacks: {', '.join(known)}")])
+        raise SettingsError(
+            stack, [Problem("stack", stack, f"no {path.name}; stacks: {', '.join(known)}")]
+        )
     config, _ = read_stack_file(path)
     return from_pulumi_config(stack, config)
