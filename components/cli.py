@@ -142,7 +142,7 @@ def _print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    run = offline.run(args.stack)
+    run = offline.run(args.stack, Path(args.stack_dir))
     violations = policy_offline.evaluate(run.resources)
     doc = _plan_document(run, violations)
     if args.json:
@@ -155,7 +155,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    stack_settings = settings.load(args.stack, offline.REPO)
+    stack_settings = settings.load(args.stack, Path(args.stack_dir))
     plan = capacity.plan(stack_settings)
     node = bootstrap.render(plan, stack_settings, bootstrap.PLACEHOLDER_SECRETS)
     bootstrap.write_tree(node, Path(args.out))
@@ -167,6 +167,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m components", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--stack-dir",
+        default=str(offline.REPO),
+        help="directory holding Pulumi.<stack>.yaml (default: this repository)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     plan_p = sub.add_parser("plan", help="show what `pulumi up` would create, offline")

@@ -153,7 +153,8 @@ def _resolve(value: Any) -> tuple[Any, bool]:
 def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = None) -> Run:
     """Run `__main__.py` for `stack` under mocks and return what it registered and exported.
 
-    `overrides` replaces config values (`pyscale:key` -> string), for tests of bad input.
+    `root` is the directory holding `Pulumi.<stack>.yaml`. `overrides` replaces config values
+    (`pyscale:key` -> string), for tests of bad input.
     Raises SettingsError or CapacityError, before any resource is registered, on bad config.
     """
     config, secret_keys = stack_config(stack, root)
@@ -167,7 +168,7 @@ def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = Non
     namespace: dict[str, Any] = {}
 
     def program() -> None:
-        namespace.update(runpy.run_path(str(root / "__main__.py"), run_name="__pulumi__"))
+        namespace.update(runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi__"))
 
     _sync_await(run_pulumi_func(program))
     exports = namespace["exports"]
