@@ -23,6 +23,9 @@ from components.settings import Settings
 # Seed numbers (DESIGN.md, from the source articles and the tools' own defaults). The plan
 # starts here and raises a number only when the target needs more.
 SEED_WORKER_CONNECTIONS = 1000  # gunicorn's default for async workers
+# Past this one gevent process spends its time scheduling greenlets and its accept loop
+# falls behind: a fixed node count that needs more gets bigger nodes or more nodes instead.
+MAX_WORKER_CONNECTIONS = 10_000
 SEED_NOFILE = 65_536  # limits.conf and LimitNOFILE in the source articles
 SEED_SOMAXCONN = 4096
 SEED_SYN_BACKLOG = 2048
@@ -231,7 +234,9 @@ def plan(settings: Settings, max_process_nofile: int = LINUX_NR_OPEN) -> Capacit
     nodes = _node_count(settings, seed_capacity)
     per_node_load = _ceil_div(settings.target_concurrency, max(nodes - 1, 1))
     # Raise worker_connections only when a fixed node count makes each node hold more.
-    worker_connections = max(SEED_WORKER_CONNECTIONS, _ceil_div(per_node_load, workers))
+    worker_connections = min(
+        MAX_WORKER_CONNECTIONS, max(SEED_WORKER_CONNECTIONS, _ceil_div(per_node_load, workers))
+    )
     per_node = workers * worker_connections
 
     backlog = min(MAX_BACKLOG, max(SEED_GUNICORN_BACKLOG, per_node))

@@ -272,7 +272,7 @@ class _Reader:
         allowed = f"a whole number from {low}" + (f" to {high}" if high is not None else " up")
         if parsed is None or parsed < low or (high is not None and parsed > high):
             self.fail(key, value, f"must be {allowed}")
-            return default if default is not None else low
+            return default
         return parsed
 
     def boolean(self, key: str, default: bool) -> bool:

@@ -1,0 +1,150 @@
+"""components/capacity.py: the chain of numbers holds, and a broken link is named."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from components import capacity, settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def plan_for(**raw) -> capacity.CapacityPlan:
+    return capacity.plan(settings.parse("prod", {"domain": "app.example.com", **raw}))
+
+
+def test_seed_example_16_vcpu_32_gb_holds_50000() -> None:
+    plan = plan_for(nodeSize="c-16", targetConcurrency=50_000)
+    assert plan.gunicorn.workers == 2 * 16 + 1
+    assert plan.gunicorn.worker_class == "gevent"
+    assert plan.gunicorn.worker_connections == 1000
+    assert plan.per_node_concurrency == 33_000
+    # N+1: two nodes carry 50,000; a third covers a failure or a rolling replacement.
+    assert plan.nodes == 3
+    assert (plan.nodes - 1) * plan.per_node_concurrency >= 50_000
+    assert all(check.ok for check in capacity.checks(plan))
+
+
+def test_prod_stack_plan() -> None:
+    plan = capacity.plan(settings.load("prod", REPO))
+    assert plan.nodes * plan.per_node_concurrency >= 50_000
+    assert plan.load_balancer.enabled and plan.load_balancer.size_unit == 6
+    assert plan.database.read_replicas == 2
+
+
+def test_seed_numbers_are_kept_when_the_target_does_not_need_more() -> None:
+    plan = plan_for(nodeSize="c-16", targetConcurrency=1000)
+    assert plan.kernel.somaxconn >= capacity.SEED_SOMAXCONN
+    assert plan.kernel.nofile == capacity.SEED_NOFILE
+    assert plan.gunicorn.limit_nofile == capacity.SEED_NOFILE
+    assert plan.kernel.tcp_max_syn_backlog >= capacity.SEED_SYN_BACKLOG
+    assert plan.kernel.ip_local_port_range == (1024, 65535)
+
+
+def test_fixed_node_count_raises_worker_connections() -> None:
+    plan = plan_for(nodeSize="s-2vcpu-4gb", nodeCount=1, targetConcurrency=20_000, tls="off")
+    assert plan.gunicorn.workers == 5
+    assert plan.gunicorn.worker_connections == 4000
+    assert plan.per_node_load == 20_000
+    # The links the local 20,000-request prototype broke: the accept queue and keepalive.
+    assert plan.gunicorn.backlog >= 20_000
+    assert plan.kernel.somaxconn >= plan.gunicorn.backlog
+    assert plan.nginx.worker_processes * plan.nginx.upstream_keepalive <= 20_000
+
+
+def test_nginx_counts_two_descriptors_per_proxied_request() -> None:
+    plan = plan_for(nodeSize="c-16")
+    nginx = plan.nginx
+    assert nginx.worker_processes * nginx.worker_connections >= 2 * plan.per_node_concurrency
+    assert nginx.worker_rlimit_nofile >= 2 * nginx.worker_connections
+
+
+def test_a_host_descriptor_ceiling_spreads_nginx_over_more_workers() -> None:
+    stack = settings.parse("dev", {"tls": "off", "targetConcurrency": 20_000})
+    plan = capacity.plan(stack, max_process_nofile=20_000)
+    assert plan.nginx.worker_rlimit_nofile <= 20_000
+    assert plan.gunicorn.limit_nofile <= 20_000
+    assert plan.nginx.worker_processes > plan.vcpus
+    assert all(check.ok for check in capacity.checks(plan))
+
+
+def test_broken_link_is_named_with_both_numbers_and_the_setting() -> None:
+    plan = plan_for(nodeSize="c-16")
+    broken = dataclasses.replace(
+        plan, nginx=dataclasses.replace(plan.nginx, worker_rlimit_nofile=4096)
+    )
+    failed = [c for c in capacity.checks(broken) if not c.ok]
+    assert [c.link for c in failed] == ["nginx worker_rlimit_nofile >= 2 x worker_connections"]
+    assert (failed[0].have, failed[0].need) == (4096, 2 * plan.nginx.worker_connections)
+    message = str(capacity.CapacityError(failed))
+    assert "have 4096" in message and "pyscale:nodeSize" in message
+
+
+def test_too_few_fixed_nodes_fail_the_n_plus_one_link() -> None:
+    with pytest.raises(capacity.CapacityError) as caught:
+        plan_for(nodeSize="c-2", nodeCount=2, targetConcurrency=60_000)
+    links = [c.link for c in caught.value.broken]
+    assert "fleet capacity with one node down (N+1)" in links
+    assert "pyscale:nodeCount" in str(caught.value)
+
+
+def test_session_pooling_that_cannot_fit_the_fleet_is_refused() -> None:
+    with pytest.raises(capacity.CapacityError) as caught:
+        plan_for(nodeSize="c-16", database={"size": "db-s-1vcpu-1gb", "poolMode": "session"})
+    assert any("PgBouncer clients" in c.link for c in caught.value.broken)
+
+
+def test_too_small_memory_is_refused() -> None:
+    with pytest.raises(capacity.CapacityError) as caught:
+        plan_for(nodeSize="s-1vcpu-1gb", nodeCount=1, targetConcurrency=30_000, tls="off")
+    assert any(c.link.startswith("node memory") for c in caught.value.broken)
+
+
+def test_database_budget() -> None:
+    plan = plan_for(nodeSize="c-16", database={"size": "db-s-4vcpu-8gb", "readReplicas": 2})
+    db = plan.database
+    assert db.pool_size + db.reserved <= db.max_connections == 197
+    assert db.app_connections == plan.processes * db.per_process_pool <= db.pool_max_clients
+    assert db.read_connections_per_replica <= db.max_connections - db.reserved
+
+
+def test_cache_budget_stays_under_maxclients() -> None:
+    plan = plan_for(nodeSize="c-16")
+    assert plan.cache.client_connections <= plan.cache.max_clients
+    assert plan.cache.eviction_policy == "allkeys-lru"
+
+
+def test_load_balancer_sized_in_units_above_the_target() -> None:
+    plan = plan_for(nodeSize="c-16", targetConcurrency=50_000)
+    assert plan.load_balancer.size_unit == 6
+    assert plan.load_balancer.max_connections >= 50_000
+
+
+def test_single_node_has_no_load_balancer() -> None:
+    plan = capacity.plan(settings.parse("dev", {"domain": "dev.example.com"}))
+    assert plan.nodes == 1 and not plan.load_balancer.enabled
+
+
+def test_ovh_picks_the_smallest_flavor_that_holds_the_target() -> None:
+    stack = settings.parse(
+        "staging",
+        {"cloud": "ovh", "ovhServiceName": "0" * 32, "tls": "off", "targetConcurrency": 5000},
+    )
+    plan = capacity.plan(stack)
+    assert plan.load_balancer.size == "small"
+
+
+def test_plan_is_deterministic_and_serialisable() -> None:
+    first, second = plan_for().to_dict(), plan_for().to_dict()
+    assert first == second
+    assert {"nodes", "per_node_concurrency", "checks"} <= set(first)
+
+
+def test_sysctls_cover_the_seed_keys_in_a_stable_order() -> None:
+    sysctls = plan_for().kernel.sysctls()
+    assert list(sysctls) == sorted(sysctls, key=list(sysctls).index)
+    for key in ("net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_tw_reuse",
+                "net.ipv4.tcp_fin_timeout", "net.ipv4.ip_local_port_range"):  # fmt: skip
+        assert key in sysctls
+    assert sysctls["net.ipv4.ip_local_port_range"] == "1024 65535"
