@@ -1,0 +1,56 @@
+# pyscale: every target installs what it needs, on a fresh Debian or Ubuntu machine.
+#   make plan STACK=prod   offline plan of a stack (no cloud account, no Pulumi CLI)
+#   make test              system packages + virtualenv + every test
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+STACK ?= prod
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := $(shell sed -e 's/\#.*//' deps/apt.txt | xargs)
+
+.PHONY: plan render test lint sysdeps venv-min venv clean
+
+# Debian packages the tests and the local node use (deps/apt.txt); only missing ones are
+# installed, so a warm machine pays nothing.
+sysdeps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# The plan needs only Python with venv (Debian ships venv separately).
+venv-min:
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv >/dev/null; }
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | venv-min
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | venv-min
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+venv: $(VENV)/.dev
+
+plan: $(VENV)/.runtime
+	$(VENV)/bin/python -m components plan --stack $(STACK)
+
+render: $(VENV)/.runtime
+	$(VENV)/bin/python -m components render --stack $(STACK) --out build/$(STACK)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: sysdeps venv lint
+	$(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache
