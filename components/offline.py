@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -162,6 +163,8 @@ def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = Non
     cloud = settings.from_pulumi_config(stack, config).cloud  # validated again by the program
     monitor = _RecordingMonitor(_CloudMocks(cloud))
     pulumi.runtime.set_all_config(config, secret_keys)
+    # A fresh root stack resource per run, so several stacks can run in one process.
+    pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor
     )
