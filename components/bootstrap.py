@@ -1,0 +1,340 @@
+"""Cloud-init rendering: a CapacityPlan and the stack's settings in, one node's user-data out.
+
+Every node boots from a single `#cloud-config` document that installs Nginx, Python and the
+monitoring agents, writes every configuration file and starts the service. The files are
+jinja2 templates under `cloud-init/files/<path on the node>.j2`, rendered with
+StrictUndefined so that a number missing from the plan fails the render instead of landing
+on a node as an empty string. Tuning numbers come from the plan; the few fixed values the
+plan does not model (ports, HTTP timeouts, cache lifetimes) are `NodeDefaults` below, each
+with its source.
+
+Changing user-data replaces a droplet, so the output is deterministic: files in a fixed
+order, no timestamps, YAML dumped without key sorting surprises.
+
+Pure Python: no Pulumi import. The cloud stacks call `render` inside an `Output.apply` with
+the real database and cache URIs; offline renders use `PLACEHOLDER_SECRETS`.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from components.capacity import CapacityPlan
+from components.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATES = REPO / "cloud-init"
+APP_DIR = REPO / "app"
+REQUIREMENTS = REPO / "requirements-dev.txt"
+
+# Where things live on the node.
+DEMO_DIR = "/opt/pyscale/demo"
+APP_CHECKOUT = "/opt/pyscale/app"
+# Python packages the node installs next to the app, pinned from requirements-dev.txt
+# (the same versions tests/node and bench/ run), so a node never drifts from what was tested.
+NODE_PYTHON_PACKAGES = ("gunicorn", "gevent", "psycopg", "psycopg-pool", "redis")
+# Caches and build outputs that must not travel to the node (and would make renders
+# depend on whether the tests ran).
+_APP_SKIP = re.compile(
+    r"(^|/)(__pycache__|\.pytest_cache|\.ruff_cache|build|dist|[^/]*\.egg-info)(/|$)|\.py[co]$"
+)
+
+
+@dataclass(frozen=True)
+class NodeDefaults:
+    """Fixed node values the capacity model does not derive (none grows with the target)."""
+
+    http_port: int = 80
+    https_port: int = 443
+    # Loopback-only port for Nginx's stub_status, read by the nginx exporter.
+    stub_status_port: int = 8080
+    # The Prometheus exporters' registered default ports
+    # (https://github.com/prometheus/prometheus/wiki/Default-port-allocations).
+    node_exporter_port: int = 9100
+    nginx_exporter_port: int = 9113
+    # Client keep-alive must outlive the load balancer's idle timeout (DigitalOcean's
+    # http_idle_timeout_seconds defaults to 60) so that the balancer, not Nginx, closes an
+    # idle connection and never sends a request onto a socket Nginx is closing.
+    client_keepalive_timeout_s: int = 75
+    # Nginx's default (1000 since 1.19.10); the upstream pool uses the same.
+    keepalive_requests: int = 1000
+    # Connecting to a local unix socket either works at once or the app is down.
+    proxy_connect_timeout_s: int = 5
+    client_max_body_size: str = "10m"
+    # h5bp web_performance/compression.conf: level 5 is the size/CPU sweet spot,
+    # and bodies under 256 bytes grow when compressed.
+    gzip_comp_level: int = 5
+    gzip_min_length: int = 256
+    static_expires: str = "7d"
+    # Buffer access-log writes: at 10,000+ requests/s one write per request costs a syscall.
+    access_log_buffer: str = "64k"
+    access_log_flush: str = "5s"
+    # Mozilla SSL configuration generator, "intermediate" profile (nginx, 2024).
+    tls_session_cache: str = "shared:pyscale_tls:10m"
+    tls_session_timeout: str = "1d"
+    hsts_max_age_s: int = 63_072_000
+    # systemd waits this long between restarts so a crash loop does not spin the CPU.
+    restart_sec_s: int = 2
+    # Beyond graceful_timeout: systemd's SIGKILL must come after Gunicorn's own deadline.
+    stop_margin_s: int = 10
+    # Let's Encrypt issuance can fail while DNS propagates: retry with a growing pause.
+    certbot_attempts: int = 5
+    certbot_backoff_s: int = 30
+    # The VPC address can appear a little after cloud-init's final stage starts.
+    address_wait_attempts: int = 30
+
+
+NODE = NodeDefaults()
+
+
+@dataclass(frozen=True)
+class NodeSecrets:
+    """The connection strings a node needs; secrets, so the stacks pass them as Outputs."""
+
+    database_url: str
+    database_read_urls: tuple[str, ...]
+    redis_url: str
+
+
+# Documentation-style hosts (RFC 6761 `.example`): an offline render shows the shape of the
+# env file without a real credential.
+PLACEHOLDER_SECRETS = NodeSecrets(
+    database_url="postgresql://pyscale:REDACTED@db-primary.example.internal:25061/pyscale?sslmode=require",
+    database_read_urls=(
+        "postgresql://pyscale:REDACTED@db-replica-1.example.internal:25061/pyscale?sslmode=require",
+        "postgresql://pyscale:REDACTED@db-replica-2.example.internal:25061/pyscale?sslmode=require",
+    ),
+    redis_url="rediss://default:REDACTED@cache.example.internal:25061/0",
+)
+
+
+@dataclass(frozen=True)
+class NodeFile:
+    """One `write_files` entry, as it lands on the node."""
+
+    path: str
+    content: str
+    permissions: str = "0644"
+    owner: str = "root:root"
+
+
+@dataclass(frozen=True)
+class RenderedNode:
+    """The user-data document and, for tests and `render --out`, every file it writes."""
+
+    user_data: str
+    files: tuple[NodeFile, ...]
+
+    def file(self, path: str) -> NodeFile:
+        """The file written at `path` (KeyError naming the known paths when absent)."""
+        for node_file in self.files:
+            if node_file.path == path:
+                return node_file
+        raise KeyError(f"{path} is not written by this node; files: {[f.path for f in self.files]}")
+
+
+@dataclass(frozen=True)
+class _Template:
+    path: str  # on the node; the template is cloud-init/files/<path>.j2
+    permissions: str = "0644"
+    owner: str = "root:root"
+    tls_node_only: bool = False
+
+
+# In the order they are written. Deferred writes (see _write_files) run after packages are
+# installed, so owners such as `pyscale` and `www-data` exist.
+_TEMPLATES = (
+    _Template("/etc/sysctl.d/60-pyscale.conf"),
+    _Template("/etc/security/limits.d/60-pyscale.conf"),
+    _Template("/etc/nginx/nginx.conf"),
+    _Template("/etc/nginx/conf.d/pyscale.conf"),
+    _Template("/etc/nginx/pyscale/proxy.conf"),
+    _Template("/etc/nginx/pyscale/locations.conf"),
+    _Template("/etc/nginx/pyscale/tls.conf", tls_node_only=True),
+    _Template("/etc/systemd/system/nginx.service.d/pyscale.conf"),
+    _Template("/etc/pyscale/gunicorn.conf.py"),
+    _Template("/etc/pyscale/env", permissions="0600", owner="pyscale:pyscale"),
+    _Template("/etc/pyscale/constraints.txt"),
+    _Template("/etc/systemd/system/pyscale.service"),
+    _Template("/usr/local/sbin/pyscale-exporters", permissions="0755"),
+)
+RUNCMD_TEMPLATE = "runcmd.sh.j2"
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    autoescape=False,
+)
+_ENVIRONMENT.filters["shquote"] = shlex.quote
+
+
+def node_pins(requirements: Path = REQUIREMENTS) -> dict[str, str]:
+    """`name==version` for each of NODE_PYTHON_PACKAGES, read from requirements-dev.txt."""
+    found: dict[str, str] = {}
+    for line in requirements.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+        if match and match.group(1).lower() in NODE_PYTHON_PACKAGES:
+            found[match.group(1).lower()] = match.group(2)
+    missing = [name for name in NODE_PYTHON_PACKAGES if name not in found]
+    if missing:
+        raise ValueError(
+            f"{requirements.name} must pin {', '.join(missing)} with ==: the node installs "
+            "the versions the tests ran"
+        )
+    return {name: found[name] for name in NODE_PYTHON_PACKAGES}
+
+
+def _env_value(name: str, value: str) -> str:
+    """A systemd EnvironmentFile value: double-quoted, backslash and quote escaped."""
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"{name} must be a single line")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _demo_files(app_dir: Path) -> tuple[NodeFile, ...]:
+    """Every source file of the embedded demo app, under DEMO_DIR, in path order."""
+    if not app_dir.is_dir():
+        return ()
+    files = []
+    for source in sorted(p for p in app_dir.rglob("*") if p.is_file()):
+        relative = source.relative_to(app_dir).as_posix()
+        if _APP_SKIP.search(relative):
+            continue
+        files.append(NodeFile(path=f"{DEMO_DIR}/{relative}", content=source.read_text()))
+    return tuple(files)
+
+
+def _context(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> dict[str, Any]:
+    tls_node = settings.tls == "node"
+    return {
+        "plan": plan,
+        "settings": settings,
+        "node": NODE,
+        "tls_node": tls_node,
+        "app_dir": DEMO_DIR if settings.app.is_demo else APP_CHECKOUT,
+        "pins": node_pins(),
+        "env": {
+            "DATABASE_URL": _env_value("DATABASE_URL", secrets.database_url),
+            "DATABASE_READ_URLS": _env_value(
+                "DATABASE_READ_URLS", ",".join(secrets.database_read_urls)
+            ),
+            "REDIS_URL": _env_value("REDIS_URL", secrets.redis_url),
+            "DB_POOL_SIZE": plan.database.per_process_pool,
+            "DB_READ_POOL_SIZE": plan.database.per_process_read_pool,
+            "CACHE_POOL_SIZE": plan.cache.per_process_pool,
+        },
+        "certificate_dir": f"/etc/letsencrypt/live/{settings.domain}" if tls_node else "",
+    }
+
+
+def _packages(settings: Settings) -> list[str]:
+    packages = [
+        "nginx",
+        "python3-venv",
+        # psycopg (pure Python) loads the system libpq at import.
+        "libpq5",
+        "prometheus-node-exporter",
+        "prometheus-nginx-exporter",
+    ]
+    if not settings.app.is_demo:
+        packages.append("git")
+    if settings.tls == "node":
+        # Webroot issuance keeps certbot away from our Nginx files (the nginx plugin edits them).
+        packages.append("certbot")
+    return packages
+
+
+def _runcmd(context: dict[str, Any]) -> list[str]:
+    """The runcmd steps: the template's paragraphs, each one entry (a comment + commands).
+
+    cloud-init joins runcmd strings into one /bin/sh script, so the first entry's `set -eu`
+    stops the boot at the first failing step instead of starting a half-installed node.
+    """
+    script = _ENVIRONMENT.get_template(RUNCMD_TEMPLATE).render(context)
+    return [block.strip("\n") for block in re.split(r"\n\s*\n", script) if block.strip()]
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """Multi-line strings as `|` blocks, so the user-data reads like the files it writes."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_LiteralDumper.add_representer(str, _str_presenter)
+
+
+def render(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> RenderedNode:
+    """The node's `#cloud-config` user-data and the files it writes.
+
+    Raises jinja2.UndefinedError when a template asks for a value the plan does not have.
+    """
+    context = _context(plan, settings, secrets)
+    files = [
+        NodeFile(
+            path=t.path,
+            content=_ENVIRONMENT.get_template(f"files{t.path}.j2").render(context),
+            permissions=t.permissions,
+            owner=t.owner,
+        )
+        for t in _TEMPLATES
+        if context["tls_node"] or not t.tls_node_only
+    ]
+    if settings.app.is_demo:
+        files.extend(_demo_files(APP_DIR))
+    document = {
+        "package_update": True,
+        "package_upgrade": True,
+        "packages": _packages(settings),
+        "users": [
+            "default",
+            {
+                "name": "pyscale",
+                "system": True,
+                "homedir": "/opt/pyscale",
+                "no_create_home": True,
+                "shell": "/usr/sbin/nologin",
+                "lock_passwd": True,
+            },
+        ],
+        # defer: written in the final stage, after packages and users exist, so owners
+        # resolve and the packages' own default files do not overwrite ours.
+        "write_files": [
+            {
+                "path": f.path,
+                "content": f.content,
+                "permissions": f.permissions,
+                "owner": f.owner,
+                "defer": True,
+            }
+            for f in files
+        ],
+        "runcmd": _runcmd(context),
+    }
+    body = yaml.dump(
+        document, Dumper=_LiteralDumper, sort_keys=False, width=1000, allow_unicode=True
+    )
+    return RenderedNode(user_data="#cloud-config\n" + body, files=tuple(files))
+
+
+def write_tree(node: RenderedNode, out: Path) -> None:
+    """Write `out/user-data` and each file at `out/files/<its absolute path>`, with its mode."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "user-data").write_text(node.user_data)
+    for node_file in node.files:
+        target = out / "files" / node_file.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(node_file.content)
+        target.chmod(int(node_file.permissions, 8))
