@@ -1,0 +1,112 @@
+"""The program as `pulumi up` runs it: validation first, then the shared output contract."""
+
+import runpy
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from components import capacity, offline, settings
+
+REPO = Path(__file__).resolve().parents[2]
+STACKS = ("dev", "staging", "prod", "prod-ovh")
+CONTRACT = {
+    "url", "load_balancer_ip", "node_ips", "database_primary_uri", "database_read_uris",
+    "cache_uri", "capacity", "monthly_cost_estimate",
+}  # fmt: skip
+SECRET_EXPORTS = {"database_primary_uri", "database_read_uris", "cache_uri"}
+
+
+class CountingMocks(pulumi.runtime.Mocks):
+    """Counts registrations: a refused config must register nothing at all."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        self.created.append(args.typ)
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        return {}
+
+
+def run_main(stack: str, overrides: dict[str, str], mocks: CountingMocks) -> None:
+    config, secret_keys = offline.stack_config(stack)
+    pulumi.runtime.set_all_config({**config, **overrides}, secret_keys)
+    pulumi.runtime.set_mocks(mocks, project="pyscale", stack=stack, preview=True)
+    runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi__")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"pyscale:targetConcurrency": "-5"}, "targetConcurrency"),
+        ({"pyscale:nodeSize": "c-99"}, "nodeSize"),
+        ({"pyscale:cloud": "aws"}, "cloud"),
+    ],
+)
+def test_bad_setting_registers_nothing(overrides: dict[str, str], key: str) -> None:
+    mocks = CountingMocks()
+    with pytest.raises(settings.SettingsError) as caught:
+        run_main("prod", overrides, mocks)
+    assert f"pyscale:{key}" in str(caught.value)
+    assert mocks.created == []
+
+
+def test_chain_that_cannot_hold_registers_nothing() -> None:
+    overrides = {"pyscale:nodeSize": "c-2", "pyscale:nodeCount": "2",
+                 "pyscale:targetConcurrency": "60000"}  # fmt: skip
+    mocks = CountingMocks()
+    with pytest.raises(capacity.CapacityError) as caught:
+        run_main("prod", overrides, mocks)
+    assert "N+1" in str(caught.value)
+    assert mocks.created == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_exports_the_shared_contract(stack_run, stack: str) -> None:
+    run = stack_run(stack)
+    assert set(run.outputs) == CONTRACT
+    for name in SECRET_EXPORTS:
+        value, is_secret = run.outputs[name]
+        assert is_secret, f"{stack}: export {name} is not a secret"
+        assert value, f"{stack}: export {name} is empty"
+    for name in CONTRACT - SECRET_EXPORTS - {"capacity", "monthly_cost_estimate"}:
+        assert not run.outputs[name][1], f"{stack}: {name} needlessly secret"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_exported_capacity_is_the_plan(stack_run, stack: str) -> None:
+    run = stack_run(stack)
+    exported, _ = run.outputs["capacity"]
+    assert exported["nodes"] == run.plan.nodes
+    assert exported["per_node_concurrency"] == run.plan.per_node_concurrency
+    assert all(check["have"] >= check["need"] for check in exported["checks"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_belongs_to_the_webstack(stack_run, stack: str) -> None:
+    run = stack_run(stack)
+    (web,) = [r for r in run.resources if r.type.endswith(":WebStack")]
+    assert web.type == f"pyscale:{run.settings.cloud}:WebStack"
+    urns = {r.urn for r in run.resources}
+    for resource in run.resources:
+        if resource is web or resource.type.startswith("pulumi:providers:"):
+            continue
+        # Walk up the parents: every resource must sit under the WebStack.
+        parent = resource.parent
+        while parent != web.urn:
+            assert parent in urns, f"{resource.urn} is not under {web.urn}"
+            parent = run.by_urn(parent).parent
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_resource_names_are_unique(stack_run, stack: str) -> None:
+    run = stack_run(stack)
+    keys = [(r.type, r.name) for r in run.resources]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+
+
+def test_both_clouds_export_the_same_keys(stack_run) -> None:
+    assert set(stack_run("prod").outputs) == set(stack_run("prod-ovh").outputs)
