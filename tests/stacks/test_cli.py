@@ -1,0 +1,80 @@
+"""`python -m components plan|render`, run as a user runs them (a real subprocess)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "components", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def prod_plan() -> dict:
+    result = cli("plan", "--stack", "prod", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_prod_plan_holds_50000(prod_plan: dict) -> None:
+    capacity = prod_plan["capacity"]
+    assert capacity["nodes"] * capacity["per_node_concurrency"] >= 50_000
+    assert all(check["have"] >= check["need"] for check in capacity["checks"])
+    assert prod_plan["monthly_cost"] > 0 and prod_plan["currency"] == "USD"
+
+
+def test_prod_plan_lists_resources_with_secrets_masked(prod_plan: dict) -> None:
+    types = [r["type"] for r in prod_plan["resources"]]
+    assert types.count("digitalocean:index/droplet:Droplet") == prod_plan["capacity"]["nodes"]
+    droplet = next(r for r in prod_plan["resources"] if r["type"].endswith(":Droplet"))
+    assert droplet["inputs"]["userData"] == "[secret]"
+    for name in ("database_primary_uri", "database_read_uris", "cache_uri"):
+        assert prod_plan["outputs"][name] == "[secret]"
+    assert "postgresql://" not in json.dumps(prod_plan)
+
+
+def test_text_plan_shows_capacity_cost_and_resources() -> None:
+    result = cli("plan", "--stack", "staging")
+    assert result.returncode == 0, result.stderr
+    for heading in ("Resources to create", "Capacity: target 10,000", "Monthly cost estimate"):
+        assert heading in result.stdout
+
+
+def write_stack(tmp_path: Path, **changes: object) -> Path:
+    document = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())
+    document["config"].update({f"pyscale:{k}": v for k, v in changes.items()})
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [({"targetConcurrency": -5}, "targetConcurrency"), ({"nodeSize": "m-99"}, "nodeSize")],
+)
+def test_bad_stack_exits_non_zero_naming_the_key(tmp_path: Path, change: dict, key: str) -> None:
+    stack_dir = write_stack(tmp_path, **change)
+    result = cli("--stack-dir", str(stack_dir), "plan", "--stack", "prod", "--json")
+    assert result.returncode == 2
+    assert f"pyscale:{key}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_render_writes_user_data_and_every_file(tmp_path: Path) -> None:
+    result = cli("render", "--stack", "prod", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    user_data = (tmp_path / "user-data").read_text()
+    assert user_data.startswith("#cloud-config")
+    document = yaml.safe_load(user_data)
+    for entry in document["write_files"]:
+        assert (tmp_path / "files" / entry["path"].lstrip("/")).is_file(), entry["path"]
+    assert (tmp_path / "files/etc/nginx/nginx.conf").is_file()
