@@ -1,0 +1,290 @@
+"""The rendered node, checked by the tools that will read it on the node.
+
+cloud-init validates the user-data, Nginx parses its configuration (`nginx -t`, with the
+node's paths moved into a temporary directory), gixy reviews it, systemd verifies the units,
+Gunicorn loads its configuration with the demo app importable, and shellcheck reads every
+shell script. These are real dependencies (deps/apt.txt, requirements-dev.txt): a missing
+tool fails the test, it is never skipped. Each tool also gets a deliberately broken render,
+to show the check can fail.
+"""
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components import bootstrap, capacity, settings
+from components.bootstrap import PLACEHOLDER_SECRETS, RenderedNode
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+STACK_FILES = ("dev", "staging", "prod", "prod-ovh")
+# Variants no stack file covers: an app from git, and plain HTTP without a domain.
+VARIANTS: dict[str, dict] = {
+    "custom-app": {
+        "domain": "app.example.com",
+        "app": {"repo": "https://github.com/example/shop.git", "ref": "v1.2", "module": "shop:app"},
+    },
+    "no-domain": {"tls": "off", "nodeCount": 2, "targetConcurrency": 2000},
+}
+CASES = STACK_FILES + tuple(VARIANTS)
+# Absolute paths in the Nginx files that `nginx -t` opens or creates.
+NGINX_PATHS = ("/etc/nginx/", "/var/log/nginx/", "/run/nginx.pid", "/etc/letsencrypt/", "/var/www/")
+NGINX_UNIT = Path("/usr/lib/systemd/system/nginx.service")
+
+
+def case_settings(case: str) -> settings.Settings:
+    if case in VARIANTS:
+        return settings.parse("staging", VARIANTS[case])
+    return settings.load(case, REPO)
+
+
+def run(command: list[str | Path], **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(c) for c in command], capture_output=True, text=True, timeout=120, **kwargs
+    )
+
+
+@pytest.fixture(scope="module")
+def rendered() -> Callable[[str], tuple[settings.Settings, capacity.CapacityPlan, RenderedNode]]:
+    cache: dict[str, tuple[settings.Settings, capacity.CapacityPlan, RenderedNode]] = {}
+
+    def get(case: str) -> tuple[settings.Settings, capacity.CapacityPlan, RenderedNode]:
+        if case not in cache:
+            s = case_settings(case)
+            plan = capacity.plan(s)
+            cache[case] = (s, plan, bootstrap.render(plan, s, PLACEHOLDER_SECRETS))
+        return cache[case]
+
+    return get
+
+
+def nginx_tree(node: RenderedNode, s: settings.Settings, root: Path, tls_enabled: bool) -> Path:
+    """The node's Nginx files under `root`, every absolute path moved inside it.
+
+    `tls_enabled` is the state after runcmd's certbot step: the TLS server linked into
+    conf.d/ and a certificate at certbot's path (here a throwaway self-signed one).
+    """
+    for node_file in node.files:
+        if not node_file.path.startswith("/etc/nginx/"):
+            continue
+        content = node_file.content
+        for path in NGINX_PATHS:
+            content = content.replace(path, f"{root}{path}")
+        target = root / node_file.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+    shutil.copy("/etc/nginx/mime.types", root / "etc/nginx/mime.types")
+    (root / "var/log/nginx").mkdir(parents=True)
+    (root / "run").mkdir()
+    if tls_enabled:
+        conf_d = root / "etc/nginx/conf.d"
+        (conf_d / "pyscale-tls.conf").symlink_to(root / "etc/nginx/pyscale/tls.conf")
+        live = root / f"etc/letsencrypt/live/{s.domain}"
+        live.mkdir(parents=True)
+        made = run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", f"/CN={s.domain}", "-keyout", live / "privkey.pem",
+                    "-out", live / "fullchain.pem"])  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    return root / "etc/nginx/nginx.conf"
+
+
+def nginx_states(case: str) -> list[tuple[str, bool]]:
+    # A tls=node node boots without its certificate, then enables TLS: both must parse.
+    return [(case, False), (case, True)] if case_settings(case).tls == "node" else [(case, False)]
+
+
+NGINX_CASES = [state for case in CASES for state in nginx_states(case)]
+
+
+def nginx_t(config: Path) -> subprocess.CompletedProcess[str]:
+    return run(["nginx", "-t", "-c", config, "-p", f"{config.parent}/"])
+
+
+# --- cloud-init -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_cloud_init_schema_accepts_the_user_data(case: str, rendered, tmp_path: Path) -> None:
+    user_data = tmp_path / "user-data"
+    user_data.write_text(rendered(case)[2].user_data)
+    result = run(["cloud-init", "schema", "--config-file", user_data])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Valid cloud-config" in result.stdout
+
+
+def test_cloud_init_schema_rejects_a_broken_document(rendered, tmp_path: Path) -> None:
+    document = yaml.safe_load(rendered("prod")[2].user_data)
+    document["write_files"][0]["permissions"] = 644  # an int: YAML would read 0644 as octal
+    broken = tmp_path / "user-data"
+    broken.write_text("#cloud-config\n" + yaml.safe_dump(document))
+    result = run(["cloud-init", "schema", "--config-file", broken])
+    assert result.returncode != 0
+    assert "write_files.0.permissions" in result.stdout + result.stderr
+
+
+# --- nginx ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("case", "tls_enabled"), NGINX_CASES)
+def test_nginx_accepts_the_configuration(
+    case: str, tls_enabled: bool, rendered, tmp_path: Path
+) -> None:
+    s, _, node = rendered(case)
+    result = nginx_t(nginx_tree(node, s, tmp_path, tls_enabled))
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+    assert "[warn]" not in result.stderr, result.stderr
+
+
+def test_nginx_rejects_a_plan_with_an_empty_upstream_pool(rendered, tmp_path: Path) -> None:
+    """A plan whose per-worker upstream keepalive rounds down to 0 must not reach a node."""
+    s, plan, _ = rendered("prod")
+    broken = dataclasses.replace(plan, nginx=dataclasses.replace(plan.nginx, upstream_keepalive=0))
+    node = bootstrap.render(broken, s, PLACEHOLDER_SECRETS)
+    result = nginx_t(nginx_tree(node, s, tmp_path, tls_enabled=False))
+    assert result.returncode != 0
+    assert '"keepalive"' in result.stderr
+
+
+@pytest.mark.parametrize(("case", "tls_enabled"), NGINX_CASES)
+def test_gixy_finds_no_issue(case: str, tls_enabled: bool, rendered, tmp_path: Path) -> None:
+    s, _, node = rendered(case)
+    result = run([VENV_BIN / "gixy", nginx_tree(node, s, tmp_path, tls_enabled)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No issues found" in result.stdout, result.stdout
+
+
+# --- systemd --------------------------------------------------------------------------
+
+
+def systemd_verify(unit: Path) -> subprocess.CompletedProcess[str]:
+    """systemd-analyze verify exits 0 on a bad value and only warns: treat warnings as errors."""
+    result = run(["systemd-analyze", "verify", "--man=no", unit])
+    returncode = result.returncode or int(bool(result.stderr))
+    return subprocess.CompletedProcess(result.args, returncode, result.stdout, result.stderr)
+
+
+def pyscale_unit(node: RenderedNode, root: Path) -> Path:
+    """The app's unit, its ExecStart pointing at a stand-in (verify requires an executable)."""
+    gunicorn = root / "opt/pyscale/venv/bin/gunicorn"
+    gunicorn.parent.mkdir(parents=True)
+    gunicorn.write_text("#!/bin/sh\n")
+    gunicorn.chmod(0o755)
+    unit = root / "pyscale.service"
+    content = node.file("/etc/systemd/system/pyscale.service").content
+    unit.write_text(content.replace("/opt/pyscale/venv/bin/gunicorn", str(gunicorn)))
+    return unit
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_systemd_verifies_the_app_unit(case: str, rendered, tmp_path: Path) -> None:
+    result = systemd_verify(pyscale_unit(rendered(case)[2], tmp_path))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_systemd_verifies_nginx_with_the_limits_drop_in(
+    case: str, rendered, tmp_path: Path
+) -> None:
+    """The packaged nginx.service with our drop-in beside it (verify reads both)."""
+    node = rendered(case)[2]
+    shutil.copy(NGINX_UNIT, tmp_path / "nginx.service")
+    dropin = tmp_path / "nginx.service.d/pyscale.conf"
+    dropin.parent.mkdir()
+    dropin.write_text(node.file("/etc/systemd/system/nginx.service.d/pyscale.conf").content)
+    result = systemd_verify(tmp_path / "nginx.service")
+    assert result.returncode == 0, result.stderr
+
+
+def test_systemd_rejects_a_plan_with_a_negative_descriptor_limit(rendered, tmp_path: Path) -> None:
+    s, plan, _ = rendered("prod")
+    broken = dataclasses.replace(plan, gunicorn=dataclasses.replace(plan.gunicorn, limit_nofile=-1))
+    node = bootstrap.render(broken, s, PLACEHOLDER_SECRETS)
+    result = systemd_verify(pyscale_unit(node, tmp_path))
+    assert result.returncode != 0
+    assert "LimitNOFILE" in node.file("/etc/systemd/system/pyscale.service").content
+    assert "Failed to parse resource value" in result.stderr
+
+
+# --- gunicorn -------------------------------------------------------------------------
+
+
+def gunicorn(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"PYTHONPATH": str(REPO / "app")}
+    return run([VENV_BIN / "gunicorn", *args, "--config", config], env=env)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if case_settings(c).app.is_demo])
+def test_gunicorn_loads_the_configuration_and_the_demo_app(
+    case: str, rendered, tmp_path: Path
+) -> None:
+    _, plan, node = rendered(case)
+    config = tmp_path / "gunicorn.conf.py"
+    config.write_text(node.file("/etc/pyscale/gunicorn.conf.py").content)
+    checked = gunicorn(config, "--check-config")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    printed = gunicorn(config, "--print-config")
+    assert printed.returncode == 0, printed.stderr
+    seen = dict(
+        (line.split("=", 1)[0].strip(), line.split("=", 1)[1].strip())
+        for line in printed.stdout.splitlines()
+        if "=" in line
+    )
+    g = plan.gunicorn
+    assert seen["worker_class"] == g.worker_class
+    for name, value in (("workers", g.workers), ("worker_connections", g.worker_connections),
+                        ("backlog", g.backlog), ("timeout", g.timeout_s),
+                        ("graceful_timeout", g.graceful_timeout_s), ("keepalive", g.keepalive_s),
+                        ("max_requests", g.max_requests)):  # fmt: skip
+        assert seen[name] == str(value), name
+    assert seen["bind"] == "['unix:/run/pyscale/gunicorn.sock']"
+
+
+def test_gunicorn_rejects_a_plan_with_a_non_numeric_backlog(rendered, tmp_path: Path) -> None:
+    s, plan, _ = rendered("prod")
+    broken = dataclasses.replace(plan, gunicorn=dataclasses.replace(plan.gunicorn, backlog="max"))
+    config = tmp_path / "gunicorn.conf.py"
+    config.write_text(
+        bootstrap.render(broken, s, PLACEHOLDER_SECRETS)
+        .file("/etc/pyscale/gunicorn.conf.py")
+        .content
+    )
+    result = gunicorn(config, "--check-config")
+    assert result.returncode != 0
+
+
+# --- shell ----------------------------------------------------------------------------
+
+
+def shell_scripts(node: RenderedNode) -> dict[str, str]:
+    """Every script the node writes, and runcmd as the one /bin/sh script cloud-init runs."""
+    scripts = {f.path: f.content for f in node.files if f.content.startswith("#!")}
+    runcmd = yaml.safe_load(node.user_data)["runcmd"]
+    scripts["runcmd"] = "#!/bin/sh\n" + "\n".join(runcmd) + "\n"
+    return scripts
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_shellcheck_passes_every_script(case: str, rendered, tmp_path: Path) -> None:
+    scripts = shell_scripts(rendered(case)[2])
+    assert "/usr/local/sbin/pyscale-exporters" in scripts
+    for name, content in scripts.items():
+        script = tmp_path / Path(name).name
+        script.write_text(content)
+        result = run(["shellcheck", "--severity=style", script])
+        assert result.returncode == 0, f"{name}:\n{result.stdout}"
+
+
+def test_shellcheck_catches_a_broken_script(tmp_path: Path) -> None:
+    script = tmp_path / "broken"
+    script.write_text("#!/bin/sh\ncidr=$1\nip -4 -o addr show to $cidr\n")
+    result = run(["shellcheck", script])
+    assert result.returncode != 0
+    assert "SC2086" in result.stdout
