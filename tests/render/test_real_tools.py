@@ -10,6 +10,7 @@ to show the check can fail.
 
 import dataclasses
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -216,8 +217,20 @@ def test_systemd_rejects_a_plan_with_a_negative_descriptor_limit(rendered, tmp_p
 # --- gunicorn -------------------------------------------------------------------------
 
 
-def gunicorn(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"PYTHONPATH": str(REPO / "app")}
+def environment_file(content: str) -> dict[str, str]:
+    """The variables systemd's EnvironmentFile= reads from the rendered env file."""
+    variables = {}
+    for line in content.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            variables[name] = shlex.split(value)[0] if value else ""
+    return variables
+
+
+def gunicorn(
+    config: Path, *args: str, app_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = os.environ | (app_env or {}) | {"PYTHONPATH": str(REPO / "app")}
     return run([VENV_BIN / "gunicorn", *args, "--config", config], env=env)
 
 
@@ -228,7 +241,9 @@ def test_gunicorn_loads_the_configuration_and_the_demo_app(
     _, plan, node = rendered(case)
     config = tmp_path / "gunicorn.conf.py"
     config.write_text(node.file("/etc/pyscale/gunicorn.conf.py").content)
-    checked = gunicorn(config, "--check-config")
+    # --check-config imports the app, which reads the env file's URLs and pool sizes.
+    app_env = environment_file(node.file("/etc/pyscale/env").content)
+    checked = gunicorn(config, "--check-config", app_env=app_env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     printed = gunicorn(config, "--print-config")
     assert printed.returncode == 0, printed.stderr
