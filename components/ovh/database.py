@@ -1,0 +1,188 @@
+"""Managed PostgreSQL on the private subnet: the service, the app's database, user and pool.
+
+OVHcloud has no read-replica resource: the service plan fixes the node count (essential 1,
+business 2, enterprise 3: one primary, the rest standbys), and the standbys serve reads
+(OVHcloud PostgreSQL capabilities; "for read-only operations, you can connect to replica
+nodes", PostgreSQL high-availability concepts). Writes go through the PgBouncer pool on the
+primary, sized by the capacity plan; reads go to the service's read-only endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import pulumi
+import pulumi_ovh as ovh
+
+from components import catalog
+from components.capacity import CapacityPlan
+from components.ovh.network import Network
+from components.settings import Settings
+
+ENGINE = "postgresql"
+APP_NAME = "pyscale"
+# Endpoint components in the service's `endpoints` list: the primary, and the read-only
+# endpoint that OVHcloud (Aiven underneath) points at the standby nodes.
+PRIMARY_COMPONENT = "postgresql"
+READ_COMPONENT = "postgresqlRead"
+# Creating or resizing a service takes tens of minutes; the provider's default is shorter.
+TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="30m")
+
+# Public Cloud Databases run in their own region names: the compute region's city
+# (OVHcloud PostgreSQL and Valkey capabilities, "Supported regions"). SYD1 and RBX-A have
+# no managed databases.
+DATABASE_REGIONS = {
+    "BHS5": "BHS",
+    "DE1": "DE",
+    "GRA7": "GRA",
+    "GRA9": "GRA",
+    "GRA11": "GRA",
+    "SBG5": "SBG",
+    "SGP1": "SGP",
+    "UK1": "UK",
+    "WAW1": "WAW",
+    "EU-WEST-PAR": "EU-WEST-PAR",
+    "EU-SOUTH-MIL": "EU-SOUTH-MIL",
+}
+
+
+def database_region(region: str) -> str:
+    """The managed-database region serving a compute region; refuses one without databases."""
+    try:
+        return DATABASE_REGIONS[region]
+    except KeyError:
+        raise ValueError(
+            f"pyscale:region = {region!r}: OVHcloud runs no managed databases there; "
+            f"use one of {', '.join(DATABASE_REGIONS)}"
+        ) from None
+
+
+def service_nodes(settings: Settings, network: Network, count: int) -> list[Any]:
+    """`count` identical nodes on the private subnet: the nodes list is how OVHcloud sizes
+    a service (the plan fixes its length) and where it attaches it to the vRack."""
+    return [
+        ovh.cloudproject.DatabaseNodeArgs(
+            region=database_region(settings.region),
+            network_id=network.network_id,
+            subnet_id=network.subnet_id,
+        )
+        for _ in range(count)
+    ]
+
+
+def private_only(network: Network) -> list[ovh.cloudproject.DatabaseIpRestrictionArgs]:
+    """A service admits no client until an IP block is authorised: authorise the subnet only."""
+    return [
+        ovh.cloudproject.DatabaseIpRestrictionArgs(
+            ip=network.cidr, description="pyscale private subnet (nodes)"
+        )
+    ]
+
+
+def postgres_url(user: str, password: str, host: str, port: int, dbname: str) -> str:
+    """A libpq URL; OVHcloud services require TLS, so sslmode=require."""
+    return (
+        f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
+        f"@{host}:{port}/{dbname}?sslmode=require"
+    )
+
+
+def _endpoint(endpoints: Sequence[Mapping[str, Any]], component: str) -> Mapping[str, Any] | None:
+    """The endpoint for `component`; nested outputs arrive as mappings, snake_case keys."""
+    return next((e for e in endpoints if e["component"] == component), None)
+
+
+class Database(pulumi.ComponentResource):
+    """The PostgreSQL service with its standbys, the app's database, user and pool."""
+
+    primary_uri: pulumi.Output[str]
+    read_uris: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        plan: CapacityPlan,
+        network: Network,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pyscale:ovh:Database", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        db = settings.database
+        service_name = settings.ovh_service_name
+        # Inputs kept stable (no computed values but the network ids): updates of this
+        # resource have failed on unrelated changes (DESIGN.md, field facts).
+        service = ovh.cloudproject.Database(
+            f"{name}-postgresql",
+            service_name=service_name,
+            description=f"{settings.resource_prefix}-postgresql",
+            engine=ENGINE,
+            version=db.version,
+            plan=db.ovh_plan,
+            flavor=db.size.name,
+            nodes=service_nodes(settings, network, catalog.OVH_DATABASE_PLANS[db.ovh_plan]),
+            ip_restrictions=private_only(network),
+            maintenance_time=f"{db.maintenance_hour}:00",
+            deletion_protection=settings.protect,
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=settings.protect, custom_timeouts=TIMEOUTS
+            ),
+        )
+        database = ovh.cloudprojectdatabase.DatabaseInstance(
+            f"{name}-database",
+            service_name=service_name,
+            cluster_id=service.id,
+            engine=ENGINE,
+            name=APP_NAME,
+            opts=child,
+        )
+        user = ovh.cloudprojectdatabase.PostgresSqlUser(
+            f"{name}-user",
+            service_name=service_name,
+            cluster_id=service.id,
+            name=APP_NAME,
+            opts=child,
+        )
+        pool = ovh.cloudprojectdatabase.PostgresSqlConnectionPool(
+            f"{name}-pool",
+            service_name=service_name,
+            cluster_id=service.id,
+            database_id=database.id,
+            user_id=user.id,
+            name=f"{APP_NAME}-pool",
+            mode=plan.database.pool_mode,
+            size=plan.database.pool_size,
+            opts=child,
+        )
+
+        def primary(
+            endpoints: Sequence[Mapping[str, Any]], password: str, port: int, pool_name: str
+        ) -> str:
+            host = _endpoint(endpoints, PRIMARY_COMPONENT)["domain"]
+            return postgres_url(APP_NAME, password, host, port, pool_name)
+
+        def reads(endpoints: Sequence[Mapping[str, Any]], password: str) -> list[str]:
+            # Essential has no standby: the app then reads through the primary pool.
+            if not plan.database.read_replicas:
+                return []
+            read = _endpoint(endpoints, READ_COMPONENT)
+            if read is None:
+                pulumi.log.warn(
+                    f"{name}: no '{READ_COMPONENT}' endpoint on the PostgreSQL service; "
+                    "reads go to the primary pool",
+                    resource=self,
+                )
+                return []
+            return [postgres_url(APP_NAME, password, read["domain"], read["port"], APP_NAME)]
+
+        self.primary_uri = pulumi.Output.secret(
+            pulumi.Output.all(service.endpoints, user.password, pool.port, pool.name).apply(
+                lambda a: primary(*a)
+            )
+        )
+        self.read_uris = pulumi.Output.secret(
+            pulumi.Output.all(service.endpoints, user.password).apply(lambda a: reads(*a))
+        )
+        self.register_outputs({"primary_uri": self.primary_uri, "read_uris": self.read_uris})

@@ -1,0 +1,232 @@
+"""The public load balancer: OVHcloud's Octavia, a floating IP, listeners, pools, members.
+
+TLS (tls: certificate) is terminated on the load balancer with a certificate the operator
+stored in OVHcloud's key manager (Barbican) under `certificateName`: OVHcloud has no managed
+Let's Encrypt on its load balancer, and terminating there keeps one certificate for every
+node instead of one certbot per node fighting over HTTP-01 challenges. The listener on port
+80 only redirects to HTTPS (an L7 REDIRECT_PREFIX policy). With tls: node the load balancer
+passes TCP 443 through to Nginx, and port 80 goes to Nginx, which redirects and answers
+ACME challenges. With tls: off it serves plain HTTP.
+
+Flavors and their limits: components/catalog.py (OVH_LB_FLAVORS); the capacity plan picks
+the flavor, the provider spells it in capitals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_ovh as ovh
+
+from components.capacity import CapacityPlan
+from components.ovh.network import Network
+from components.ovh.nodes import HTTP_PORT, HTTPS_PORT
+from components.settings import Settings
+
+# Least connections: requests are long-lived at this concurrency, so a node's open
+# connections say more about its load than a round-robin turn does.
+ALGORITHM = "LEAST_CONNECTIONS"
+# Health checks as on DigitalOcean's defaults: every 10 s, 5 s timeout, 3 strikes.
+HEALTH_DELAY_S = 10
+HEALTH_TIMEOUT_S = 5
+HEALTH_RETRIES = 3
+REDIRECT_HTTP_CODE = 301
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pool: the protocol to the members and the node port it targets."""
+
+    key: str
+    protocol: str
+    member_port: int
+
+
+@dataclass(frozen=True)
+class ListenerSpec:
+    """A listener: protocol and port; `pool` is None for the HTTP -> HTTPS redirect."""
+
+    key: str
+    protocol: str
+    port: int
+    pool: str | None
+
+
+WEB = PoolSpec("web", "HTTP", HTTP_PORT)
+PASSTHROUGH = PoolSpec("tls", "TCP", HTTPS_PORT)
+LAYOUTS: dict[str, tuple[tuple[PoolSpec, ...], tuple[ListenerSpec, ...]]] = {
+    "certificate": (
+        (WEB,),
+        (
+            ListenerSpec("https", "TERMINATED_HTTPS", HTTPS_PORT, WEB.key),
+            ListenerSpec("http", "HTTP", HTTP_PORT, None),
+        ),
+    ),
+    "node": (
+        (WEB, PASSTHROUGH),
+        (
+            ListenerSpec("https", "TCP", HTTPS_PORT, PASSTHROUGH.key),
+            ListenerSpec("http", "HTTP", HTTP_PORT, WEB.key),
+        ),
+    ),
+    "off": ((WEB,), (ListenerSpec("http", "HTTP", HTTP_PORT, WEB.key),)),
+}
+
+
+def layout(tls: str) -> tuple[tuple[PoolSpec, ...], tuple[ListenerSpec, ...]]:
+    """Pools and listeners for a TLS mode ('managed' is refused for OVHcloud by settings)."""
+    return LAYOUTS[tls]
+
+
+def _container_ref(containers: Sequence[Mapping[str, Any]], name: str, region: str) -> str:
+    """The key-manager reference of the CERTIFICATE container called `name` in `region`."""
+    for container in containers:
+        located = (container.get("location") or {}).get("region") in (None, region)
+        if container["name"] == name and container["type"] == "CERTIFICATE" and located:
+            return container["current_state"]["container_ref"]
+    raise ValueError(
+        f"pyscale:certificateName = {name!r}: no CERTIFICATE container of that name in the "
+        f"key manager of region {region}; upload the certificate first (OVHcloud guide "
+        "'Secure a Load Balancer with an external certificate')"
+    )
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """Floating IP + Octavia load balancer; `ip` is the public address."""
+
+    ip: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        plan: CapacityPlan,
+        network: Network,
+        members: Sequence[pulumi.Output[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pyscale:ovh:LoadBalancer", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        service_name = settings.ovh_service_name
+        floating_ip = ovh.CloudFloatingIp(
+            f"{name}-ip",
+            service_name=service_name,
+            region=settings.region,
+            description=f"{settings.resource_prefix} load balancer",
+            opts=child,
+        )
+        address = floating_ip.current_state.apply(lambda state: state["ip"])
+        balancer = ovh.CloudLoadbalancer(
+            f"{name}-lb",
+            service_name=service_name,
+            region=settings.region,
+            name=f"{settings.resource_prefix}-lb",
+            flavor_name=plan.load_balancer.size.upper(),
+            # A floating IP outside the subnet becomes the VIP's public address; OVHcloud
+            # needs the subnet behind a gateway for that, hence the dependency.
+            network=ovh.CloudLoadbalancerNetworkArgs(
+                id=network.network_id, subnet_id=network.subnet_id, ip=address
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[network.gateway]),
+        )
+        pool_specs, listener_specs = layout(settings.tls)
+        pools = {spec.key: self._pool(name, settings, balancer, spec) for spec in pool_specs}
+        for spec in pool_specs:
+            for index, member in enumerate(members, start=1):
+                ovh.CloudLoadbalancerPoolMember(
+                    f"{name}-{spec.key}-member-{index}",
+                    service_name=service_name,
+                    loadbalancer_id=balancer.id,
+                    pool_id=pools[spec.key].id,
+                    name=f"{settings.resource_prefix}-node-{index}",
+                    address=member,
+                    protocol_port=spec.member_port,
+                    subnet_id=network.subnet_id,
+                    # The health check is HTTP on Nginx's port 80, whatever port serves.
+                    monitor=ovh.CloudLoadbalancerPoolMemberMonitorArgs(port=HTTP_PORT)
+                    if spec.member_port != HTTP_PORT
+                    else None,
+                    opts=child,
+                )
+        tls_ref = None
+        if settings.tls == "certificate":
+            containers = ovh.get_cloud_key_manager_containers_output(
+                service_name=service_name, opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            tls_ref = containers.apply(
+                lambda r: _container_ref(r.containers, settings.certificate_name, settings.region)
+            )
+        # A request may run up to Gunicorn's worker timeout: the load balancer must not
+        # cut it sooner (Octavia's defaults are 50 s).
+        timeout_ms = plan.gunicorn.timeout_s * 1000
+        for spec in listener_specs:
+            layer7 = spec.protocol in ("HTTP", "TERMINATED_HTTPS")
+            listener = ovh.CloudLoadbalancerListener(
+                f"{name}-{spec.key}",
+                service_name=service_name,
+                loadbalancer_id=balancer.id,
+                name=f"{settings.resource_prefix}-{spec.key}",
+                protocol=spec.protocol,
+                protocol_port=spec.port,
+                default_pool_id=pools[spec.pool].id if spec.pool else None,
+                default_tls_container_ref=tls_ref if spec.protocol == "TERMINATED_HTTPS" else None,
+                tls_versions=["TLSv1.2", "TLSv1.3"]
+                if spec.protocol == "TERMINATED_HTTPS"
+                else None,
+                insert_headers=ovh.CloudLoadbalancerListenerInsertHeadersArgs(
+                    x_forwarded_for=True, x_forwarded_proto=True
+                )
+                if layer7
+                else None,
+                timeout_client_data=timeout_ms,
+                timeout_member_data=timeout_ms,
+                opts=child,
+            )
+            if spec.pool is None:
+                ovh.CloudLoadbalancerL7policy(
+                    f"{name}-{spec.key}-redirect",
+                    service_name=service_name,
+                    loadbalancer_id=balancer.id,
+                    listener_id=listener.id,
+                    name=f"{settings.resource_prefix}-https-redirect",
+                    action="REDIRECT_PREFIX",
+                    redirect_prefix=address.apply(lambda ip: f"https://{settings.domain or ip}"),
+                    redirect_http_code=REDIRECT_HTTP_CODE,
+                    # Every path starts with "/": the policy applies to every request.
+                    rules=[
+                        ovh.CloudLoadbalancerL7policyRuleArgs(
+                            type="PATH", compare_type="STARTS_WITH", value="/"
+                        )
+                    ],
+                    opts=child,
+                )
+        self.ip = address
+        self.register_outputs({"ip": address})
+
+    def _pool(
+        self, name: str, settings: Settings, balancer: ovh.CloudLoadbalancer, spec: PoolSpec
+    ) -> ovh.CloudLoadbalancerPool:
+        return ovh.CloudLoadbalancerPool(
+            f"{name}-{spec.key}-pool",
+            service_name=settings.ovh_service_name,
+            loadbalancer_id=balancer.id,
+            name=f"{settings.resource_prefix}-{spec.key}",
+            protocol=spec.protocol,
+            algorithm=ALGORITHM,
+            # Traffic reaches a node only once Nginx answers /healthz (node replacement is
+            # create-before-destroy: the new node waits here until it is ready).
+            health_monitor=ovh.CloudLoadbalancerPoolHealthMonitorArgs(
+                type="HTTP",
+                http_method="GET",
+                url_path="/healthz",
+                expected_codes="200",
+                delay=HEALTH_DELAY_S,
+                timeout=HEALTH_TIMEOUT_S,
+                max_retries=HEALTH_RETRIES,
+                max_retries_down=HEALTH_RETRIES,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

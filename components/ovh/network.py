@@ -1,0 +1,82 @@
+"""The private network: a vRack network, one subnet and a gateway in the stack's region.
+
+Everything talks over the vRack: the load balancer reaches the nodes on their private
+addresses, and the nodes reach PostgreSQL and Valkey, which are attached to the same subnet
+and admit only its CIDR. The gateway is what makes the subnet routable to the internet: a
+public load balancer is a floating IP on the VIP port, and OVHcloud attaches a floating IP
+only to a port whose subnet sits behind a router with an external gateway ("Public to
+Private" architecture, docs.ovhcloud.com, Public Cloud Load Balancer concepts).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pulumi
+import pulumi_ovh as ovh
+
+from components.settings import Settings
+
+# The smallest external gateway model: it carries egress and the floating IPs' routing,
+# not the load balancer's traffic (that goes through the Octavia amphorae).
+GATEWAY_MODEL = "S"
+
+
+def gateway_ip(cidr: str) -> str:
+    """The subnet's first host address, by the usual convention, for its router port.
+
+    OVHcloud requires a gateway IP in the subnet attributes for a public load balancer.
+    """
+    return str(next(ipaddress.ip_network(cidr).hosts()))
+
+
+class Network(pulumi.ComponentResource):
+    """The vRack network, its subnet (settings.vpc_cidr) and the gateway that routes it."""
+
+    network_id: pulumi.Output[str]
+    subnet_id: pulumi.Output[str]
+    # The load balancer's floating IP needs the router in place first: kept as a resource.
+    gateway: ovh.CloudGateway
+    cidr: str
+
+    def __init__(
+        self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("pyscale:ovh:Network", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        service_name = settings.ovh_service_name
+        network = ovh.CloudNetworkPrivateVrack(
+            f"{name}-vrack",
+            service_name=service_name,
+            region=settings.region,
+            name=f"{settings.resource_prefix}-vrack",
+            description=f"pyscale {settings.stack}: nodes, load balancer, databases",
+            opts=child,
+        )
+        subnet = ovh.CloudNetworkPrivateVrackSubnet(
+            f"{name}-subnet",
+            service_name=service_name,
+            region=settings.region,
+            network_id=network.id,
+            name=f"{settings.resource_prefix}-subnet",
+            cidr=settings.vpc_cidr,
+            dhcp_enabled=True,
+            gateway_ip=gateway_ip(settings.vpc_cidr),
+            opts=child,
+        )
+        gateway = ovh.CloudGateway(
+            f"{name}-gateway",
+            service_name=service_name,
+            region=settings.region,
+            name=f"{settings.resource_prefix}-gateway",
+            external_gateway=ovh.CloudGatewayExternalGatewayArgs(enabled=True, model=GATEWAY_MODEL),
+            subnet_ids=[subnet.id],
+            opts=child,
+        )
+        self.network_id = network.id
+        self.subnet_id = subnet.id
+        self.gateway = gateway
+        self.cidr = settings.vpc_cidr
+        self.register_outputs(
+            {"network_id": network.id, "subnet_id": subnet.id, "gateway_id": gateway.id}
+        )

@@ -1,0 +1,190 @@
+"""The nodes: `plan.nodes` Ubuntu 24.04 instances on the vRack, behind one security group.
+
+Each node has two interfaces: the private one on the subnet, where the load balancer, the
+database and the cache reach it, and a public one for SSH from `sshAllowCidrs` and for the
+single-node topology, where Nginx faces the internet. The security group (applied to every
+interface) is what keeps the public side closed: web ports only from the subnet when a load
+balancer is in front, SSH only from the allowed CIDRs, exporters only from the subnet.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_ovh as ovh
+
+from components import bootstrap
+from components.capacity import CapacityPlan
+from components.ovh.network import Network
+from components.settings import Settings
+
+IMAGE_NAME = "Ubuntu 24.04"
+ANYWHERE = "0.0.0.0/0"
+HTTP_PORT = 80
+HTTPS_PORT = 443
+SSH_PORT = 22
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ingress rule: TCP `port` from `cidr`. Egress stays OpenStack's default (all)."""
+
+    port: int
+    cidr: str
+    description: str
+
+    @property
+    def ethernet_type(self) -> str:
+        return "IPV4" if ipaddress.ip_network(self.cidr).version == 4 else "IPV6"
+
+
+def web_ports(settings: Settings) -> tuple[int, ...]:
+    """Nginx serves HTTPS itself only when it terminates TLS (tls: node)."""
+    return (HTTP_PORT, HTTPS_PORT) if settings.tls == "node" else (HTTP_PORT,)
+
+
+def ingress_rules(settings: Settings, plan: CapacityPlan) -> list[Rule]:
+    """Who may open a connection to a node, and why."""
+    # Behind the load balancer only its ports on the subnet (Octavia's amphorae sit there)
+    # may reach Nginx; a single node has no load balancer and faces the internet.
+    web_source = settings.vpc_cidr if plan.load_balancer.enabled else ANYWHERE
+    rules = [Rule(port, web_source, "web traffic") for port in web_ports(settings)]
+    rules += [Rule(SSH_PORT, cidr, "SSH from an allowed CIDR") for cidr in settings.ssh_allow_cidrs]
+    rules += [
+        Rule(port, settings.vpc_cidr, "Prometheus exporter, private network only")
+        for port in (bootstrap.NODE.node_exporter_port, bootstrap.NODE.nginx_exporter_port)
+    ]
+    return rules
+
+
+def _by_name(items: Sequence[Any], name: str, what: str, setting: str) -> str:
+    """The id of the catalog entry called `name` (the highest id when several share it, so
+    that the choice is stable)."""
+    matches = sorted(i["id"] for i in items if i["name"] == name)
+    if not matches:
+        raise ValueError(
+            f"{setting} = {name!r}: no {what} of that name in this project and region; "
+            f"available: {', '.join(sorted({i['name'] for i in items}))}"
+        )
+    return matches[-1]
+
+
+def _addresses(state: Mapping[str, Any], subnet_id: str, private: bool) -> list[str]:
+    """IPv4 addresses of the interfaces on (private) or off (public) our subnet.
+
+    Nested outputs arrive as mappings with snake_case keys."""
+    return [
+        address["ip"]
+        for network in state.get("networks") or []
+        if (network.get("subnet_id") == subnet_id) == private
+        for address in network.get("addresses") or []
+        if address.get("version") == 4
+    ]
+
+
+class Nodes(pulumi.ComponentResource):
+    """The security group and the instances; addresses in node order."""
+
+    # One Output per node, for the load balancer's members.
+    private_addresses: list[pulumi.Output[str]]
+    private_ips: pulumi.Output[list[str]]
+    public_ips: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        plan: CapacityPlan,
+        network: Network,
+        secrets: pulumi.Output[bootstrap.NodeSecrets],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pyscale:ovh:Nodes", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        service_name = settings.ovh_service_name
+        lookup = pulumi.InvokeOutputOptions(parent=self)
+        flavors = ovh.get_cloud_instance_flavors_output(
+            region=settings.region, service_name=service_name, opts=lookup
+        )
+        images = ovh.get_cloud_instance_images_output(
+            region=settings.region, service_name=service_name, opts=lookup
+        )
+        flavor_id = flavors.apply(
+            lambda r: _by_name(r.flavors, settings.node_size.name, "flavor", "pyscale:nodeSize")
+        )
+        image_id = images.apply(lambda r: _by_name(r.images, IMAGE_NAME, "image", "node image"))
+
+        group = ovh.CloudSecurityGroup(
+            f"{name}-sg",
+            service_name=service_name,
+            region=settings.region,
+            name=f"{settings.resource_prefix}-nodes",
+            description="pyscale nodes: web from the load balancer, SSH from allowed CIDRs",
+            rules=[
+                ovh.CloudSecurityGroupRuleArgs(
+                    direction="INGRESS",
+                    ethernet_type=rule.ethernet_type,
+                    protocol="TCP",
+                    port_range_min=rule.port,
+                    port_range_max=rule.port,
+                    remote_ip_prefix=rule.cidr,
+                    description=rule.description,
+                )
+                for rule in ingress_rules(settings, plan)
+            ],
+            opts=child,
+        )
+        # Every node runs the same document: rendered once, from the resolved secrets.
+        user_data = pulumi.Output.secret(
+            secrets.apply(lambda s: bootstrap.render(plan, settings, s).user_data)
+        )
+        instances = [
+            ovh.CloudInstance(
+                f"{name}-{index}",
+                service_name=service_name,
+                region=settings.region,
+                name=f"{settings.resource_prefix}-node-{index}",
+                flavor_id=flavor_id,
+                image_id=image_id,
+                networks=[
+                    ovh.CloudInstanceNetworkArgs(
+                        network_id=network.network_id, subnet_id=network.subnet_id
+                    ),
+                    ovh.CloudInstanceNetworkArgs(auto_assign_public_ip=True),
+                ],
+                security_group_ids=[group.id],
+                # OVHcloud injects one key pair at boot; the first configured key is it.
+                ssh_key_name=settings.ssh_keys[0] if settings.ssh_keys else None,
+                user_data=user_data,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    # New user-data means a new node, created before the old one goes: the
+                    # load balancer's health check admits it once Nginx answers /healthz.
+                    replace_on_changes=["userData"],
+                    delete_before_replace=False,
+                    # A newer Ubuntu 24.04 image would rebuild (wipe) running nodes in
+                    # place; replacements pick it up instead.
+                    ignore_changes=["imageId"],
+                ),
+            )
+            for index in range(1, plan.nodes + 1)
+        ]
+        self.private_addresses = [
+            pulumi.Output.all(i.current_state, network.subnet_id).apply(
+                lambda a: _addresses(a[0], a[1], private=True)[0]
+            )
+            for i in instances
+        ]
+        public = [
+            pulumi.Output.all(i.current_state, network.subnet_id).apply(
+                lambda a: _addresses(a[0], a[1], private=False)[0]
+            )
+            for i in instances
+        ]
+        self.private_ips = pulumi.Output.all(*self.private_addresses)
+        self.public_ips = pulumi.Output.all(*public)
+        self.register_outputs({"private_ips": self.private_ips, "public_ips": self.public_ips})
