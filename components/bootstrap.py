@@ -40,6 +40,12 @@ APP_CHECKOUT = "/opt/pyscale/app"
 # Python packages the node installs next to the app, pinned from requirements-dev.txt
 # (the same versions tests/node and bench/ run), so a node never drifts from what was tested.
 NODE_PYTHON_PACKAGES = ("gunicorn", "gevent", "psycopg", "psycopg-pool", "redis")
+# The most user-data each cloud accepts, checked at render time so that an oversized
+# document fails at preview, not in the provider's API halfway through an update.
+# DigitalOcean: 64 KiB (API reference, "Create a New Droplet", user_data). OVHcloud Public
+# Cloud is OpenStack: Nova takes user data base64-encoded and at most 65535 bytes
+# (https://docs.openstack.org/nova/stein/user/user-data.html), so 49149 raw bytes.
+USER_DATA_LIMIT_BYTES = {"digitalocean": 65_536, "ovh": 65_535 // 4 * 3}
 # Caches and build outputs that must not travel to the node (and would make renders
 # depend on whether the tests ran).
 _APP_SKIP = re.compile(
@@ -279,7 +285,8 @@ _LiteralDumper.add_representer(str, _str_presenter)
 def render(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> RenderedNode:
     """The node's `#cloud-config` user-data and the files it writes.
 
-    Raises jinja2.UndefinedError when a template asks for a value the plan does not have.
+    Raises jinja2.UndefinedError when a template asks for a value the plan does not have,
+    and ValueError when the document is larger than the cloud accepts.
     """
     context = _context(plan, settings, secrets)
     files = [
@@ -326,7 +333,17 @@ def render(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Rend
     body = yaml.dump(
         document, Dumper=_LiteralDumper, sort_keys=False, width=1000, allow_unicode=True
     )
-    return RenderedNode(user_data="#cloud-config\n" + body, files=tuple(files))
+    user_data = "#cloud-config\n" + body
+    size, limit = len(user_data.encode()), USER_DATA_LIMIT_BYTES[settings.cloud]
+    if size > limit:
+        largest = sorted(files, key=lambda f: len(f.content.encode()), reverse=True)[:3]
+        raise ValueError(
+            f"user-data for stack '{settings.stack}' is {size} bytes; {settings.cloud} accepts "
+            f"at most {limit}. Largest files: "
+            + ", ".join(f"{f.path} ({len(f.content.encode())} bytes)" for f in largest)
+            + ". Shrink the embedded app (app/) or deploy it from git (pyscale:app.repo)."
+        )
+    return RenderedNode(user_data=user_data, files=tuple(files))
 
 
 def write_tree(node: RenderedNode, out: Path) -> None:

@@ -310,3 +310,21 @@ def test_write_tree_lays_out_user_data_and_files_with_modes(tmp_path: Path) -> N
     assert env.read_text() == node.file("/etc/pyscale/env").content
     assert env.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "files/etc/nginx/nginx.conf").exists()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_user_data_fits_the_clouds_limit(stack: str) -> None:
+    s = settings.load(stack, REPO)
+    size = len(render(s).user_data.encode())
+    assert size <= bootstrap.USER_DATA_LIMIT_BYTES[s.cloud]
+
+
+def test_oversized_user_data_fails_the_render_naming_the_largest_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'big'\n")
+    (tmp_path / "big.py").write_text("# padding\n" * 6000)
+    monkeypatch.setattr(bootstrap, "APP_DIR", tmp_path)
+    with pytest.raises(ValueError, match=r"ovh accepts at most 49149\. Largest files: "
+                       r"/opt/pyscale/demo/big\.py \(60000 bytes\)"):  # fmt: skip
+        render(settings.load("prod-ovh", REPO))
