@@ -113,7 +113,8 @@ class Database(pulumi.ComponentResource):
         db = settings.database
         service_name = settings.ovh_service_name
         # Inputs kept stable (no computed values but the network ids): updates of this
-        # resource have failed on unrelated changes (DESIGN.md, field facts).
+        # resource have failed with API errors on unrelated changes (DESIGN.md, field facts;
+        # github.com/ovh/terraform-provider-ovh/issues/1148).
         service = ovh.cloudproject.Database(
             f"{name}-postgresql",
             service_name=service_name,
