@@ -260,6 +260,8 @@ def test_gunicorn_loads_the_configuration_and_the_demo_app(
                         ("max_requests", g.max_requests)):  # fmt: skip
         assert seen[name] == str(value), name
     assert seen["bind"] == "['unix:/run/pyscale/gunicorn.sock']"
+    # Both sockets in the unit's RuntimeDirectory, the only place the service may write.
+    assert seen["control_socket"] == "/run/pyscale/gunicorn.ctl"
 
 
 def test_gunicorn_rejects_a_plan_with_a_non_numeric_backlog(rendered, tmp_path: Path) -> None:
