@@ -204,6 +204,27 @@ def test_systemd_verifies_nginx_with_the_limits_drop_in(
     assert result.returncode == 0, result.stderr
 
 
+# `systemd-analyze security` exposure, x10 (its --threshold scale): 2.0 "OK" when written;
+# a change that drops hardening fails here rather than pass review unnoticed.
+MAX_EXPOSURE = 20
+
+
+def security(unit: Path) -> subprocess.CompletedProcess[str]:
+    return run(["systemd-analyze", "security", "--offline=true", f"--threshold={MAX_EXPOSURE}",
+                "--no-pager", unit])  # fmt: skip
+
+
+def test_systemd_security_exposure_of_the_app_unit(rendered, tmp_path: Path) -> None:
+    unit = pyscale_unit(rendered("prod")[2], tmp_path)
+    hardened = security(unit)
+    assert hardened.returncode == 0, hardened.stdout[-2000:]
+    # The same unit without its sandboxing lines scores worse than the threshold.
+    lines = unit.read_text().splitlines()
+    bare = lines[: lines.index("NoNewPrivileges=yes")] + lines[lines.index("[Install]") :]
+    unit.write_text("\n".join(bare) + "\n")
+    assert security(unit).returncode != 0
+
+
 def test_systemd_rejects_a_plan_with_a_negative_descriptor_limit(rendered, tmp_path: Path) -> None:
     s, plan, _ = rendered("prod")
     broken = dataclasses.replace(plan, gunicorn=dataclasses.replace(plan.gunicorn, limit_nofile=-1))

@@ -102,7 +102,7 @@ def test_every_tuning_number_on_the_node_is_the_plans(stack: str) -> None:
 _ALLOWED_LITERALS = (
     r"return (301|404|421|444)\b",  # HTTP status codes
     r"127\.0\.0\.1|::1",  # loopback
-    r"umask = 0o007|control_socket_mode = 0o600|RuntimeDirectoryMode=0750",  # permissions
+    r"umask = 0o007|control_socket_mode = 0o600|RuntimeDirectoryMode=0750|UMask=0027",  # modes
     r"fail_timeout=0",  # never mark the only upstream down (Gunicorn's deploy docs)
     r"default 0;|^\s+1;$|\"1:https\"",  # geo/map flags
     r"TLSv1\.[23]|^ssl_ciphers .*$|proxy_http_version 1\.1|http2|utf-8",  # protocol names
