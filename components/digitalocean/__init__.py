@@ -1,0 +1,6 @@
+"""DigitalOcean wiring: `WebStack` and its parts (network, nodes, loadbalancer, database,
+cache, monitoring), and `mocks` for running the program offline."""
+
+from components.digitalocean.webstack import WebStack, WebStackArgs
+
+__all__ = ["WebStack", "WebStackArgs"]

@@ -1,0 +1,151 @@
+"""Managed PostgreSQL: the primary cluster, its read replicas, the app's database, user and
+PgBouncer pool, and the database firewalls.
+
+Writes go through the PgBouncer pool (DATABASE_URL): PostgreSQL admits 25 connections per GiB
+minus 3 (catalog.DO_DATABASES), far fewer than the fleet's worker processes, and the pool
+multiplexes them. Reads go straight to the read replicas (DATABASE_READ_URLS), as the app
+user: DigitalOcean's connection pools belong to the primary cluster (a pool created against a
+replica is answered 404: digitalocean/terraform-provider-digitalocean#799; the read-only
+node docs offer only its direct connection string), and the capacity model budgets each
+replica's direct connections (capacity.DatabasePlan.read_connections_per_replica).
+
+Database firewalls ("trusted sources") cannot reference a cloud firewall; they admit the web
+tag, so a new node is trusted as soon as it carries the tag. Each replica has its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import pulumi
+import pulumi_digitalocean as do
+
+from components.capacity import CapacityPlan
+from components.digitalocean.network import Network
+from components.settings import Settings
+
+ENGINE = "pg"
+APP_DATABASE = "pyscale"
+APP_USER = "pyscale"
+POOL_NAME = "pyscale-pool"
+# Cluster creation takes 5-20 minutes and a resize or restore can take hours; the provider's
+# defaults (30 minutes) fail a healthy `pulumi up` halfway.
+TIMEOUTS = pulumi.CustomTimeouts(create="2h", update="2h", delete="30m")
+
+
+@dataclass(frozen=True)
+class Database:
+    cluster: do.DatabaseCluster
+    replicas: tuple[do.DatabaseReplica, ...]
+    pool: do.DatabaseConnectionPool
+    firewalls: tuple[do.DatabaseFirewall, ...]
+    primary_url: pulumi.Output[str]  # secret: the pool, sslmode=require
+    read_urls: pulumi.Output[list[str]]  # secret: one per replica, sslmode=require
+
+
+def require_tls(uri: str) -> str:
+    """The URI with sslmode=require (DigitalOcean only accepts TLS; a client that is told
+    `prefer` would still connect in clear text to anything that answered)."""
+    parts = urlsplit(uri)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "sslmode"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("sslmode", "require")])))
+
+
+def postgres_url(user: str, password: str, host: str, port: int, database: str) -> str:
+    return require_tls(
+        f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{database}"
+    )
+
+
+def maintenance_window(settings: Settings) -> do.DatabaseClusterMaintenanceWindowArgs:
+    """The API takes the hour as HH:MM:SS (UTC)."""
+    return do.DatabaseClusterMaintenanceWindowArgs(
+        day=settings.database.maintenance_day, hour=f"{settings.database.maintenance_hour}:00"
+    )
+
+
+def trusted_sources(network: Network) -> list[do.DatabaseFirewallRuleArgs]:
+    return [do.DatabaseFirewallRuleArgs(type="tag", value=network.tags.web)]
+
+
+def create(
+    name: str, settings: Settings, plan: CapacityPlan, network: Network, parent: pulumi.Resource
+) -> Database:
+    db = settings.database
+    opts = pulumi.ResourceOptions(parent=parent)
+    cluster = do.DatabaseCluster(
+        f"{name}-pg",
+        name=f"{name}-pg",
+        engine=ENGINE,
+        version=db.version,
+        size=db.size.name,
+        region=settings.region,
+        # Standby nodes take over when the primary fails; they are not read capacity.
+        node_count=1 + db.standby_nodes,
+        private_network_uuid=network.vpc.id,
+        maintenance_windows=[maintenance_window(settings)],
+        tags=[network.tags.stack, network.tags.db],
+        opts=pulumi.ResourceOptions(
+            parent=parent, protect=settings.protect, custom_timeouts=TIMEOUTS
+        ),
+    )
+    database = do.DatabaseDb(f"{name}-pg-db", cluster_id=cluster.id, name=APP_DATABASE, opts=opts)
+    user = do.DatabaseUser(f"{name}-pg-user", cluster_id=cluster.id, name=APP_USER, opts=opts)
+    pool = do.DatabaseConnectionPool(
+        f"{name}-pg-pool",
+        cluster_id=cluster.id,
+        name=POOL_NAME,
+        mode=plan.database.pool_mode,
+        size=plan.database.pool_size,
+        db_name=database.name,
+        user=user.name,
+        opts=opts,
+    )
+    firewalls = [
+        do.DatabaseFirewall(
+            f"{name}-pg-firewall", cluster_id=cluster.id, rules=trusted_sources(network), opts=opts
+        )
+    ]
+    replica_region = db.replica_region or settings.region
+    # A VPC is regional: a replica elsewhere sits in that region's default VPC and the nodes
+    # reach it on its public host (TLS either way).
+    same_region = replica_region == settings.region
+    replicas = []
+    read_urls = []
+    for index in range(1, db.read_replicas + 1):
+        replica = do.DatabaseReplica(
+            f"{name}-pg-replica-{index}",
+            cluster_id=cluster.id,
+            name=f"{name}-pg-replica-{index}",
+            region=replica_region,
+            # A read-only node must be at least the primary's size.
+            size=db.size.name,
+            private_network_uuid=network.vpc.id if same_region else None,
+            tags=[network.tags.stack, network.tags.db],
+            opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=TIMEOUTS),
+        )
+        firewalls.append(
+            do.DatabaseFirewall(
+                f"{name}-pg-replica-{index}-firewall",
+                # A replica is addressed by its uuid (its id is its name).
+                cluster_id=replica.uuid,
+                rules=trusted_sources(network),
+                opts=opts,
+            )
+        )
+        host = replica.private_host if same_region else replica.host
+        read_urls.append(
+            pulumi.Output.all(user.name, user.password, host, replica.port, database.name).apply(
+                lambda v: postgres_url(*v)
+            )
+        )
+        replicas.append(replica)
+    return Database(
+        cluster=cluster,
+        replicas=tuple(replicas),
+        pool=pool,
+        firewalls=tuple(firewalls),
+        primary_url=pulumi.Output.secret(pool.private_uri.apply(require_tls)),
+        read_urls=pulumi.Output.secret(pulumi.Output.all(*read_urls)),
+    )

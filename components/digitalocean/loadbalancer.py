@@ -1,0 +1,139 @@
+"""The load balancer in front of the nodes (absent in the single-node topology).
+
+Size: `plan.load_balancer.size_unit`; each unit holds 10,000 simultaneous connections,
+10,000 requests/s and 250 new TLS connections/s (catalog.DO_LB_UNIT). It targets the web tag
+(droplet ids are limited to 10) and lives in the stack's VPC, so it reaches Nginx on port 80
+over the private network.
+
+TLS ends here (tls: managed or certificate): HTTPS 443 -> HTTP 80, and HTTP 80 redirected to
+HTTPS. The client's address travels in X-Forwarded-For, which Nginx trusts only from the VPC
+CIDR (cloud-init/files/etc/nginx/conf.d/pyscale.conf.j2, "Real client address"); PROXY
+protocol stays off because Nginx does not expect it. With tls: node the nodes hold the
+certificate and 443 is passed through untouched (the load balancer then adds no headers).
+
+A managed Let's Encrypt certificate cannot be replaced while the load balancer uses it, so
+its name carries a digest of its domains: a new domain list is a new certificate, created
+before the old one is deleted (Pulumi's default replacement order), and the forwarding rule
+moves to it by name (`certificate_name`; `certificate_id` is deprecated).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+
+from components import bootstrap
+from components.capacity import CapacityPlan
+from components.digitalocean.network import Network
+from components.settings import Settings
+
+# DigitalOcean's default idle timeout; it must stay below Nginx's client keepalive_timeout
+# (bootstrap.NodeDefaults.client_keepalive_timeout_s) so the balancer closes idle
+# connections first and never sends a request onto a socket Nginx is closing.
+HTTP_IDLE_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """DigitalOcean's documented defaults except `healthy_threshold`: 3 passes (30 s)
+    rather than 5 put a replacement node into service sooner after create-before-destroy."""
+
+    protocol: str = "http"
+    port: int = bootstrap.NODE.http_port
+    check_interval_seconds: int = 10
+    response_timeout_seconds: int = 5
+    unhealthy_threshold: int = 3
+    healthy_threshold: int = 3
+
+
+HEALTH_CHECK = HealthCheck()
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    balancer: do.LoadBalancer
+    certificate: do.Certificate | None
+
+
+def certificate_name(name: str, domains: list[str]) -> str:
+    """Stable while the domains stay the same, new when they change."""
+    digest = hashlib.sha256(",".join(sorted(domains)).encode()).hexdigest()[:8]
+    return f"{name}-le-{digest}"
+
+
+def forwarding_rules(
+    settings: Settings, certificate: pulumi.Input[str] | None
+) -> list[do.LoadBalancerForwardingRuleArgs]:
+    http = bootstrap.NODE.http_port
+    https = bootstrap.NODE.https_port
+    plain = do.LoadBalancerForwardingRuleArgs(
+        entry_protocol="http", entry_port=http, target_protocol="http", target_port=http
+    )
+    if settings.tls == "off":
+        return [plain]
+    if settings.tls == "node":
+        passthrough = do.LoadBalancerForwardingRuleArgs(
+            entry_protocol="https",
+            entry_port=https,
+            target_protocol="https",
+            target_port=https,
+            tls_passthrough=True,
+        )
+        return [passthrough, plain]
+    terminated = do.LoadBalancerForwardingRuleArgs(
+        entry_protocol="https",
+        entry_port=https,
+        target_protocol="http",
+        target_port=http,
+        certificate_name=certificate,
+    )
+    return [terminated, plain]
+
+
+def create(
+    name: str, settings: Settings, plan: CapacityPlan, network: Network, parent: pulumi.Resource
+) -> LoadBalancer | None:
+    if not plan.load_balancer.enabled:
+        return None
+    opts = pulumi.ResourceOptions(parent=parent)
+    certificate = None
+    certificate_ref: pulumi.Input[str] | None = None
+    if settings.tls == "managed":
+        domains = [settings.domain]
+        certificate = do.Certificate(
+            f"{name}-certificate",
+            name=certificate_name(name, domains),
+            type="lets_encrypt",
+            domains=domains,
+            opts=opts,
+        )
+        certificate_ref = certificate.name
+    elif settings.tls == "certificate":
+        certificate_ref = settings.certificate_name
+    balancer = do.LoadBalancer(
+        f"{name}-lb",
+        name=f"{name}-lb",
+        region=settings.region,
+        vpc_uuid=network.vpc.id,
+        droplet_tag=network.tags.web,
+        size_unit=plan.load_balancer.size_unit,
+        forwarding_rules=forwarding_rules(settings, certificate_ref),
+        redirect_http_to_https=settings.tls in ("managed", "certificate"),
+        healthcheck=do.LoadBalancerHealthcheckArgs(
+            protocol=HEALTH_CHECK.protocol,
+            port=HEALTH_CHECK.port,
+            path=plan.load_balancer.health_check_path,
+            check_interval_seconds=HEALTH_CHECK.check_interval_seconds,
+            response_timeout_seconds=HEALTH_CHECK.response_timeout_seconds,
+            unhealthy_threshold=HEALTH_CHECK.unhealthy_threshold,
+            healthy_threshold=HEALTH_CHECK.healthy_threshold,
+        ),
+        enable_backend_keepalive=True,
+        http_idle_timeout_seconds=HTTP_IDLE_TIMEOUT_S,
+        enable_proxy_protocol=False,
+        opts=opts,
+    )
+    return LoadBalancer(balancer=balancer, certificate=certificate)

@@ -1,0 +1,172 @@
+"""Alerts: resource alerts on every node (by the web tag) and an uptime check on the URL.
+
+The droplets run DigitalOcean's metrics agent (`monitoring=True`, nodes.py), which feeds the
+monitor alerts: CPU, memory and disk above the thresholds in `pyscale:alerts`, and a 5-minute
+load average above the node's vCPU count (runnable work queueing). They go to the configured
+e-mails and, when both a channel and the `alertSlackUrl` secret are set, to Slack. An alert
+with nowhere to go is not created: DigitalOcean requires a destination.
+
+The uptime check probes the public URL from every DigitalOcean probe region; it alerts when
+the site is down from all of them, slow, or (https) its certificate is about to expire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+
+from components.capacity import CapacityPlan
+from components.digitalocean.network import Network
+from components.settings import Settings
+
+UPTIME_REGIONS = ("us_east", "us_west", "eu_west", "se_asia")
+LATENCY_THRESHOLD_MS = 1000
+CERTIFICATE_DAYS_LEFT = 14
+
+
+@dataclass(frozen=True)
+class Destinations:
+    emails: list[str]
+    slack_channel: str | None
+    slack_url: pulumi.Input[str] | None
+
+    @property
+    def slack(self) -> bool:
+        return bool(self.slack_channel) and self.slack_url is not None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.emails) or self.slack
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One monitor alert: `type` above `value` for `window`."""
+
+    key: str
+    type: str
+    value: float
+    window: str
+    description: str
+
+
+def metrics(settings: Settings, plan: CapacityPlan) -> tuple[Metric, ...]:
+    alerts = settings.alerts
+    return (
+        Metric("cpu", "v1/insights/droplet/cpu", alerts.cpu_percent, "5m", "CPU"),
+        Metric(
+            "memory",
+            "v1/insights/droplet/memory_utilization_percent",
+            alerts.memory_percent,
+            "5m",
+            "memory",
+        ),
+        Metric(
+            "disk",
+            "v1/insights/droplet/disk_utilization_percent",
+            alerts.disk_percent,
+            "5m",
+            "disk",
+        ),
+        Metric("load", "v1/insights/droplet/load_5", plan.vcpus, "10m", "5-minute load average"),
+    )
+
+
+def destinations(settings: Settings, slack_url: pulumi.Input[str] | None) -> Destinations:
+    channel = settings.alerts.slack_channel
+    if channel and slack_url is None:
+        pulumi.log.warn(
+            "pyscale:alerts.slackChannel is set but the secret pyscale:alertSlackUrl is not; "
+            "alerts go to e-mail only (pulumi config set --secret alertSlackUrl <webhook>)"
+        )
+    return Destinations(list(settings.alerts.emails), channel, slack_url)
+
+
+def create(
+    name: str,
+    settings: Settings,
+    plan: CapacityPlan,
+    network: Network,
+    url: pulumi.Input[str],
+    slack_url: pulumi.Input[str] | None,
+    parent: pulumi.Resource,
+) -> list[pulumi.CustomResource]:
+    opts = pulumi.ResourceOptions(parent=parent)
+    to = destinations(settings, slack_url)
+    created: list[pulumi.CustomResource] = []
+    https = settings.tls != "off"
+    check = do.UptimeCheck(
+        f"{name}-uptime",
+        name=f"{name}-uptime",
+        target=url,
+        type="https" if https else "http",
+        regions=list(UPTIME_REGIONS),
+        enabled=True,
+        opts=opts,
+    )
+    created.append(check)
+    if not to.any:
+        return created
+    slacks = (
+        [do.MonitorAlertAlertsSlackArgs(channel=to.slack_channel, url=to.slack_url)]
+        if to.slack
+        else []
+    )
+    for metric in metrics(settings, plan):
+        created.append(
+            do.MonitorAlert(
+                f"{name}-alert-{metric.key}",
+                description=f"pyscale {settings.stack}: {metric.description} above "
+                f"{metric.value:g} for {metric.window}",
+                type=metric.type,
+                compare="GreaterThan",
+                value=metric.value,
+                window=metric.window,
+                tags=[network.tags.web],
+                enabled=True,
+                alerts=do.MonitorAlertAlertsArgs(emails=to.emails, slacks=slacks),
+                opts=opts,
+            )
+        )
+    notification = do.UptimeAlertNotificationArgs(
+        emails=to.emails,
+        slacks=[do.UptimeAlertNotificationSlackArgs(channel=s.channel, url=s.url) for s in slacks],
+    )
+    uptime_alerts = [
+        ("down", {"type": "down_global", "period": "2m"}),
+        (
+            "latency",
+            {
+                "type": "latency",
+                "comparison": "greater_than",
+                "threshold": LATENCY_THRESHOLD_MS,
+                "period": "5m",
+            },
+        ),
+    ]
+    if https:
+        uptime_alerts.append(
+            (
+                "certificate",
+                {
+                    "type": "ssl_expiry",
+                    "comparison": "less_than",
+                    "threshold": CERTIFICATE_DAYS_LEFT,
+                    "period": "5m",
+                },
+            )
+        )
+    for key, spec in uptime_alerts:
+        created.append(
+            do.UptimeAlert(
+                f"{name}-uptime-{key}",
+                name=f"{name}-uptime-{key}",
+                check_id=check.id,
+                notifications=[notification],
+                opts=opts,
+                **spec,
+            )
+        )
+    return created

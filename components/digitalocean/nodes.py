@@ -1,0 +1,146 @@
+"""The nodes: `plan.nodes` Ubuntu 24.04 droplets in the VPC, and the cloud firewall on them.
+
+Every node boots from the same rendered user-data (components/bootstrap.py), which holds the
+database and cache URIs and is therefore a secret. DigitalOcean cannot change a droplet's
+user-data in place: a new bootstrap replaces the nodes. Replacement is Pulumi's default,
+create-before-destroy (never `delete_before_replace`), so the new droplet exists, tagged and
+behind the load balancer's health check, before the old one is deleted.
+
+The cloud firewall applies to the web tag. Web ports are open only to the load balancer
+(or to anyone in the single-node topology, where Nginx faces the internet), SSH only to
+`sshAllowCidrs` (no rule at all by default), the Prometheus exporters only to the VPC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+
+from components import bootstrap
+from components.capacity import CapacityPlan
+from components.digitalocean.network import Network
+from components.settings import Settings
+
+IMAGE = "ubuntu-24-04-x64"
+ANYWHERE = ("0.0.0.0/0", "::/0")
+SSH_PORT = 22
+
+
+@dataclass(frozen=True)
+class Nodes:
+    droplets: tuple[do.Droplet, ...]
+    ips: pulumi.Output[list[str]]
+
+
+def user_data(
+    settings: Settings,
+    plan: CapacityPlan,
+    database_url: pulumi.Input[str],
+    database_read_urls: pulumi.Input[list[str]],
+    redis_url: pulumi.Input[str],
+) -> pulumi.Output[str]:
+    """The `#cloud-config` for every node, rendered once the URIs are known; secret."""
+
+    def render(values: list) -> str:
+        url, read_urls, redis = values
+        secrets = bootstrap.NodeSecrets(url, tuple(read_urls), redis)
+        return bootstrap.render(plan, settings, secrets).user_data
+
+    return pulumi.Output.secret(
+        pulumi.Output.all(database_url, database_read_urls, redis_url).apply(render)
+    )
+
+
+def create(
+    name: str,
+    settings: Settings,
+    plan: CapacityPlan,
+    network: Network,
+    node_user_data: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> Nodes:
+    droplets = tuple(
+        do.Droplet(
+            f"{name}-node-{index}",
+            name=f"{name}-node-{index}",
+            image=IMAGE,
+            size=settings.node_size.name,
+            region=settings.region,
+            vpc_uuid=network.vpc.id,
+            ssh_keys=list(settings.ssh_keys),
+            # The metrics agent feeds the monitor alerts (monitoring.py).
+            monitoring=True,
+            backups=settings.backups,
+            tags=[network.tags.stack, network.tags.web],
+            user_data=node_user_data,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for index in range(1, plan.nodes + 1)
+    )
+    ips = pulumi.Output.all(*(d.ipv4_address for d in droplets))
+    return Nodes(droplets=droplets, ips=ips)
+
+
+def web_ports(settings: Settings) -> tuple[int, ...]:
+    """The load balancer terminates TLS and forwards plain HTTP to port 80; a node serves
+    443 only when it terminates TLS itself (tls: node)."""
+    http, https = bootstrap.NODE.http_port, bootstrap.NODE.https_port
+    return (http, https) if settings.tls == "node" else (http,)
+
+
+def inbound_rules(
+    settings: Settings, load_balancer_id: pulumi.Input[str] | None
+) -> list[do.FirewallInboundRuleArgs]:
+    """Who may open a connection to a node. `load_balancer_id` is None without a load
+    balancer (single node): web ports are then open to the internet."""
+    rules = []
+    for port in web_ports(settings):
+        if load_balancer_id is None:
+            source = {"source_addresses": list(ANYWHERE)}
+        else:
+            source = {"source_load_balancer_uids": [load_balancer_id]}
+        rules.append(do.FirewallInboundRuleArgs(protocol="tcp", port_range=str(port), **source))
+    if settings.ssh_allow_cidrs:
+        rules.append(
+            do.FirewallInboundRuleArgs(
+                protocol="tcp",
+                port_range=str(SSH_PORT),
+                source_addresses=list(settings.ssh_allow_cidrs),
+            )
+        )
+    for port in (bootstrap.NODE.node_exporter_port, bootstrap.NODE.nginx_exporter_port):
+        rules.append(
+            do.FirewallInboundRuleArgs(
+                protocol="tcp", port_range=str(port), source_addresses=[settings.vpc_cidr]
+            )
+        )
+    return rules
+
+
+def outbound_rules() -> list[do.FirewallOutboundRuleArgs]:
+    """Everything out: package mirrors, git, Let's Encrypt, the databases, DNS, NTP."""
+    return [
+        do.FirewallOutboundRuleArgs(
+            protocol=protocol, port_range="1-65535", destination_addresses=list(ANYWHERE)
+        )
+        for protocol in ("tcp", "udp")
+    ] + [do.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=list(ANYWHERE))]
+
+
+def create_firewall(
+    name: str,
+    settings: Settings,
+    network: Network,
+    load_balancer_id: pulumi.Input[str] | None,
+    parent: pulumi.Resource,
+) -> do.Firewall:
+    return do.Firewall(
+        f"{name}-firewall",
+        name=f"{name}-web",
+        tags=[network.tags.web],
+        inbound_rules=inbound_rules(settings, load_balancer_id),
+        outbound_rules=outbound_rules(),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
