@@ -105,7 +105,7 @@ _ALLOWED_LITERALS = (
     r"umask = 0o007|control_socket_mode = 0o600|RuntimeDirectoryMode=0750|UMask=0027",  # modes
     r"fail_timeout=0",  # never mark the only upstream down (Gunicorn's deploy docs)
     r"default 0;|^\s+1;$|\"1:https\"",  # geo/map flags
-    r"TLSv1\.[23]|^ssl_ciphers .*$|proxy_http_version 1\.1|http2|utf-8",  # protocol names
+    r"TLSv1\.[23]|^ssl_ciphers .*$|proxy_http_version 1\.1|http2|utf-8|AF_INET6",  # names
 )
 
 
