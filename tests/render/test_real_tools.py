@@ -1,14 +1,16 @@
 """The rendered node, checked by the tools that will read it on the node.
 
-cloud-init validates the user-data, Nginx parses its configuration (`nginx -t`, with the
-node's paths moved into a temporary directory), gixy reviews it, systemd verifies the units,
-Gunicorn loads its configuration with the demo app importable, and shellcheck reads every
+cloud-init validates the user-data (and so does the schema of the cloud-init Ubuntu 24.04
+ships), Nginx parses its configuration (`nginx -t`, with the node's paths moved into a
+temporary directory), gixy reviews it, systemd verifies and scores the units, Gunicorn loads
+its configuration with the demo app and the rendered env file, and shellcheck reads every
 shell script. These are real dependencies (deps/apt.txt, requirements-dev.txt): a missing
 tool fails the test, it is never skipped. Each tool also gets a deliberately broken render,
 to show the check can fail.
 """
 
 import dataclasses
+import json
 import os
 import shlex
 import shutil
@@ -118,6 +120,58 @@ def test_cloud_init_schema_accepts_the_user_data(case: str, rendered, tmp_path: 
     result = run(["cloud-init", "schema", "--config-file", user_data])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Valid cloud-config" in result.stdout
+
+
+# The cloud-config schema of the cloud-init that Ubuntu 24.04 ships (newer than Debian's
+# cloud-init package that runs `cloud-init schema` above): canonical/cloud-init, tag
+# ubuntu/26.1-0ubuntu1_24.04.1 (c68caf6e), cloudinit/config/schemas/schema-cloud-config-v1.json;
+# cloud-init is dual-licensed GPLv3 / Apache 2.0.
+NOBLE_SCHEMA = Path(__file__).with_name("schema-cloud-config-v1.ubuntu-24.04.json")
+
+
+def deprecated_keys(schema: object) -> set[str]:
+    """Every property name the schema marks deprecated, wherever it appears."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        for name, sub in (schema.get("properties") or {}).items():
+            if isinstance(sub, dict) and sub.get("deprecated"):
+                found.add(name)
+        for value in schema.values():
+            found |= deprecated_keys(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found |= deprecated_keys(value)
+    return found
+
+
+def document_keys(document: object) -> set[str]:
+    if isinstance(document, dict):
+        return set(document) | {k for v in document.values() for k in document_keys(v)}
+    if isinstance(document, list):
+        return {k for v in document for k in document_keys(v)}
+    return set()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_user_data_matches_ubuntu_24_04_cloud_init_schema(
+    case: str, rendered, tmp_path: Path
+) -> None:
+    user_data = tmp_path / "user-data.yaml"
+    user_data.write_text(rendered(case)[2].user_data)
+    result = run([VENV_BIN / "check-jsonschema", "--schemafile", NOBLE_SCHEMA, user_data])
+    assert result.returncode == 0, result.stdout + result.stderr
+    used = document_keys(yaml.safe_load(user_data.read_text()))
+    assert not used & deprecated_keys(json.loads(NOBLE_SCHEMA.read_text()))
+
+
+def test_ubuntu_24_04_schema_rejects_a_broken_document(rendered, tmp_path: Path) -> None:
+    document = yaml.safe_load(rendered("prod")[2].user_data)
+    document["write_files"][0]["defer"] = "after packages"
+    broken = tmp_path / "user-data.yaml"
+    broken.write_text("#cloud-config\n" + yaml.safe_dump(document))
+    result = run([VENV_BIN / "check-jsonschema", "--schemafile", NOBLE_SCHEMA, broken])
+    assert result.returncode != 0
+    assert "write_files[0].defer" in result.stdout
 
 
 def test_cloud_init_schema_rejects_a_broken_document(rendered, tmp_path: Path) -> None:
