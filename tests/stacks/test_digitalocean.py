@@ -1,0 +1,546 @@
+"""The DigitalOcean WebStack under Pulumi's mock engine (components/digitalocean).
+
+Two levels. Program level: each stack file runs through the real program
+(components.offline.run, via the `stack_run` fixture) and the assertions read what the engine
+was asked to register, resolved. Component level: a WebStack built directly under
+components.digitalocean.mocks, its Outputs checked inside `@pulumi.runtime.test`, where an
+assertion in `.apply` fails the test instead of vanishing.
+
+The rules live in `check_*` helpers that name the resource that broke them; the last tests
+feed doctored registrations to the helpers to prove that a wrong value does fail.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+
+from components import bootstrap, capacity, offline, settings
+from components.digitalocean import WebStack, WebStackArgs, loadbalancer, mocks
+from components.offline import Registered, Run
+
+REPO = Path(__file__).resolve().parents[2]
+STACKS = ("dev", "staging", "prod")
+DO = "digitalocean:index/"
+DROPLET = DO + "droplet:Droplet"
+FIREWALL = DO + "firewall:Firewall"
+LB = DO + "loadBalancer:LoadBalancer"
+CERTIFICATE = DO + "certificate:Certificate"
+CLUSTER = DO + "databaseCluster:DatabaseCluster"
+REPLICA = DO + "databaseReplica:DatabaseReplica"
+POOL = DO + "databaseConnectionPool:DatabaseConnectionPool"
+DB_FIREWALL = DO + "databaseFirewall:DatabaseFirewall"
+VALKEY_CONFIG = DO + "databaseValkeyConfig:DatabaseValkeyConfig"
+VPC = DO + "vpc:Vpc"
+PROJECT = DO + "project:Project"
+MONITOR_ALERT = DO + "monitorAlert:MonitorAlert"
+UPTIME_CHECK = DO + "uptimeCheck:UptimeCheck"
+UPTIME_ALERT = DO + "uptimeAlert:UptimeAlert"
+WEB_PORTS = {"80", "443"}
+# What each stack file must come to (Pulumi.<stack>.yaml): written out, not derived, so a
+# plan or wiring change that alters the topology shows up here.
+TOPOLOGY = {
+    "dev": {"nodes": 1, "load_balancers": 0, "replicas": 0, "alerts": 0},
+    "staging": {"nodes": 3, "load_balancers": 1, "replicas": 1, "alerts": 4},
+    "prod": {"nodes": 3, "load_balancers": 1, "replicas": 2, "alerts": 4},
+}
+
+
+# ---------------------------------------------------------------- helpers on registrations
+
+
+def one(run: Run, type_token: str) -> Registered:
+    found = run.of_type(type_token)
+    assert len(found) == 1, f"{run.stack}: expected one {type_token}, got {len(found)}"
+    return found[0]
+
+
+def web_tag(run: Run) -> str:
+    return f"{run.settings.resource_prefix}-web"
+
+
+def postgres(run: Run) -> Registered:
+    (cluster,) = [c for c in run.of_type(CLUSTER) if c.inputs["engine"] == "pg"]
+    return cluster
+
+
+def valkey(run: Run) -> Registered:
+    (cluster,) = [c for c in run.of_type(CLUSTER) if c.inputs["engine"] == "valkey"]
+    return cluster
+
+
+def check_firewall(firewall: Registered, load_balancer_id: str | None, vpc_cidr: str) -> None:
+    """80/443 only from the load balancer (from anywhere only without one), SSH only as
+    allowed by the caller's separate check, exporters only from the VPC, all outbound."""
+    for rule in firewall.inputs["inboundRules"]:
+        port = rule["portRange"]
+        where = f"{firewall.urn}: inbound {port}"
+        if port in WEB_PORTS:
+            if load_balancer_id is None:
+                assert set(rule.get("sourceAddresses", [])) == {"0.0.0.0/0", "::/0"}, where
+            else:
+                assert rule.get("sourceLoadBalancerUids") == [load_balancer_id], where
+                assert not rule.get("sourceAddresses"), f"{where} is open to addresses"
+                assert not rule.get("sourceTags") and not rule.get("sourceDropletIds"), where
+        elif port in ("9100", "9113"):
+            assert rule["sourceAddresses"] == [vpc_cidr], where
+        else:
+            assert port == "22", f"{where}: unexpected port"
+    outbound = {(r["protocol"], r.get("portRange", "")) for r in firewall.inputs["outboundRules"]}
+    assert outbound == {("tcp", "1-65535"), ("udp", "1-65535"), ("icmp", "")}, firewall.urn
+
+
+def ssh_sources(firewall: Registered) -> list[str]:
+    return [
+        source
+        for rule in firewall.inputs["inboundRules"]
+        if rule["portRange"] == "22"
+        for source in rule.get("sourceAddresses", [])
+    ]
+
+
+def check_trusted_sources(db_firewall: Registered, tag: str) -> None:
+    """A database firewall admits the web tag and nothing else."""
+    assert db_firewall.inputs["rules"] == [{"type": "tag", "value": tag}], db_firewall.urn
+
+
+def check_load_balancer(lb: Registered, plan: capacity.CapacityPlan, tag: str) -> None:
+    inputs = lb.inputs
+    assert inputs["sizeUnit"] == plan.load_balancer.size_unit, lb.urn
+    assert inputs["dropletTag"] == tag, lb.urn
+    health = inputs["healthcheck"]
+    assert (health["protocol"], health["port"], health["path"]) == ("http", 80, "/healthz"), lb.urn
+    for key in ("checkIntervalSeconds", "responseTimeoutSeconds", "healthyThreshold"):
+        assert health[key] > 0, f"{lb.urn}: healthcheck {key}"
+    assert health["unhealthyThreshold"] > 0, lb.urn
+    rules = {(r["entryProtocol"], r["entryPort"]): r for r in inputs["forwardingRules"]}
+    https = rules[("https", 443)]
+    assert (https["targetProtocol"], https["targetPort"]) == ("http", 80), lb.urn
+    assert https.get("certificateName") and not https.get("certificateId"), lb.urn
+    assert ("http", 80) in rules, f"{lb.urn}: no HTTP rule to redirect"
+    assert inputs["redirectHttpToHttps"] is True, lb.urn
+    assert inputs["enableBackendKeepalive"] is True, lb.urn
+    # Nginx trusts X-Forwarded-For from the VPC and does not speak PROXY protocol.
+    assert inputs["enableProxyProtocol"] is False, lb.urn
+    assert inputs["httpIdleTimeoutSeconds"] < bootstrap.NODE.client_keepalive_timeout_s, lb.urn
+
+
+def node_secrets(run: Run) -> bootstrap.NodeSecrets:
+    """The URIs the nodes were given, from the resolved exports."""
+    reads = (
+        tuple(run.outputs["database_read_uris"][0]) if run.settings.database.read_replicas else ()
+    )
+    return bootstrap.NodeSecrets(
+        run.outputs["database_primary_uri"][0], reads, run.outputs["cache_uri"][0]
+    )
+
+
+def check_user_data(droplet: Registered, expected: bootstrap.RenderedNode) -> None:
+    user_data = droplet.inputs["userData"]
+    assert "userData" in droplet.secret_inputs, f"{droplet.urn}: user-data not secret"
+    assert user_data == expected.user_data, f"{droplet.urn}: user-data is not the rendered one"
+    for path in ("/etc/nginx/nginx.conf", "/etc/pyscale/gunicorn.conf.py"):
+        for line in expected.file(path).content.splitlines():
+            assert line.strip() == "" or line in user_data, f"{droplet.urn}: {path}: {line!r}"
+
+
+# ------------------------------------------------------------------- program-level tests
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_resource_types_and_counts(stack_run: Callable[[str], Run], stack: str) -> None:
+    run = stack_run(stack)
+    want = TOPOLOGY[stack]
+    managed_tls = run.settings.tls == "managed"
+    https = run.settings.tls != "off"
+    expected = {
+        "pyscale:digitalocean:WebStack": 1,
+        VPC: 1,
+        DO + "tag:Tag": 4,
+        PROJECT: 1,
+        DROPLET: want["nodes"],
+        FIREWALL: 1,
+        LB: want["load_balancers"],
+        CERTIFICATE: 1 if managed_tls and want["load_balancers"] else 0,
+        CLUSTER: 2,
+        REPLICA: want["replicas"],
+        DO + "databaseDb:DatabaseDb": 1,
+        DO + "databaseUser:DatabaseUser": 1,
+        POOL: 1,
+        DB_FIREWALL: 2 + want["replicas"],
+        VALKEY_CONFIG: 1,
+        MONITOR_ALERT: want["alerts"],
+        UPTIME_CHECK: 1,
+        UPTIME_ALERT: (3 if https else 2) if want["alerts"] else 0,
+    }
+    counts = Counter(r.type for r in run.resources)
+    assert counts == Counter({k: v for k, v in expected.items() if v}), stack
+    assert run.plan.nodes == want["nodes"]
+    assert run.plan.load_balancer.enabled == bool(want["load_balancers"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> None:
+    run = stack_run(stack)
+    vpc = one(run, VPC)
+    assert vpc.inputs["ipRange"] == run.settings.vpc_cidr
+    expected = bootstrap.render(run.plan, run.settings, node_secrets(run))
+    droplets = run.of_type(DROPLET)
+    assert len(droplets) == run.plan.nodes
+    for droplet in droplets:
+        inputs = droplet.inputs
+        assert inputs["size"] == run.settings.node_size.name, droplet.urn
+        assert inputs["image"] == "ubuntu-24-04-x64", droplet.urn
+        assert inputs["vpcUuid"] == vpc.id, f"{droplet.urn} is not in the VPC"
+        assert inputs["tags"] == [run.settings.resource_prefix, web_tag(run)], droplet.urn
+        assert inputs["monitoring"] is True, droplet.urn
+        assert inputs["backups"] == (stack == "prod"), droplet.urn
+        check_user_data(droplet, expected)
+
+
+def test_nodes_are_replaced_create_before_destroy(stack_run: Callable[[str], Run]) -> None:
+    run = stack_run("prod")
+    for resource in run.of_type(DROPLET) + run.of_type(CERTIFICATE):
+        assert not resource.options["deleteBeforeReplace"], resource.urn
+
+
+def test_user_data_is_deterministic(stack_run: Callable[[str], Run]) -> None:
+    """A second run renders byte-identical user-data: preview shows no droplet diff."""
+    first = {d.name: d.inputs["userData"] for d in stack_run("prod").of_type(DROPLET)}
+    again = {d.name: d.inputs["userData"] for d in offline.run("prod").of_type(DROPLET)}
+    assert first == again
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_firewall_admits_web_only_from_the_load_balancer(
+    stack_run: Callable[[str], Run], stack: str
+) -> None:
+    run = stack_run(stack)
+    firewall = one(run, FIREWALL)
+    assert firewall.inputs["tags"] == [web_tag(run)]
+    lb_id = one(run, LB).id if run.plan.load_balancer.enabled else None
+    check_firewall(firewall, lb_id, run.settings.vpc_cidr)
+    web_rules = [r for r in firewall.inputs["inboundRules"] if r["portRange"] in WEB_PORTS]
+    assert web_rules, f"{firewall.urn}: no web rule"
+    assert ssh_sources(firewall) == [], f"{firewall.urn}: SSH open by default"
+
+
+def test_ssh_opens_only_to_allowed_cidrs() -> None:
+    run = offline.run("prod", overrides={"pyscale:sshAllowCidrs": '["198.51.100.0/24"]'})
+    firewall = one(run, FIREWALL)
+    check_firewall(firewall, one(run, LB).id, run.settings.vpc_cidr)
+    assert ssh_sources(firewall) == ["198.51.100.0/24"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_load_balancer_follows_the_plan(stack_run: Callable[[str], Run], stack: str) -> None:
+    run = stack_run(stack)
+    lb = one(run, LB)
+    check_load_balancer(lb, run.plan, web_tag(run))
+    assert lb.inputs["vpcUuid"] == one(run, VPC).id
+    certificate = one(run, CERTIFICATE)
+    assert certificate.inputs["type"] == "lets_encrypt"
+    assert certificate.inputs["domains"] == [run.settings.domain]
+    https = next(r for r in lb.inputs["forwardingRules"] if r["entryProtocol"] == "https")
+    assert https["certificateName"] == certificate.inputs["name"]
+
+
+def test_certificate_name_changes_with_its_domains() -> None:
+    """Rotation needs a new certificate beside the attached one: a new name per domain set."""
+    same = loadbalancer.certificate_name("pyscale-prod", ["app.example.com"])
+    assert same == loadbalancer.certificate_name("pyscale-prod", ["app.example.com"])
+    assert same != loadbalancer.certificate_name("pyscale-prod", ["www.example.com"])
+
+
+def test_uploaded_certificate_is_used_by_name() -> None:
+    overrides = {"pyscale:tls": "certificate", "pyscale:certificateName": "pyscale-prod-2025"}
+    run = offline.run("prod", overrides=overrides)
+    assert run.of_type(CERTIFICATE) == []
+    lb = one(run, LB)
+    check_load_balancer(lb, run.plan, web_tag(run))
+    https = next(r for r in lb.inputs["forwardingRules"] if r["entryProtocol"] == "https")
+    assert https["certificateName"] == "pyscale-prod-2025"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_postgres_cluster_replicas_pool_and_firewalls(
+    stack_run: Callable[[str], Run], stack: str
+) -> None:
+    run = stack_run(stack)
+    db = run.settings.database
+    cluster = postgres(run)
+    assert cluster.inputs["version"] == db.version
+    assert cluster.inputs["size"] == db.size.name
+    assert cluster.inputs["nodeCount"] == 1 + db.standby_nodes
+    assert cluster.inputs["privateNetworkUuid"] == one(run, VPC).id
+    assert cluster.inputs["maintenanceWindows"] == [
+        {"day": db.maintenance_day, "hour": f"{db.maintenance_hour}:00"}
+    ]
+    assert cluster.protect is (stack == "prod"), f"{cluster.urn}: protect"
+    assert cluster.options["customTimeouts"]["create"], f"{cluster.urn}: no create timeout"
+
+    replicas = run.of_type(REPLICA)
+    assert len(replicas) == db.read_replicas
+    for replica in replicas:
+        assert replica.inputs["clusterId"] == cluster.id, replica.urn
+        assert replica.inputs["region"] == run.settings.region, replica.urn
+
+    pool = one(run, POOL)
+    assert pool.inputs["clusterId"] == cluster.id
+    assert pool.inputs["mode"] == run.plan.database.pool_mode
+    assert pool.inputs["size"] == run.plan.database.pool_size
+
+    # One firewall per PostgreSQL target: the primary and each replica (by its uuid).
+    firewalls = {f.inputs["clusterId"]: f for f in run.of_type(DB_FIREWALL)}
+    for target in [cluster.id] + [r.outputs["uuid"] for r in replicas]:
+        check_trusted_sources(firewalls[target], web_tag(run))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_valkey_evicts_and_admits_only_the_nodes(
+    stack_run: Callable[[str], Run], stack: str
+) -> None:
+    run = stack_run(stack)
+    cluster = valkey(run)
+    assert cluster.inputs["privateNetworkUuid"] == one(run, VPC).id
+    config = one(run, VALKEY_CONFIG)
+    assert config.inputs["clusterId"] == cluster.id
+    assert config.inputs["valkeyMaxmemoryPolicy"] == run.settings.cache.eviction_policy
+    assert config.inputs["valkeyMaxmemoryPolicy"] != "noeviction"
+    (firewall,) = [f for f in run.of_type(DB_FIREWALL) if f.inputs["clusterId"] == cluster.id]
+    check_trusted_sources(firewall, web_tag(run))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_connection_strings_are_secret_and_require_tls(
+    stack_run: Callable[[str], Run], stack: str
+) -> None:
+    run = stack_run(stack)
+    primary, primary_secret = run.outputs["database_primary_uri"]
+    reads, reads_secret = run.outputs["database_read_uris"]
+    cache, cache_secret = run.outputs["cache_uri"]
+    assert primary_secret and reads_secret and cache_secret
+    pool = one(run, POOL)
+    assert primary.startswith(f"postgresql://pyscale:{pool.outputs['password']}@")
+    assert f":25061/{pool.inputs['name']}?" in primary, "DATABASE_URL is not the pool"
+    for uri in [primary, *reads]:
+        assert "sslmode=require" in uri, uri
+    expected_reads = run.settings.database.read_replicas or 1  # none: reads use the primary
+    assert len(reads) == expected_reads
+    assert cache.startswith("rediss://")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_child_is_a_direct_child_of_the_webstack(
+    stack_run: Callable[[str], Run], stack: str
+) -> None:
+    run = stack_run(stack)
+    (web,) = run.of_type("pyscale:digitalocean:WebStack")
+    assert web.inputs == {
+        "cloud": "digitalocean",
+        "environment": run.settings.environment,
+        "nodeCount": run.plan.nodes,
+        "nodeSize": run.settings.node_size.name,
+    }
+    for resource in run.resources:
+        if resource is not web:
+            assert resource.parent == web.urn, f"{resource.urn} is not parented to {web.urn}"
+            assert resource.name.startswith(run.settings.resource_prefix + "-"), resource.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_project_groups_every_billable_resource(
+    stack_run: Callable[[str], Run], stack: str
+) -> None:
+    run = stack_run(stack)
+    project = one(run, PROJECT)
+    urns = [d.outputs["dropletUrn"] for d in run.of_type(DROPLET)]
+    urns += [lb.outputs["loadBalancerUrn"] for lb in run.of_type(LB)]
+    urns += [c.outputs["clusterUrn"] for c in run.of_type(CLUSTER)]
+    assert sorted(project.inputs["resources"]) == sorted(urns)
+    assert project.inputs["environment"] == {"dev": "Development", "staging": "Staging",
+                                             "prod": "Production"}[stack]  # fmt: skip
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_monitoring_watches_the_nodes_and_the_url(
+    stack_run: Callable[[str], Run], stack: str
+) -> None:
+    run = stack_run(stack)
+    check = one(run, UPTIME_CHECK)
+    assert check.inputs["target"] == run.outputs["url"][0]
+    alerts = run.of_type(MONITOR_ALERT)
+    kinds = {a.inputs["type"].rsplit("/", 1)[1] for a in alerts}
+    if run.settings.alerts.emails:
+        assert kinds == {"cpu", "memory_utilization_percent", "disk_utilization_percent", "load_5"}
+    for alert in alerts:
+        assert alert.inputs["tags"] == [web_tag(run)], alert.urn
+        assert alert.inputs["alerts"]["emails"] == list(run.settings.alerts.emails), alert.urn
+    for uptime_alert in run.of_type(UPTIME_ALERT):
+        assert uptime_alert.inputs["checkId"] == check.id, uptime_alert.urn
+
+
+def test_slack_alerts_need_the_webhook_secret() -> None:
+    run = offline.run("prod", overrides={"pyscale:alertSlackUrl": "https://hooks.slack.com/x"})
+    for alert in run.of_type(MONITOR_ALERT):
+        (slack,) = alert.inputs["alerts"]["slacks"]
+        assert slack == {"channel": "#pyscale-alerts", "url": "https://hooks.slack.com/x"}
+
+
+def test_single_node_exports_the_node_address(stack_run: Callable[[str], Run]) -> None:
+    run = stack_run("dev")
+    (droplet,) = run.of_type(DROPLET)
+    assert run.outputs["load_balancer_ip"][0] == droplet.outputs["ipv4Address"]
+    assert run.outputs["node_ips"][0] == [droplet.outputs["ipv4Address"]]
+    assert run.outputs["url"][0] == f"https://{run.settings.domain}"
+
+
+# ------------------------------------------------------------ the checks do catch mistakes
+
+
+def doctored(resource: Registered, change: Callable[[dict[str, Any]], None]) -> Registered:
+    copied = copy.deepcopy(resource)
+    change(copied.inputs)
+    return copied
+
+
+def test_a_wrong_value_fails_the_checks(stack_run: Callable[[str], Run]) -> None:
+    run = stack_run("prod")
+    lb = one(run, LB)
+    firewall = one(run, FIREWALL)
+    tag = web_tag(run)
+
+    def open_web(inputs: dict[str, Any]) -> None:
+        inputs["inboundRules"][0]["sourceAddresses"] = ["0.0.0.0/0"]
+
+    def open_exporter(inputs: dict[str, Any]) -> None:
+        inputs["inboundRules"][-1]["sourceAddresses"] = ["0.0.0.0/0"]
+
+    with pytest.raises(AssertionError, match="inbound 80"):
+        check_firewall(doctored(firewall, open_web), lb.id, run.settings.vpc_cidr)
+    with pytest.raises(AssertionError, match="inbound 91"):
+        check_firewall(doctored(firewall, open_exporter), lb.id, run.settings.vpc_cidr)
+
+    def shrink(inputs: dict[str, Any]) -> None:
+        inputs["sizeUnit"] = run.plan.load_balancer.size_unit - 1
+
+    def proxy_protocol(inputs: dict[str, Any]) -> None:
+        inputs["enableProxyProtocol"] = True
+
+    for change in (shrink, proxy_protocol):
+        with pytest.raises(AssertionError, match="LoadBalancer"):
+            check_load_balancer(doctored(lb, change), run.plan, tag)
+
+    def admit_anyone(inputs: dict[str, Any]) -> None:
+        inputs["rules"].append({"type": "ip_addr", "value": "0.0.0.0/0"})
+
+    db_firewall = run.of_type(DB_FIREWALL)[0]
+    with pytest.raises(AssertionError, match="DatabaseFirewall"):
+        check_trusted_sources(doctored(db_firewall, admit_anyone), tag)
+
+    def stale_user_data(inputs: dict[str, Any]) -> None:
+        inputs["userData"] = inputs["userData"].replace("worker_connections", "worker_conn", 1)
+
+    droplet = run.of_type(DROPLET)[0]
+    expected = bootstrap.render(run.plan, run.settings, node_secrets(run))
+    with pytest.raises(AssertionError, match="Droplet"):
+        check_user_data(doctored(droplet, stale_user_data), expected)
+
+
+# ------------------------------------------------------------------ component-level tests
+
+
+class RecordingMocks(mocks.Mocks):
+    """The DigitalOcean mocks, keeping every registration's type and inputs."""
+
+    def __init__(self) -> None:
+        self.registered: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        self.registered.append(args)
+        return super().new_resource(args)
+
+
+@pytest.fixture
+def recorder() -> RecordingMocks:
+    """Fresh mocks and a fresh root stack for one component test."""
+    recording = RecordingMocks()
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(recording, project="pyscale", stack="prod", preview=False)
+    return recording
+
+
+def build(stack: str) -> tuple[WebStack, settings.Settings, capacity.CapacityPlan]:
+    stack_settings = settings.load(stack, REPO)
+    plan = capacity.plan(stack_settings)
+    web = WebStack(stack_settings.resource_prefix, WebStackArgs(stack_settings, plan))
+    return web, stack_settings, plan
+
+
+@pulumi.runtime.test
+def test_component_outputs_are_secret_where_they_hold_credentials(recorder: RecordingMocks):
+    web, _, _ = build("prod")
+    secret_outputs = (web.database_primary_uri, web.database_read_uris, web.cache_uri)
+    public_outputs = (web.url, web.load_balancer_ip, web.node_ips)
+
+    def check(flags: list[bool]) -> None:
+        secret_flags, public_flags = flags[:3], flags[3:]
+        assert all(secret_flags), f"credential outputs not secret: {secret_flags}"
+        assert not any(public_flags), f"public outputs needlessly secret: {public_flags}"
+
+    return pulumi.Output.all(*(o.is_secret() for o in secret_outputs + public_outputs)).apply(check)
+
+
+@pulumi.runtime.test
+def test_component_nodes_boot_with_the_rendered_config(recorder: RecordingMocks):
+    web, stack_settings, plan = build("prod")
+
+    def check(values: list) -> None:
+        node_ips, primary, reads, cache, url, lb_ip = values
+        assert len(node_ips) == plan.nodes
+        assert url == "https://app.pyscale.example.com"
+        assert lb_ip.startswith("198.51.100.")
+        expected = bootstrap.render(
+            plan, stack_settings, bootstrap.NodeSecrets(primary, tuple(reads), cache)
+        )
+        droplets = [a for a in recorder.registered if a.typ == DROPLET]
+        assert len(droplets) == plan.nodes
+        for args in droplets:
+            user_data = args.inputs["userData"]
+            assert rpc.is_rpc_secret(user_data), f"{args.name}: user-data not secret"
+            assert rpc.unwrap_rpc_secret(user_data) == expected.user_data, args.name
+
+    return pulumi.Output.all(
+        web.node_ips,
+        web.database_primary_uri,
+        web.database_read_uris,
+        web.cache_uri,
+        web.url,
+        web.load_balancer_ip,
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_component_single_node_has_no_load_balancer(recorder: RecordingMocks):
+    web, _, _ = build("dev")
+
+    def check(values: list) -> None:
+        node_ips, lb_ip = values
+        assert [node_ips[0]] == node_ips and lb_ip == node_ips[0]
+        types = {a.typ for a in recorder.registered}
+        assert LB not in types and CERTIFICATE not in types
+
+    return pulumi.Output.all(web.node_ips, web.load_balancer_ip).apply(check)
+
+
+def test_mocks_know_every_type_the_webstack_uses(stack_run: Callable[[str], Run]) -> None:
+    used = {r.type for stack in STACKS for r in stack_run(stack).resources if r.custom}
+    assert used <= set(mocks.TYPES)
