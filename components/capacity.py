@@ -144,7 +144,7 @@ class CachePlan:
     max_clients: int
     per_process_pool: int
     client_connections: int
-    eviction_policy: str
+    eviction_policy: str | None  # None: the provider does not let us set it (OVHcloud)
 
 
 @dataclass(frozen=True)
@@ -324,8 +324,11 @@ def _database(settings: Settings, processes: int) -> DatabasePlan:
         max_clients = PGBOUNCER_MAX_CLIENT_CONN
     per_process = max(1, min(DB_POOL_PER_PROCESS_MAX, max_clients // processes))
     replicas = db.read_replicas
-    # Each worker reads from one replica (chosen by process), so replicas share the fleet.
-    readers_per_replica = _ceil_div(processes, replicas) if replicas else 0
+    # DigitalOcean: one URI per replica, each worker reads from one (chosen by process), so
+    # replicas share the fleet. OVHcloud: one read-only endpoint in front of every standby,
+    # so in the worst case every reader lands on the same standby.
+    endpoints = replicas if settings.cloud == "digitalocean" else min(replicas, 1)
+    readers_per_replica = _ceil_div(processes, endpoints) if replicas else 0
     per_process_read = (
         max(1, min(DB_POOL_PER_PROCESS_MAX, pool_size // readers_per_replica)) if replicas else 0
     )

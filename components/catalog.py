@@ -105,14 +105,14 @@ DO_DATABASES = _index(
     DatabaseSize("db-s-16vcpu-64gb", 16, 64, 1597),
 )
 
-# OVHcloud managed PostgreSQL flavors. Connections: 200 per 4 GB of RAM for the cluster,
-# capped at 1000 (OVHcloud PostgreSQL capabilities, "maximum simultaneous connections";
-# confirmed by OVH in github.com/ovh/public-cloud-roadmap/issues/120).
+# OVHcloud managed PostgreSQL flavors. Connections: about 100 per 4 GB of RAM, capped at
+# 1000 (OVHcloud PostgreSQL capabilities, "Maximum simultaneous connections", ovh/docs
+# postgresql_01_capabilities, updated 2025-06-18: 7 GB ~ 200, 15 GB ~ 400).
 OVH_DATABASES = _index(
-    DatabaseSize("db1-4", 1, 4, 200),
-    DatabaseSize("db1-7", 2, 7, 350),
-    DatabaseSize("db1-15", 4, 15, 750),
-    DatabaseSize("db1-30", 8, 30, 1000),
+    DatabaseSize("db1-4", 1, 4, 100),
+    DatabaseSize("db1-7", 2, 7, 200),
+    DatabaseSize("db1-15", 4, 15, 400),
+    DatabaseSize("db1-30", 8, 30, 750),
     DatabaseSize("db1-60", 16, 60, 1000),
     DatabaseSize("db1-120", 32, 120, 1000),
 )
@@ -121,7 +121,7 @@ OVH_DATABASES = _index(
 # that serve the read-only endpoint (OVHcloud PostgreSQL capabilities).
 OVH_DATABASE_PLANS = {"essential": 1, "business": 2, "enterprise": 3}
 
-# Managed Valkey. Neither cloud publishes a per-size client limit; both run the engine with
+# Managed Valkey. DigitalOcean publishes no per-size client limit and runs the engine with
 # its default `maxclients 10000` (valkey.io/topics/clients, "Maximum number of clients").
 VALKEY_DEFAULT_MAXCLIENTS = 10_000
 DO_CACHES = _index(
@@ -131,11 +131,13 @@ DO_CACHES = _index(
     CacheSize("db-s-4vcpu-8gb", 8, VALKEY_DEFAULT_MAXCLIENTS),
     CacheSize("db-s-6vcpu-16gb", 16, VALKEY_DEFAULT_MAXCLIENTS),
 )
+# OVHcloud Valkey: 4096 clients per GB of RAM, at least 10,000 (OVHcloud Valkey
+# capabilities, updated 2025-07-31).
 OVH_CACHES = _index(
-    CacheSize("db1-4", 4, VALKEY_DEFAULT_MAXCLIENTS),
-    CacheSize("db1-7", 7, VALKEY_DEFAULT_MAXCLIENTS),
-    CacheSize("db1-15", 15, VALKEY_DEFAULT_MAXCLIENTS),
-    CacheSize("db1-30", 30, VALKEY_DEFAULT_MAXCLIENTS),
+    CacheSize("db1-4", 4, 16_384),
+    CacheSize("db1-7", 7, 28_672),
+    CacheSize("db1-15", 15, 61_440),
+    CacheSize("db1-30", 30, 122_880),
 )
 
 # DigitalOcean load balancer: each size unit adds 10,000 requests/s, 10,000 simultaneous
@@ -144,8 +146,10 @@ OVH_CACHES = _index(
 DO_LB_UNIT = LoadBalancerSize("unit", 10_000, 10_000, 250)
 DO_LB_MAX_UNITS = 100
 
-# OVHcloud Public Cloud Load Balancer (Octavia) flavors, smallest first
-# (ovhcloud.com/en/public-cloud/load-balancer: sizes S, M, L, XL).
+# OVHcloud Public Cloud Load Balancer (Octavia) flavors, smallest first. OVHcloud publishes
+# sizes S, M, L, XL (ovhcloud.com/en/public-cloud/load-balancer) without a connection
+# figure in any source we could read: these are conservative estimates that double per
+# size; verify with OVHcloud before relying on the largest flavor near its limit.
 OVH_LB_FLAVORS = (
     LoadBalancerSize("small", 10_000, 5_000, 200),
     LoadBalancerSize("medium", 20_000, 10_000, 400),
@@ -168,16 +172,16 @@ DO_REGIONS = (
     "syd1",
     "tor1",
 )
+# OVHcloud regions that have instances, managed PostgreSQL and Valkey (SYD1 and RBX-A have
+# instances but no managed databases, so a stack there could not be built).
 OVH_REGIONS = (
     "BHS5",
     "DE1",
     "GRA7",
     "GRA9",
     "GRA11",
-    "RBX-A",
     "SBG5",
     "SGP1",
-    "SYD1",
     "UK1",
     "WAW1",
     "EU-WEST-PAR",

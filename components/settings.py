@@ -95,7 +95,7 @@ class CacheSettings:
 
     size: catalog.CacheSize
     version: str
-    eviction_policy: str
+    eviction_policy: str | None  # None on OVHcloud, which does not expose it
 
 
 @dataclass(frozen=True)
@@ -495,8 +495,21 @@ def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
             f"{cloud} cache size",
         ),
         version=str(reader.choice("cache.version", "8", ("7", "8"))),
-        eviction_policy=reader.choice("cache.evictionPolicy", "allkeys-lru", EVICTION_POLICIES),
+        eviction_policy=reader.choice(
+            "cache.evictionPolicy",
+            "allkeys-lru" if cloud == "digitalocean" else None,
+            EVICTION_POLICIES,
+        ),
     )
+    if cloud == "ovh" and cache.eviction_policy is not None:
+        # OVHcloud's Valkey advanced parameters have no maxmemory-policy: refuse rather than
+        # accept a setting that would silently not apply.
+        reader.fail(
+            "cache.evictionPolicy",
+            cache.eviction_policy,
+            "OVHcloud does not let clients set maxmemory-policy; remove the key "
+            "(the app sets a TTL on every cache key)",
+        )
     app = AppSettings(
         repo=reader.text("app.repo", None, _GIT_URL, "an https:// or ssh git URL"),
         ref=str(reader.get("app.ref", "main")),

@@ -31,8 +31,8 @@ READ_COMPONENT = "postgresqlRead"
 TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="30m")
 
 # Public Cloud Databases run in their own region names: the compute region's city
-# (OVHcloud PostgreSQL and Valkey capabilities, "Supported regions"). SYD1 and RBX-A have
-# no managed databases.
+# (OVHcloud PostgreSQL and Valkey capabilities, "Supported regions"). Compute regions
+# without managed databases (SYD1, RBX-A) are refused by settings (catalog.OVH_REGIONS).
 DATABASE_REGIONS = {
     "BHS5": "BHS",
     "DE1": "DE",
@@ -49,14 +49,8 @@ DATABASE_REGIONS = {
 
 
 def database_region(region: str) -> str:
-    """The managed-database region serving a compute region; refuses one without databases."""
-    try:
-        return DATABASE_REGIONS[region]
-    except KeyError:
-        raise ValueError(
-            f"pyscale:region = {region!r}: OVHcloud runs no managed databases there; "
-            f"use one of {', '.join(DATABASE_REGIONS)}"
-        ) from None
+    """The managed-database region serving a compute region."""
+    return DATABASE_REGIONS[region]
 
 
 def service_nodes(settings: Settings, network: Network, count: int) -> list[Any]:

@@ -428,14 +428,16 @@ def test_webstack_attributes_are_outputs_and_the_uris_secret() -> None:
 # --- pure helpers ----------------------------------------------------------------------
 
 
-def test_database_region_refuses_a_region_without_databases() -> None:
+def test_database_region_is_the_compute_regions_city() -> None:
     assert database.database_region("GRA11") == "GRA"
-    with pytest.raises(ValueError, match="pyscale:region = 'SYD1'"):
-        database.database_region("SYD1")
+    with pytest.raises(settings.SettingsError, match="pyscale:region = 'SYD1'"):
+        settings.parse(
+            "prod", {"cloud": "ovh", "ovhServiceName": "0" * 32, "tls": "off", "region": "SYD1"}
+        )
 
 
-def test_every_catalog_region_is_mapped_or_refused_on_purpose() -> None:
-    assert set(database.DATABASE_REGIONS) | {"SYD1", "RBX-A"} == set(catalog.OVH_REGIONS)
+def test_every_catalog_region_has_a_database_region() -> None:
+    assert set(database.DATABASE_REGIONS) == set(catalog.OVH_REGIONS)
 
 
 def test_layouts_cover_every_ovh_tls_mode() -> None:

@@ -148,3 +148,14 @@ def test_sysctls_cover_the_seed_keys_in_a_stable_order() -> None:
                 "net.ipv4.tcp_fin_timeout", "net.ipv4.ip_local_port_range"):  # fmt: skip
         assert key in sysctls
     assert sysctls["net.ipv4.ip_local_port_range"] == "1024 65535"
+
+
+def test_ovh_budgets_reads_against_its_single_read_endpoint() -> None:
+    stack = settings.load("prod-ovh", REPO)
+    plan = capacity.plan(stack)
+    db = plan.database
+    assert db.read_replicas == 2 and db.max_connections == 400
+    # Every reader may land on one standby behind the read-only endpoint.
+    assert db.read_connections_per_replica == plan.processes * db.per_process_read_pool
+    assert db.read_connections_per_replica <= db.max_connections - db.reserved
+    assert plan.cache.eviction_policy is None

@@ -189,3 +189,14 @@ def test_missing_stack_file_lists_the_stacks() -> None:
     with pytest.raises(settings.SettingsError) as caught:
         settings.load("qa", REPO)
     assert "prod-ovh" in str(caught.value) and "Pulumi.qa.yaml" in str(caught.value)
+
+
+def test_ovh_refuses_an_eviction_policy_it_cannot_apply() -> None:
+    found = problems("prod", {**OVH, "cache": {"evictionPolicy": "allkeys-lru"}})
+    assert [p.key for p in found] == ["cache.evictionPolicy"]
+    assert "maxmemory-policy" in found[0].allowed
+
+
+def test_ovh_region_without_managed_databases_is_refused() -> None:
+    found = problems("prod", {**OVH, "region": "RBX-A"})
+    assert [p.key for p in found] == ["region"]
