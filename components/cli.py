@@ -33,7 +33,10 @@ def _mask(value: Any, secret: bool) -> Any:
 
 def _resource_rows(run: offline.Run) -> list[dict[str, Any]]:
     rows = []
-    for r in run.resources:
+    # Registration order depends on timing: sort so that two plans diff cleanly.
+    for r in sorted(
+        run.resources, key=lambda r: (not r.type.endswith(":WebStack"), r.type, r.name)
+    ):
         if r.type.startswith("pulumi:providers:"):
             continue
         inputs = {k: _mask(v, k in r.secret_inputs) for k, v in sorted(r.inputs.items())}
@@ -120,7 +123,7 @@ def _print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
     )
     out(
         f"  valkey           {c.size}: {c.client_connections:,} clients of maxclients "
-        f"{c.max_clients:,}, eviction {c.eviction_policy}\n"
+        f"{c.max_clients:,}, eviction {c.eviction_policy or 'not settable: keys carry TTLs'}\n"
     )
     lb_text = (
         f"{lb.size} ({lb.max_connections:,} connections)" if lb.enabled else "none (single node)"

@@ -79,7 +79,7 @@ def destinations(settings: Settings, slack_url: pulumi.Input[str] | None) -> Des
     if channel and slack_url is None:
         pulumi.log.warn(
             "pyscale:alerts.slackChannel is set but the secret pyscale:alertSlackUrl is not; "
-            "alerts go to e-mail only (pulumi config set --secret alertSlackUrl <webhook>)"
+            "alerts go to e-mail only (pulumi config set --secret pyscale:alertSlackUrl <webhook>)"
         )
     return Destinations(list(settings.alerts.emails), channel, slack_url)
 
