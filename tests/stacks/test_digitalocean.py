@@ -24,7 +24,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
 from components import bootstrap, capacity, offline, settings
-from components.digitalocean import WebStack, WebStackArgs, loadbalancer, mocks
+from components.digitalocean import WebStack, WebStackArgs, database, loadbalancer, mocks
 from components.offline import Registered, Run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -302,6 +302,40 @@ def test_postgres_cluster_replicas_pool_and_firewalls(
     firewalls = {f.inputs["clusterId"]: f for f in run.of_type(DB_FIREWALL)}
     for target in [cluster.id] + [r.outputs["uuid"] for r in replicas]:
         check_trusted_sources(firewalls[target], web_tag(run))
+
+
+def test_replicas_in_another_region_are_reached_on_their_public_host() -> None:
+    """A VPC is regional: a replica elsewhere is outside it, reached over TLS on its public
+    host, and still admits only the web tag."""
+    run = offline.run("prod", overrides={"pyscale:database": '{"replicaRegion": "ams3"}'})
+    replicas = run.of_type(REPLICA)
+    assert replicas and all(r.inputs["region"] == "ams3" for r in replicas)
+    assert all("privateNetworkUuid" not in r.inputs for r in replicas)
+    reads, _ = run.outputs["database_read_uris"]
+    assert sorted(u.split("@")[1].split(":")[0] for u in reads) == sorted(
+        r.outputs["host"] for r in replicas
+    )
+    firewalls = {f.inputs["clusterId"]: f for f in run.of_type(DB_FIREWALL)}
+    for replica in replicas:
+        check_trusted_sources(firewalls[replica.outputs["uuid"]], web_tag(run))
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("postgresql://u:p@h:25061/pool", "postgresql://u:p@h:25061/pool?sslmode=require"),
+        ("postgresql://u:p@h:25061/pool?sslmode=prefer", "postgresql://u:p@h:25061/pool?sslmode=require"),
+        ("postgresql://u:p@h:25061/db?application_name=web&sslmode=disable",
+         "postgresql://u:p@h:25061/db?application_name=web&sslmode=require"),
+    ],
+)  # fmt: skip
+def test_database_urls_always_require_tls(uri: str, expected: str) -> None:
+    assert database.require_tls(uri) == expected
+
+
+def test_database_url_escapes_the_password() -> None:
+    url = database.postgres_url("pyscale", "p@ss:w/rd", "h", 25060, "pyscale")
+    assert url == "postgresql://pyscale:p%40ss%3Aw%2Frd@h:25060/pyscale?sslmode=require"
 
 
 @pytest.mark.parametrize("stack", STACKS)
