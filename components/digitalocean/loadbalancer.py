@@ -8,8 +8,8 @@ over the private network.
 TLS ends here (tls: managed or certificate): HTTPS 443 -> HTTP 80, and HTTP 80 redirected to
 HTTPS. The client's address travels in X-Forwarded-For, which Nginx trusts only from the VPC
 CIDR (cloud-init/files/etc/nginx/conf.d/pyscale.conf.j2, "Real client address"); PROXY
-protocol stays off because Nginx does not expect it. With tls: node the nodes hold the
-certificate and 443 is passed through untouched (the load balancer then adds no headers).
+protocol stays off because Nginx does not expect it. (tls: node has no load balancer: the
+WebStack refuses it with more than one node, see webstack.py.)
 
 A managed Let's Encrypt certificate cannot be replaced while the load balancer uses it, so
 its name carries a digest of its domains: a new domain list is a new certificate, created
@@ -74,15 +74,6 @@ def forwarding_rules(
     )
     if settings.tls == "off":
         return [plain]
-    if settings.tls == "node":
-        passthrough = do.LoadBalancerForwardingRuleArgs(
-            entry_protocol="https",
-            entry_port=https,
-            target_protocol="https",
-            target_port=https,
-            tls_passthrough=True,
-        )
-        return [passthrough, plain]
     terminated = do.LoadBalancerForwardingRuleArgs(
         entry_protocol="https",
         entry_port=https,

@@ -253,6 +253,23 @@ def test_load_balancer_follows_the_plan(stack_run: Callable[[str], Run], stack: 
     assert https["certificateName"] == certificate.inputs["name"]
 
 
+def test_node_tls_behind_a_load_balancer_is_refused() -> None:
+    """Several nodes cannot each pass Let's Encrypt's HTTP-01 challenge through the balancer."""
+    with pytest.raises(ValueError, match="pyscale:tls = 'node' with 3 nodes"):
+        offline.run("staging", overrides={"pyscale:tls": "node"})
+
+
+def test_plain_http_load_balancer_has_no_redirect() -> None:
+    run = offline.run("staging", overrides={"pyscale:tls": "off"})
+    lb = one(run, LB)
+    assert [(r["entryProtocol"], r["entryPort"]) for r in lb.inputs["forwardingRules"]] == [
+        ("http", 80)
+    ]
+    assert lb.inputs["redirectHttpToHttps"] is False
+    assert run.of_type(CERTIFICATE) == []
+    assert run.outputs["url"][0] == f"http://{run.settings.domain}"
+
+
 def test_certificate_name_changes_with_its_domains() -> None:
     """Rotation needs a new certificate beside the attached one: a new name per domain set."""
     same = loadbalancer.certificate_name("pyscale-prod", ["app.example.com"])
