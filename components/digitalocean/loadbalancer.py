@@ -11,10 +11,12 @@ CIDR (cloud-init/files/etc/nginx/conf.d/pyscale.conf.j2, "Real client address");
 protocol stays off because Nginx does not expect it. (tls: node has no load balancer: the
 WebStack refuses it with more than one node, see webstack.py.)
 
-A managed Let's Encrypt certificate cannot be replaced while the load balancer uses it, so
-its name carries a digest of its domains: a new domain list is a new certificate, created
-before the old one is deleted (Pulumi's default replacement order), and the forwarding rule
-moves to it by name (`certificate_name`; `certificate_id` is deprecated).
+A certificate cannot be deleted while a load balancer uses it, so a changed certificate
+must be a new one beside the old: its name carries a digest of its domains, a new domain
+list makes a new certificate, created before the old one is deleted (Pulumi's default
+replacement order; never delete_before_replace), and the forwarding rule moves to it by name
+(`certificate_name`; `certificate_id` is deprecated). Let's Encrypt issuance needs the
+domain's DNS hosted on DigitalOcean.
 """
 
 from __future__ import annotations
