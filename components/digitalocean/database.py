@@ -59,9 +59,9 @@ def postgres_url(user: str, password: str, host: str, port: int, database: str) 
 
 
 def maintenance_window(settings: Settings) -> do.DatabaseClusterMaintenanceWindowArgs:
-    """The API takes the hour as HH:MM:SS (UTC)."""
+    """Day and UTC hour as the provider documents them (`sunday`, `03:00`)."""
     return do.DatabaseClusterMaintenanceWindowArgs(
-        day=settings.database.maintenance_day, hour=f"{settings.database.maintenance_hour}:00"
+        day=settings.database.maintenance_day, hour=settings.database.maintenance_hour
     )
 
 

@@ -299,7 +299,7 @@ def test_postgres_cluster_replicas_pool_and_firewalls(
     assert cluster.inputs["nodeCount"] == 1 + db.standby_nodes
     assert cluster.inputs["privateNetworkUuid"] == one(run, VPC).id
     assert cluster.inputs["maintenanceWindows"] == [
-        {"day": db.maintenance_day, "hour": f"{db.maintenance_hour}:00"}
+        {"day": db.maintenance_day, "hour": db.maintenance_hour}
     ]
     assert cluster.protect is (stack == "prod"), f"{cluster.urn}: protect"
     assert cluster.options["customTimeouts"]["create"], f"{cluster.urn}: no create timeout"
