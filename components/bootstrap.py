@@ -17,6 +17,7 @@ the real database and cache URIs; offline renders use `PLACEHOLDER_SECRETS`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from dataclasses import dataclass
@@ -111,14 +112,27 @@ class NodeSecrets:
 
 # Documentation-style hosts (RFC 6761 `.example`): an offline render shows the shape of the
 # env file without a real credential.
+_PLACEHOLDER_DB = (
+    "postgresql://pyscale:REDACTED@{host}.example.internal:25061/pyscale?sslmode=require"
+)
+# Valid for every plan (no read replica URL: the app then reads from the primary's pool).
 PLACEHOLDER_SECRETS = NodeSecrets(
-    database_url="postgresql://pyscale:REDACTED@db-primary.example.internal:25061/pyscale?sslmode=require",
-    database_read_urls=(
-        "postgresql://pyscale:REDACTED@db-replica-1.example.internal:25061/pyscale?sslmode=require",
-        "postgresql://pyscale:REDACTED@db-replica-2.example.internal:25061/pyscale?sslmode=require",
-    ),
+    database_url=_PLACEHOLDER_DB.format(host="db-primary"),
+    database_read_urls=(),
     redis_url="rediss://default:REDACTED@cache.example.internal:25061/0",
 )
+
+
+def placeholder_secrets(plan: CapacityPlan) -> NodeSecrets:
+    """PLACEHOLDER_SECRETS with one read URL per replica the plan counts: an offline render
+    whose env file has the shape the stack's nodes will get."""
+    return dataclasses.replace(
+        PLACEHOLDER_SECRETS,
+        database_read_urls=tuple(
+            _PLACEHOLDER_DB.format(host=f"db-replica-{i}")
+            for i in range(1, plan.database.read_replicas + 1)
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -221,6 +235,13 @@ def _demo_files(app_dir: Path) -> tuple[NodeFile, ...]:
 
 
 def _context(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> dict[str, Any]:
+    if secrets.database_read_urls and not plan.database.per_process_read_pool:
+        # The app would open read pools of size 0 and refuse to start.
+        raise ValueError(
+            f"{len(secrets.database_read_urls)} read replica URL(s) given for stack "
+            f"'{settings.stack}', whose plan has no read replica (pool size 0); pass no read "
+            "URLs, or set pyscale:database.readReplicas"
+        )
     tls_node = settings.tls == "node"
     return {
         "plan": plan,

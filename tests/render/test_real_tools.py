@@ -62,7 +62,8 @@ def rendered() -> Callable[[str], tuple[settings.Settings, capacity.CapacityPlan
         if case not in cache:
             s = case_settings(case)
             plan = capacity.plan(s)
-            cache[case] = (s, plan, bootstrap.render(plan, s, PLACEHOLDER_SECRETS))
+            secrets = bootstrap.placeholder_secrets(plan)
+            cache[case] = (s, plan, bootstrap.render(plan, s, secrets))
         return cache[case]
 
     return get

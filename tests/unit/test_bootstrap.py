@@ -20,9 +20,12 @@ def settings_for(stack: str = "prod", **raw) -> settings.Settings:
 
 
 def render(
-    s: settings.Settings, plan: capacity.CapacityPlan | None = None, secrets=PLACEHOLDER_SECRETS
+    s: settings.Settings,
+    plan: capacity.CapacityPlan | None = None,
+    secrets: NodeSecrets | None = None,
 ) -> RenderedNode:
-    return bootstrap.render(plan or capacity.plan(s), s, secrets)
+    plan = plan or capacity.plan(s)
+    return bootstrap.render(plan, s, secrets or bootstrap.placeholder_secrets(plan))
 
 
 def number(text: str, pattern: str) -> int:
@@ -148,6 +151,25 @@ def test_env_values_are_quoted_and_single_line() -> None:
     assert 'DATABASE_READ_URLS=""' in env
     with pytest.raises(ValueError, match="REDIS_URL must be a single line"):
         render(settings_for(), secrets=NodeSecrets("postgresql://h/db", (), "redis://h\nX=1"))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_placeholders_have_one_read_url_per_replica(stack: str) -> None:
+    s = settings.load(stack, REPO)
+    plan = capacity.plan(s)
+    env = render(s, plan).file("/etc/pyscale/env").content
+    urls = re.search(r'^DATABASE_READ_URLS="(.*)"$', env, flags=re.MULTILINE).group(1)
+    assert len([u for u in urls.split(",") if u]) == plan.database.read_replicas
+    # The plain placeholders suit every plan: no replica URL at all.
+    assert bootstrap.render(plan, s, PLACEHOLDER_SECRETS).file("/etc/pyscale/env")
+
+
+def test_read_urls_for_a_plan_without_replicas_fail_the_render() -> None:
+    s = settings.load("dev", REPO)
+    plan = capacity.plan(s)
+    assert plan.database.read_replicas == 0
+    with pytest.raises(ValueError, match=r"1 read replica URL\(s\) given for stack 'dev'"):
+        render(s, plan, NodeSecrets("postgresql://h/db", ("postgresql://r/db",), "redis://h"))
 
 
 def test_render_is_deterministic() -> None:
