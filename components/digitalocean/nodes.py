@@ -24,6 +24,10 @@ from components.digitalocean.network import Network
 from components.settings import Settings
 
 IMAGE = "ubuntu-24-04-x64"
+# "It must be plain text and may not exceed 64 KiB in size" (DigitalOcean API reference,
+# Create a New Droplet, user_data). Larger user-data is refused when the droplet is created,
+# after the databases exist; checked here so preview refuses it instead.
+USER_DATA_MAX_BYTES = 64 * 1024
 ANYWHERE = ("0.0.0.0/0", "::/0")
 SSH_PORT = 22
 
@@ -32,6 +36,15 @@ SSH_PORT = 22
 class Nodes:
     droplets: tuple[do.Droplet, ...]
     ips: pulumi.Output[list[str]]
+
+
+def check_user_data_size(rendered: str) -> None:
+    size = len(rendered.encode())
+    if size > USER_DATA_MAX_BYTES:
+        raise ValueError(
+            f"rendered user-data is {size} bytes; DigitalOcean accepts at most "
+            f"{USER_DATA_MAX_BYTES}: deploy the app from pyscale:app.repo instead of embedding it"
+        )
 
 
 def user_data(
@@ -46,7 +59,9 @@ def user_data(
     def render(values: list) -> str:
         url, read_urls, redis = values
         secrets = bootstrap.NodeSecrets(url, tuple(read_urls), redis)
-        return bootstrap.render(plan, settings, secrets).user_data
+        rendered = bootstrap.render(plan, settings, secrets).user_data
+        check_user_data_size(rendered)
+        return rendered
 
     return pulumi.Output.secret(
         pulumi.Output.all(database_url, database_read_urls, redis_url).apply(render)

@@ -24,7 +24,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
 from components import bootstrap, capacity, offline, settings
-from components.digitalocean import WebStack, WebStackArgs, database, loadbalancer, mocks
+from components.digitalocean import WebStack, WebStackArgs, database, loadbalancer, mocks, nodes
 from components.offline import Registered, Run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -204,6 +204,17 @@ def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> N
         assert inputs["monitoring"] is True, droplet.urn
         assert inputs["backups"] == (stack == "prod"), droplet.urn
         check_user_data(droplet, expected)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_user_data_fits_digitalocean(stack_run: Callable[[str], Run], stack: str) -> None:
+    for droplet in stack_run(stack).of_type(DROPLET):
+        assert len(droplet.inputs["userData"].encode()) <= nodes.USER_DATA_MAX_BYTES, droplet.urn
+
+
+def test_oversized_user_data_is_refused() -> None:
+    with pytest.raises(ValueError, match="DigitalOcean accepts at most 65536"):
+        nodes.check_user_data_size("#cloud-config\n" + "x" * nodes.USER_DATA_MAX_BYTES)
 
 
 def test_nodes_are_replaced_create_before_destroy(stack_run: Callable[[str], Run]) -> None:
