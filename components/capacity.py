@@ -54,8 +54,8 @@ LB_HEADROOM = 1.2
 # PostgreSQL connections kept out of the pool for migrations, monitoring and operators.
 DB_RESERVED_FRACTION = 0.1
 DB_MIN_RESERVED = 2
-# PgBouncer client connections the managed poolers accept (DigitalOcean and OVHcloud both
-# document up to 5,000 client connections through their connection pools).
+# PgBouncer client connections a managed pool accepts: OVHcloud documents 5,000 per pool
+# (ovh/public-cloud-roadmap#146). DigitalOcean publishes no figure; we budget the same.
 PGBOUNCER_MAX_CLIENT_CONN = 5_000
 DB_POOL_PER_PROCESS_MAX = 10
 CACHE_POOL_PER_PROCESS_MAX = 20

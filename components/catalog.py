@@ -142,7 +142,8 @@ OVH_CACHES = _index(
 
 # DigitalOcean load balancer: each size unit adds 10,000 requests/s, 10,000 simultaneous
 # connections and 250 new TLS connections/s (docs.digitalocean.com/products/networking/
-# load-balancers/details/limits). The provider accepts size_unit 1..100.
+# load-balancers/details/limits). DigitalOcean's limit is 100 units (the 4.84.1 provider
+# would accept up to 200, which the API refuses without a support request).
 DO_LB_UNIT = LoadBalancerSize("unit", 10_000, 10_000, 250)
 DO_LB_MAX_UNITS = 100
 

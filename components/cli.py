@@ -160,7 +160,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_render(args: argparse.Namespace) -> int:
     stack_settings = settings.load(args.stack, Path(args.stack_dir))
     plan = capacity.plan(stack_settings)
-    node = bootstrap.render(plan, stack_settings, bootstrap.PLACEHOLDER_SECRETS)
+    node = bootstrap.render(plan, stack_settings, bootstrap.placeholder_secrets(plan))
     bootstrap.write_tree(node, Path(args.out))
     sys.stdout.write(f"wrote {Path(args.out) / 'user-data'} and {len(node.files)} files under "
                      f"{Path(args.out) / 'files'}\n")  # fmt: skip

@@ -432,6 +432,15 @@ def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
             "OVHcloud has no managed Let's Encrypt on its load balancer; "
             "use 'certificate' (key manager) or 'node'",
         )
+    if tls == "node" and node_count != 1:
+        # Behind a load balancer the Let's Encrypt HTTP-01 check may reach another node,
+        # and every node would ask for its own certificate.
+        reader.fail(
+            "tls",
+            tls,
+            "terminating TLS on the nodes needs pyscale:nodeCount: 1; "
+            "a cluster uses 'managed' (DigitalOcean) or 'certificate'",
+        )
     if tls == "managed" and node_count == 1:
         reader.fail(
             "tls",
@@ -475,6 +484,14 @@ def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
             "database.ovhPlan", db_defaults["ovhPlan"], tuple(catalog.OVH_DATABASE_PLANS)
         ),
     )
+    if cloud == "digitalocean" and database.standby_nodes and database.size.memory_gib < 2:
+        # DigitalOcean "Add standby nodes": standbys need a plan with at least 2 GB of RAM.
+        reader.fail(
+            "database.standbyNodes",
+            database.standby_nodes,
+            f"standby nodes need a database size with at least 2 GB; "
+            f"{database.size.name} has {database.size.memory_gib} GB",
+        )
     if cloud == "ovh":
         # OVHcloud serves reads from the plan's standby nodes: the plan fixes the replicas.
         standbys = catalog.OVH_DATABASE_PLANS[database.ovh_plan] - 1

@@ -50,13 +50,6 @@ class WebStack(pulumi.ComponentResource):
         settings, plan = args.settings, args.plan
         if settings.cloud != "digitalocean":
             raise ValueError(f"pyscale:cloud = {settings.cloud!r}: this WebStack is DigitalOcean's")
-        if settings.tls == "node" and plan.load_balancer.enabled:
-            # Each node would run certbot for the same name, and Let's Encrypt's HTTP-01
-            # challenge, sent through the load balancer, lands on a random node.
-            raise ValueError(
-                f"pyscale:tls = 'node' with {plan.nodes} nodes: only a single node terminates "
-                "TLS itself; behind the load balancer use tls: managed or certificate"
-            )
         props = {
             "cloud": settings.cloud,
             "environment": settings.environment,

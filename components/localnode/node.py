@@ -199,6 +199,13 @@ class LocalNode:
         if self.state.exists():
             shutil.rmtree(self.state)
         self.state.mkdir(parents=True)
+        for parent in self.state.parents:
+            if not parent.stat().st_mode & 0o001:
+                raise NodeError(
+                    f"{parent} is not searchable by other users (mode "
+                    f"{parent.stat().st_mode & 0o777:o}); PostgreSQL and Nginx's workers run "
+                    "as their own users: choose another --state-dir"
+                )
         self.state.chmod(0o755)
         sup = Supervisor(self.state)
         try:

@@ -56,7 +56,6 @@ class ListenerSpec:
 
 
 WEB = PoolSpec("web", "HTTP", HTTP_PORT)
-PASSTHROUGH = PoolSpec("tls", "TCP", HTTPS_PORT)
 LAYOUTS: dict[str, tuple[tuple[PoolSpec, ...], tuple[ListenerSpec, ...]]] = {
     "certificate": (
         (WEB,),
@@ -65,19 +64,13 @@ LAYOUTS: dict[str, tuple[tuple[PoolSpec, ...], tuple[ListenerSpec, ...]]] = {
             ListenerSpec("http", "HTTP", HTTP_PORT, None),
         ),
     ),
-    "node": (
-        (WEB, PASSTHROUGH),
-        (
-            ListenerSpec("https", "TCP", HTTPS_PORT, PASSTHROUGH.key),
-            ListenerSpec("http", "HTTP", HTTP_PORT, WEB.key),
-        ),
-    ),
     "off": ((WEB,), (ListenerSpec("http", "HTTP", HTTP_PORT, WEB.key),)),
 }
 
 
 def layout(tls: str) -> tuple[tuple[PoolSpec, ...], tuple[ListenerSpec, ...]]:
-    """Pools and listeners for a TLS mode ('managed' is refused for OVHcloud by settings)."""
+    """Pools and listeners for a TLS mode. Settings refuse 'managed' on OVHcloud and 'node'
+    with a load balancer (the nodes' certbot would race through it)."""
     return LAYOUTS[tls]
 
 

@@ -255,22 +255,6 @@ def test_a_member_off_the_node_list_fails_the_check() -> None:
         assert_members_are_nodes(tampered)
 
 
-def test_tls_on_the_nodes_passes_443_through() -> None:
-    r = run(tls="node")
-    pools = {x.inputs["protocol"]: x for x in r.of_type(T_POOL)}
-    listeners = {x.inputs["protocolPort"]: x for x in r.of_type(T_LISTENER)}
-    assert listeners[443].inputs["protocol"] == "TCP"
-    assert listeners[443].inputs["defaultPoolId"] == pools["TCP"].id
-    assert listeners[80].inputs["defaultPoolId"] == pools["HTTP"].id
-    assert r.of_type(T_L7) == []
-    tls_members = [m for m in r.of_type(T_MEMBER) if m.inputs["poolId"] == pools["TCP"].id]
-    assert {m.inputs["protocolPort"] for m in tls_members} == {443}
-    assert all(m.inputs["monitor"] == {"port": 80} for m in tls_members)
-    cidr = r.settings.vpc_cidr
-    assert ingress(r) == {(80, cidr), (443, cidr), (9100, cidr), (9113, cidr)}
-    assert_members_are_nodes(r)
-
-
 def test_single_node_has_no_load_balancer_and_faces_the_internet() -> None:
     r = run(nodeCount="1", tls="node")
     assert not r.plan.load_balancer.enabled
@@ -441,5 +425,5 @@ def test_every_catalog_region_has_a_database_region() -> None:
 
 
 def test_layouts_cover_every_ovh_tls_mode() -> None:
-    assert set(loadbalancer.LAYOUTS) == set(settings.TLS_MODES) - {"managed"}
+    assert set(loadbalancer.LAYOUTS) == set(settings.TLS_MODES) - {"managed", "node"}
     assert network.gateway_ip("10.110.0.0/20") == "10.110.0.1"

@@ -91,7 +91,7 @@ def test_too_few_fixed_nodes_fail_the_n_plus_one_link() -> None:
 
 def test_session_pooling_that_cannot_fit_the_fleet_is_refused() -> None:
     with pytest.raises(capacity.CapacityError) as caught:
-        plan_for(nodeSize="c-16", database={"size": "db-s-1vcpu-1gb", "poolMode": "session"})
+        plan_for(nodeSize="c-16", database={"size": "db-s-1vcpu-2gb", "poolMode": "session"})
     assert any("PgBouncer clients" in c.link for c in caught.value.broken)
 
 

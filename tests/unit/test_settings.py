@@ -200,3 +200,15 @@ def test_ovh_refuses_an_eviction_policy_it_cannot_apply() -> None:
 def test_ovh_region_without_managed_databases_is_refused() -> None:
     found = problems("prod", {**OVH, "region": "RBX-A"})
     assert [p.key for p in found] == ["region"]
+
+
+def test_tls_on_the_nodes_needs_a_single_node() -> None:
+    found = problems("prod", {"domain": "a.example.com", "tls": "node"})
+    assert [p.key for p in found] == ["tls"]
+    assert "nodeCount: 1" in found[0].allowed
+
+
+def test_standby_nodes_need_a_2_gb_database_on_digitalocean() -> None:
+    problem = only_problem({"database": {"size": "db-s-1vcpu-1gb", "standbyNodes": 1}})
+    assert (problem.key, problem.value) == ("database.standbyNodes", 1)
+    assert "at least 2 GB" in problem.allowed
