@@ -1,0 +1,112 @@
+"""The demo app against real PostgreSQL (primary + streaming replica) and real Redis.
+
+The services run in a network namespace of their own, as the local node runs them; each
+scenario runs in a process inside it (tests/app/probes.py), gevent-patched like a Gunicorn
+gevent worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from components import capacity, settings
+from components.localnode import netns, packages
+from components.localnode.netns import Namespace
+from components.localnode.procs import Supervisor
+from components.localnode.services import (
+    ENDPOINTS,
+    PRIMARY_PORT,
+    REPLICA_PORT,
+    Services,
+)
+
+PROBES = Path(__file__).with_name("probes.py")
+NAMESPACE = "pyscale-apptest"
+DIRECT_PRIMARY = f"postgresql://pyscale@127.0.0.1:{PRIMARY_PORT}/pyscale"
+DIRECT_REPLICA = f"postgresql://pyscale@127.0.0.1:{REPLICA_PORT}/pyscale"
+ADMIN = f"postgresql://postgres@127.0.0.1:{PRIMARY_PORT}/postgres"
+
+
+@pytest.fixture(scope="module")
+def ns() -> Iterator[Namespace]:
+    packages.ensure()
+    stack = settings.parse("dev", {"tls": "off", "database": {"readReplicas": 1}, "nodeCount": 1})
+    plan = capacity.plan(stack)
+    state = Path(tempfile.mkdtemp(prefix="pyscale-app-tests-"))
+    state.chmod(0o755)
+    netns.delete(NAMESPACE)
+    namespace = Namespace.for_name(NAMESPACE)
+    sup = Supervisor(state)
+    try:
+        netns.create(namespace)
+        Services(sup, namespace, state, plan.database, plan.cache).start()
+        yield namespace
+    finally:
+        sup.stop_all()
+        netns.delete(NAMESPACE)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def probe(ns: Namespace, name: str, **env: str) -> dict:
+    done = subprocess.run(
+        ns.exec(sys.executable, str(PROBES), name),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ["PATH"], **env},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_psycopg_waits_are_cooperative_under_gevent(ns: Namespace) -> None:
+    result = probe(ns, "gevent_waits", DATABASE_URL=DIRECT_PRIMARY)
+    assert result["wait"] != "wait_c", result
+    # Ten 0.5 s queries: serial waits would take 5 s.
+    assert result["elapsed"] < 2.0, result
+
+
+def test_writes_reach_the_primary_and_reads_the_replica(ns: Namespace) -> None:
+    result = probe(
+        ns,
+        "read_write",
+        DATABASE_URL=ENDPOINTS.database_url,
+        DATABASE_READ_URLS=ENDPOINTS.read_url,
+        DB_POOL_SIZE="2",
+        DB_READ_POOL_SIZE="2",
+    )
+    assert result["write"][0] == 201 and result["write"][1]["server"] == "primary"
+    assert result["read"][0] == 200 and result["read"][1]["server"] == "replica"
+
+
+def test_pool_bounds_server_connections_and_answers_503_when_exhausted(ns: Namespace) -> None:
+    result = probe(
+        ns,
+        "pool_bound",
+        DATABASE_URL=DIRECT_PRIMARY,
+        ADMIN_URL=ADMIN,
+        DB_POOL_SIZE="3",
+        POOL_TIMEOUT_S="0.5",
+    )
+    assert result["statuses"] == [201] * 40, result
+    assert 1 <= result["peak"] <= 3, result
+    status, retry_after, body = result["saturated"]
+    assert (status, retry_after) == (503, "1") and "pool exhausted" in body, result
+    assert 0.4 < result["waited"] < 1.5, result
+
+
+def test_cache_counts_and_answers_503_when_redis_is_down(ns: Namespace) -> None:
+    result = probe(ns, "cache", REDIS_URL=ENDPOINTS.redis_url, CACHE_POOL_SIZE="2")
+    first, second = result["hits"]
+    assert second == first + 1
+    assert result["down"][0] == 503, result

@@ -1,0 +1,206 @@
+"""The rendered node, running: it answers, its numbers are the rendered ones, its database
+chain holds under load, it reloads and survives a killed worker without losing requests,
+and bad input gets a clean refusal while everyone else is still served.
+
+Every load here is bounded (connections and seconds) and goes to the node's own namespace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import time
+import urllib.request
+
+from components.localnode.node import nginx_reload
+from tests.node.client import Report, run_load
+from tests.node.conftest import DOMAIN, PRIMARY_PORT, REPLICA_PORT, RunningNode, wait_for
+
+
+def _get(node: RunningNode, path: str, method: str = "GET", host: str = DOMAIN) -> tuple[int, str]:
+    request = urllib.request.Request(f"http://{node.ip}{path}", method=method)
+    request.add_header("Host", host)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def _load(node: RunningNode, concurrency: int, duration: float, path_for, during=None) -> Report:
+    return asyncio.run(
+        run_load(node.ip, 80, DOMAIN, concurrency, duration, path_for, timeout=30, during=during)
+    )
+
+
+def test_node_answers_every_endpoint(node: RunningNode) -> None:
+    assert _get(node, "/healthz") == (200, "ok\n")
+    status, body = _get(node, "/")
+    assert status == 200 and "pyscale" in body
+    assert _get(node, "/cache")[0] == 200
+    assert _get(node, "/io?ms=10") == (200, '{"waited_ms":10}\n')
+
+
+def test_node_runs_the_rendered_numbers(node: RunningNode) -> None:
+    plan = node.plan
+    assert len(node.gunicorn_workers()) == plan["gunicorn"]["workers"]
+    conf = (node.node.root / "etc/pyscale/gunicorn.conf.py").read_text()
+    assert f"worker_connections = {plan['gunicorn']['worker_connections']}" in conf
+    assert f"backlog = {plan['gunicorn']['backlog']}" in conf
+    assert node.info["sysctls_applied"]["net.core.somaxconn"] == str(plan["kernel"]["somaxconn"])
+    somaxconn = node.ns.exec("sysctl", "-n", "net.core.somaxconn")
+    assert os.popen(" ".join(somaxconn)).read().strip() == str(plan["kernel"]["somaxconn"])
+    pool_mode = node.psql(6432, "SHOW CONFIG", database="pgbouncer")
+    assert f"pool_mode|{plan['database']['pool_mode']}" in pool_mode
+
+
+def test_writes_go_to_the_primary_and_reads_come_from_the_replica(node: RunningNode) -> None:
+    status, body = _get(node, "/db", method="POST")
+    written = json.loads(body)
+    assert status == 201 and written["server"] == "primary" and written["port"] == PRIMARY_PORT
+    status, body = _get(node, "/db")
+    read = json.loads(body)
+    assert status == 200 and read["server"] == "replica" and read["port"] == REPLICA_PORT
+
+    def replicated() -> bool:
+        return json.loads(_get(node, f"/db?id={written['id']}")[1])["found"]
+
+    wait_for(replicated, 10, f"row {written['id']} to reach the replica")
+
+
+def _mixed(n: int) -> tuple[str, str]:
+    """Mostly I/O waits, with a tenth of database and cache requests: enough to drive the
+    pools to their bounds without making a 2-core machine's database the bottleneck."""
+    roll = random.random()
+    if roll < 0.02:
+        return "POST", "/db"
+    if roll < 0.08:
+        return "GET", "/db"
+    if roll < 0.12:
+        return "GET", "/cache"
+    return "GET", "/io?ms=500"
+
+
+def test_thousands_of_connections_without_errors_within_the_database_budget(
+    node: RunningNode,
+) -> None:
+    db = node.plan["database"]
+    gunicorn = node.plan["gunicorn"]
+    samples: dict[str, list[int]] = {"primary": [], "replica": [], "pooler_clients": []}
+
+    async def sample() -> None:
+        deadline = time.monotonic() + 9
+        while time.monotonic() < deadline:
+            samples["primary"].append(await node.app_backends(PRIMARY_PORT))
+            samples["replica"].append(await node.app_backends(REPLICA_PORT))
+            samples["pooler_clients"].append(await node.pooler_clients())
+            await asyncio.sleep(0.2)
+
+    report = _load(node, 3000, 10, _mixed, during=sample)
+    assert not report.errors, report.summary()
+    assert report.peak_open >= 2900, report.summary()
+    assert len(report.outcomes) > 5000, report.summary()
+    # The chain the plan promises: PgBouncer caps server connections at its pool, and the
+    # app's pools cap the clients at workers x per-process pool.
+    assert max(samples["primary"]) <= db["pool_size"], samples["primary"]
+    assert max(samples["replica"]) <= db["pool_size"], samples["replica"]
+    assert max(samples["primary"]) > 0, "the load never reached the primary"
+    assert max(samples["pooler_clients"]) <= gunicorn["workers"] * db["per_process_pool"]
+
+
+def test_graceful_reloads_under_load_lose_no_request(node: RunningNode) -> None:
+    before = set(node.gunicorn_workers())
+
+    async def reload() -> None:
+        await asyncio.sleep(1.5)
+        os.kill(node.info["gunicorn_pid"], signal.SIGHUP)
+        await asyncio.sleep(2)
+        await asyncio.to_thread(nginx_reload, node.node)
+
+    report = _load(node, 2000, 7, lambda n: ("GET", "/io?ms=300"), during=reload)
+    assert not report.errors, report.summary()
+    after = set(node.gunicorn_workers())
+    assert after and not after & before, "SIGHUP did not replace the workers"
+
+
+def test_a_killed_worker_is_respawned_and_errors_stop_within_two_seconds(
+    node: RunningNode,
+) -> None:
+    workers = node.plan["gunicorn"]["workers"]
+    killed: dict[str, float] = {}
+
+    async def kill() -> None:
+        await asyncio.sleep(2)
+        victim = node.gunicorn_workers()[0]
+        killed["at"] = time.monotonic()
+        killed["pid"] = victim
+        os.kill(victim, signal.SIGKILL)
+
+    report = _load(node, 2000, 7, lambda n: ("GET", "/io?ms=200"), during=kill)
+    current = node.gunicorn_workers()
+    assert len(current) == workers and killed["pid"] not in current
+    late = [o for o in report.errors if o.started > killed["at"] + 2]
+    assert not late, f"errors went on after 2 s: {report.summary()}"
+    assert len(report.outcomes) > 2000, report.summary()
+
+
+def _raw(node: RunningNode, data: bytes, timeout: float = 5) -> bytes:
+    """Send raw bytes; everything the server answers before it closes (b'' if nothing)."""
+    with socket.create_connection((node.ip, 80), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass
+        return b"".join(chunks)
+
+
+def test_bad_input_is_refused_cleanly_and_others_are_still_served(node: RunningNode) -> None:
+    # Slow headers first: they are held open while everything else runs, then must be shut.
+    slow = []
+    for _ in range(200):
+        sock = socket.create_connection((node.ip, 80), timeout=5)
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: {DOMAIN}\r\nX-Slow: ".encode())
+        slow.append(sock)
+
+    # An oversized body: 413 from Nginx before any byte reaches the app.
+    big = 11 * 1024 * 1024
+    answer = _raw(
+        node,
+        f"POST /db HTTP/1.1\r\nHost: {DOMAIN}\r\nContent-Length: {big}\r\n"
+        "Connection: close\r\n\r\n".encode()
+        + b"x" * 65536,
+    )
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    # An unknown Host: the connection is closed without an answer (Nginx 444).
+    assert _raw(node, b"GET / HTTP/1.1\r\nHost: scanner.invalid\r\n\r\n") == b""
+    # No Host at all in HTTP/1.1: 400.
+    assert _raw(node, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 400")
+    # Bad parameters reach the app and get 400, not 500.
+    assert _get(node, "/io?ms=999999")[0] == 400
+    assert _get(node, "/io?ms=-1")[0] == 400
+    assert _get(node, "/db?id=x")[0] == 400
+    # Others are served while the slow clients hold their sockets.
+    report = _load(node, 500, 3, lambda n: ("GET", "/io?ms=50"))
+    assert not report.errors and len(report.outcomes) > 1000, report.summary()
+
+    # Nginx drops a client that has not finished its headers in client_header_timeout
+    # (408, connection closed; 60 s unless the rendered site sets it).
+    for sock in slow:
+        sock.settimeout(75)
+    started = time.monotonic()
+    for sock in slow:
+        with sock:
+            try:
+                leftover = sock.recv(65536)
+            except ConnectionResetError:
+                leftover = b""
+            assert leftover in (b"",) or leftover.startswith(b"HTTP/1.1 408"), leftover[:100]
+    assert time.monotonic() - started < 75
+    assert _get(node, "/healthz") == (200, "ok\n")
