@@ -157,12 +157,15 @@ def _unix_healthz(path: Path) -> bool:
 class LocalNode:
     """Layout, start and stop of one stack's local node. State lives in `state_dir`."""
 
-    def __init__(self, stack: str, state_root: Path = STATE_ROOT) -> None:
+    def __init__(self, stack: str, state_root: Path = STATE_ROOT, name: str = "") -> None:
+        """`name` tells apart two nodes of one stack (the benchmark's and yours); it names
+        the state directory and the namespace, and defaults to the stack."""
         self.stack = stack
-        self.state = state_root / stack
+        self.name = name or stack
+        self.state = state_root / self.name
         self.root = self.state / "root"  # rendered files, remapped, as the node has them
         self.info_path = self.state / "node.json"
-        self.ns_name = f"pyscale-{stack}"[:32]
+        self.ns_name = f"pyscale-{self.name}"[:32]
 
     # -- paths -------------------------------------------------------------------------
     def path(self, node_path: str) -> Path:
@@ -177,7 +180,7 @@ class LocalNode:
 
     @property
     def nginx_conf(self) -> Path:
-        return self.path("/etc/nginx/nginx.conf")
+        return self.root / "etc/nginx/nginx.conf"
 
     @property
     def socket(self) -> Path:
@@ -278,7 +281,8 @@ class LocalNode:
             contents[node_file.path] = node_file.content
             if not node_file.path.startswith(("/etc/nginx/", "/etc/pyscale/")):
                 continue
-            target = self.path(node_file.path)
+            # Always under the state directory: a local run never writes a host file.
+            target = self.root / node_file.path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(self._remap(node_file.content))
             target.chmod(int(node_file.permissions, 8))

@@ -15,6 +15,7 @@ import signal
 import socket
 import time
 import urllib.request
+from pathlib import Path
 
 from components.localnode.node import nginx_reload
 from tests.node.client import Report, run_load
@@ -47,6 +48,8 @@ def test_node_answers_every_endpoint(node: RunningNode) -> None:
 
 def test_node_runs_the_rendered_numbers(node: RunningNode) -> None:
     plan = node.plan
+    # The rendered files run from the state directory; the host's own Nginx is untouched.
+    assert str(node.node.state) not in Path("/etc/nginx/nginx.conf").read_text()
     assert len(node.gunicorn_workers()) == plan["gunicorn"]["workers"]
     conf = (node.node.root / "etc/pyscale/gunicorn.conf.py").read_text()
     assert f"worker_connections = {plan['gunicorn']['worker_connections']}" in conf
