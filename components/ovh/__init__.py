@@ -13,60 +13,30 @@ come from the environment or the `ovh:` stack config, as the provider reads them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 
-from components import bootstrap
-from components.capacity import CapacityPlan
+from components import bootstrap, webstack
 from components.ovh.cache import Cache
 from components.ovh.database import Database
 from components.ovh.loadbalancer import LoadBalancer
 from components.ovh.network import Network
 from components.ovh.nodes import Nodes
-from components.settings import Settings
+from components.webstack import WebStackArgs
 
 __all__ = ["WebStack", "WebStackArgs"]
 
 
-@dataclass
-class WebStackArgs:
-    """What a WebStack is built from (docs/CONTRACT.md).
+class WebStack(webstack.WebStack):
+    """Network, database, cache, nodes and (with more than one node) a load balancer.
 
-    `alert_slack_url` is part of the shared contract; OVHcloud has no alerting resource to
-    hand it to, so this stack takes it and does not use it.
+    `args.alert_slack_url` is taken and unused: OVHcloud has no alerting resource for it.
     """
-
-    settings: Settings
-    plan: CapacityPlan
-    alert_slack_url: pulumi.Input[str] | None = None
-
-
-class WebStack(pulumi.ComponentResource):
-    """Network, database, cache, nodes and (with more than one node) a load balancer."""
-
-    url: pulumi.Output[str]
-    load_balancer_ip: pulumi.Output[str]
-    node_ips: pulumi.Output[list[str]]
-    database_primary_uri: pulumi.Output[str]
-    database_read_uris: pulumi.Output[list[str]]
-    cache_uri: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: WebStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        super().__init__("ovh", name, args, opts)
         settings, plan = args.settings, args.plan
-        super().__init__(
-            "pyscale:ovh:WebStack",
-            name,
-            {
-                "cloud": "ovh",
-                "environment": settings.environment,
-                "nodeCount": plan.nodes,
-                "nodeSize": settings.node_size.name,
-            },
-            opts,
-        )
         child = pulumi.ResourceOptions(parent=self)
         network = Network(f"{name}-net", settings, opts=child)
         database = Database(f"{name}-db", settings, plan, network, opts=child)
@@ -85,20 +55,11 @@ class WebStack(pulumi.ComponentResource):
         else:
             # Single node: Nginx faces the internet on the node's own address.
             public_ip = nodes.public_ips.apply(lambda ips: ips[0])
-        scheme = "http" if settings.tls == "off" else "https"
-        self.url = public_ip.apply(lambda ip: f"{scheme}://{settings.domain or ip}")
-        self.load_balancer_ip = public_ip
-        self.node_ips = nodes.public_ips
-        self.database_primary_uri = database.primary_uri
-        self.database_read_uris = database.read_uris
-        self.cache_uri = cache.uri
-        self.register_outputs(
-            {
-                "url": self.url,
-                "load_balancer_ip": self.load_balancer_ip,
-                "node_ips": self.node_ips,
-                "database_primary_uri": self.database_primary_uri,
-                "database_read_uris": self.database_read_uris,
-                "cache_uri": self.cache_uri,
-            }
+        self.publish(
+            url=webstack.public_url(settings, public_ip),
+            entry_ip=public_ip,
+            node_ips=nodes.public_ips,
+            primary_uri=database.primary_uri,
+            read_uris=database.read_uris,
+            cache_uri=cache.uri,
         )

@@ -295,7 +295,8 @@ def test_business_plan_has_one_standby() -> None:
 def test_essential_plan_reads_from_the_primary_pool() -> None:
     r = run(database=json.dumps({"size": "db1-15", "ovhPlan": "essential"}))
     assert len(one(r, T_DB, "postgresql").inputs["nodes"]) == 1
-    assert r.outputs["database_read_uris"] == ([], True)
+    # No standby: the export says where reads go, the primary (as on DigitalOcean).
+    assert r.outputs["database_read_uris"] == ([r.outputs["database_primary_uri"][0]], True)
 
 
 def test_postgresql_admits_only_the_subnet() -> None:

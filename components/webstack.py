@@ -1,0 +1,86 @@
+"""The contract every cloud's WebStack keeps: what it is built from, what it registers as
+its own properties (the policy pack reads them), and the outputs it publishes.
+
+Keeping it in one place is what lets a user switch clouds by changing `pyscale:cloud`: both
+components take the same arguments and export the same names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.capacity import CapacityPlan
+from components.settings import Settings
+
+
+@dataclass(frozen=True)
+class WebStackArgs:
+    settings: Settings
+    plan: CapacityPlan
+    # Secret Slack webhook for alerts (pyscale:alertSlackUrl); alerts.slackChannel names it.
+    # A cloud without an alerting resource (OVHcloud) takes it and has nothing to give it to.
+    alert_slack_url: pulumi.Input[str] | None = None
+
+
+def public_url(settings: Settings, address: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The domain when there is one, else the public address; https unless tls is off."""
+    scheme = "http" if settings.tls == "off" else "https"
+    return pulumi.Output.concat(scheme, "://", settings.domain or address)
+
+
+class WebStack(pulumi.ComponentResource):
+    """Base of `pyscale:<cloud>:WebStack`; each cloud builds its parts, then `publish`es."""
+
+    url: pulumi.Output[str]
+    load_balancer_ip: pulumi.Output[str]
+    node_ips: pulumi.Output[list[str]]
+    database_primary_uri: pulumi.Output[str]
+    database_read_uris: pulumi.Output[list[str]]
+    cache_uri: pulumi.Output[str]
+
+    def __init__(
+        self, cloud: str, name: str, args: WebStackArgs, opts: pulumi.ResourceOptions | None
+    ) -> None:
+        settings, plan = args.settings, args.plan
+        if settings.cloud != cloud:
+            raise ValueError(f"pyscale:cloud = {settings.cloud!r}: this WebStack is {cloud}'s")
+        props = {
+            "cloud": cloud,
+            "environment": settings.environment,
+            "nodeCount": plan.nodes,
+            "nodeSize": settings.node_size.name,
+        }
+        super().__init__(f"pyscale:{cloud}:WebStack", name, props, opts)
+
+    def publish(
+        self,
+        *,
+        url: pulumi.Output[str],
+        entry_ip: pulumi.Input[str],
+        node_ips: pulumi.Output[list[str]],
+        primary_uri: pulumi.Output[str],
+        read_uris: pulumi.Output[list[str]],
+        cache_uri: pulumi.Output[str],
+    ) -> None:
+        """Set and register the shared outputs. Reads go to the replicas, else to the
+        primary, as the app does when the node's DATABASE_READ_URLS is empty."""
+        self.url = url
+        self.load_balancer_ip = pulumi.Output.from_input(entry_ip)
+        self.node_ips = node_ips
+        self.database_primary_uri = primary_uri
+        self.database_read_uris = pulumi.Output.secret(
+            pulumi.Output.all(read_uris, primary_uri).apply(lambda a: a[0] or [a[1]])
+        )
+        self.cache_uri = cache_uri
+        self.register_outputs(
+            {
+                "url": self.url,
+                "load_balancer_ip": self.load_balancer_ip,
+                "node_ips": self.node_ips,
+                "database_primary_uri": self.database_primary_uri,
+                "database_read_uris": self.database_read_uris,
+                "cache_uri": self.cache_uri,
+            }
+        )
