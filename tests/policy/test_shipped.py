@@ -1,0 +1,143 @@
+"""The policy pack over the shipped stacks, as `python -m components plan` runs it.
+
+Every rule passes on dev, staging, prod and prod-ovh; a doctored registration of the real
+program (one edit) makes exactly the matching rule fire against that resource, and `plan`
+exits non-zero on a stack file that breaks a mandatory rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from components import cli, offline
+from policy import offline as policy_offline
+from policy import rules
+
+STACKS = ("dev", "staging", "prod", "prod-ovh")
+REPO = Path(__file__).resolve().parents[2]
+
+Shipped = Callable[[str], offline.Run]
+
+
+def verdicts(run: offline.Run, resources: list[offline.Registered] | None = None):
+    return policy_offline.evaluate(
+        run.resources if resources is None else resources,
+        run.outputs,
+        offline.stack_config(run.stack),
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("policy", [p.name for p in rules.POLICIES])
+def test_shipped_stack_passes(shipped: Shipped, stack: str, policy: str) -> None:
+    found = [v for v in verdicts(shipped(stack)) if v.policy == policy]
+    assert found == [], found
+
+
+def doctor(run: offline.Run, name: str, **changes) -> tuple[list[offline.Registered], str]:
+    """A copy of the registrations with `name` changed: `inputs` keys or dataclass fields."""
+    resources = copy.deepcopy(run.resources)
+    index = next(i for i, r in enumerate(resources) if r.name == name)
+    target = resources[index]
+    fields = {k: v for k, v in changes.items() if k in {f.name for f in dataclasses.fields(target)}}
+    inputs = {**target.inputs, **{k: v for k, v in changes.items() if k not in fields}}
+    resources[index] = dataclasses.replace(target, inputs=inputs, **fields)
+    return resources, target.urn
+
+
+def only(run: offline.Run, resources: list[offline.Registered], policy: str, urn: str) -> None:
+    found = verdicts(run, resources)
+    assert found, f"{policy} did not fire"
+    assert {(v.policy, v.resource) for v in found} == {(policy, urn)}, found
+
+
+def test_ssh_from_anywhere_on_the_prod_firewall(shipped: Shipped) -> None:
+    run = shipped("prod")
+    firewall = next(r for r in run.resources if r.type == rules.DO_FIREWALL)
+    opened = [*firewall.inputs["inboundRules"],
+              {"protocol": "tcp", "portRange": "22", "sourceAddresses": ["0.0.0.0/0"]}]  # fmt: skip
+    resources, urn = doctor(run, firewall.name, inboundRules=opened)
+    only(run, resources, "ssh-not-public", urn)
+
+
+def test_prod_database_without_protect(shipped: Shipped) -> None:
+    run = shipped("prod")
+    resources, urn = doctor(run, "pyscale-prod-pg", protect=False)
+    only(run, resources, "prod-database-protected", urn)
+
+
+def test_user_data_no_longer_secret(shipped: Shipped) -> None:
+    run = shipped("staging")
+    resources, urn = doctor(run, "pyscale-staging-node-2", secret_inputs=frozenset())
+    only(run, resources, "no-plaintext-secrets", urn)
+
+
+def test_ovh_database_opened_to_the_internet(shipped: Shipped) -> None:
+    run = shipped("prod-ovh")
+    resources, urn = doctor(run, "pyscale-prod-ovh-cache-valkey",
+                            ipRestrictions=[{"ip": "0.0.0.0/0"}])  # fmt: skip
+    only(run, resources, "data-stores-private", urn)
+
+
+def test_droplet_dropped_out_of_the_vpc(shipped: Shipped) -> None:
+    run = shipped("prod")
+    node = next(r for r in run.resources if r.type == rules.DO_DROPLET)
+    vpc = next(r.urn for r in run.resources if r.type == rules.DO_VPC)
+    options = {**node.options, "dependencies": [d for d in node.options["dependencies"]
+                                                if d != vpc]}  # fmt: skip
+    resources, urn = doctor(run, node.name, options=options, vpcUuid="")
+    only(run, resources, "nodes-in-private-network", urn)
+
+
+def test_plain_secret_export(shipped: Shipped) -> None:
+    run = shipped("prod-ovh")
+    outputs = {**run.outputs, "cache_uri": (run.outputs["cache_uri"][0], False)}
+    found = policy_offline.evaluate(run.resources, outputs)
+    assert [(v.policy, v.resource.split("::")[-1]) for v in found] == [
+        ("no-plaintext-secrets", "pyscale-prod-ovh")
+    ]
+    assert "cache_uri" in found[0].message
+
+
+def test_plain_secret_in_stack_config(shipped: Shipped) -> None:
+    run = shipped("dev")
+    values, secret_keys = offline.stack_config("dev")
+    leaked = {**values, "pyscale:alertSlackUrl": "https://hooks.slack.com/services/T/B/x",
+              "pyscale:adminToken": "s3cr3t"}  # fmt: skip
+    found = policy_offline.evaluate(run.resources, run.outputs, (leaked, secret_keys))
+    assert [(v.policy, v.enforcement, v.resource) for v in found] == [
+        ("no-plaintext-secrets", "mandatory", "pyscale:adminToken")
+    ]
+
+
+def test_violation_fields_for_the_plan_json(shipped: Shipped) -> None:
+    run = shipped("prod")
+    resources, urn = doctor(run, "pyscale-prod-lb", redirectHttpToHttps=False)
+    (violation,) = verdicts(run, resources)
+    assert vars(violation) == {
+        "policy": "load-balancer-https",
+        "enforcement": "mandatory",
+        "resource": urn,
+        "message": "pyscale-prod-lb: redirectHttpToHttps is not true",
+    }
+
+
+def test_plan_exits_non_zero_on_a_mandatory_violation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (REPO / "Pulumi.prod.yaml").read_text()
+    assert "pyscale:sshAllowCidrs: []" in text
+    (tmp_path / "Pulumi.prod.yaml").write_text(
+        text.replace("pyscale:sshAllowCidrs: []", 'pyscale:sshAllowCidrs: ["0.0.0.0/0"]')
+    )
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    code = cli.main(["--stack-dir", str(tmp_path), "plan", "--stack", "prod"])
+    out = capsys.readouterr().out
+    assert code != 0
+    assert "[mandatory] ssh-not-public" in out and "pyscale-prod-firewall" in out
