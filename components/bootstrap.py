@@ -75,6 +75,10 @@ class NodeDefaults:
     # Connecting to a local unix socket either works at once or the app is down.
     proxy_connect_timeout_s: int = 5
     client_max_body_size: str = "10m"
+    # Slow-header and slow-body clients (slowloris) hold a connection and a descriptor each;
+    # Nginx's 60 s default lets a few thousand of them crowd out real clients.
+    client_header_timeout_s: int = 10
+    client_body_timeout_s: int = 10
     # h5bp web_performance/compression.conf: level 5 is the size/CPU sweet spot,
     # and bodies under 256 bytes grow when compressed.
     gzip_comp_level: int = 5

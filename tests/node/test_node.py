@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from components import bootstrap
 from components.localnode.node import nginx_reload
 from tests.node.client import Report, run_load
 from tests.node.conftest import DOMAIN, PRIMARY_PORT, REPLICA_PORT, RunningNode, wait_for
@@ -126,8 +127,12 @@ def test_graceful_reloads_under_load_lose_no_request(node: RunningNode) -> None:
 
     report = _load(node, 2000, 7, lambda n: ("GET", "/io?ms=300"), during=reload)
     assert not report.errors, report.summary()
-    after = set(node.gunicorn_workers())
-    assert after and not after & before, "SIGHUP did not replace the workers"
+    # Old workers finish their in-flight requests and idle upstream connections first, so
+    # give them a moment (a loaded 2-core machine), but they must go.
+    deadline = time.monotonic() + 20
+    while (after := set(node.gunicorn_workers())) & before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert after and not after & before, f"SIGHUP left old workers {after & before} running"
 
 
 def test_a_killed_worker_is_respawned_and_errors_stop_within_two_seconds(
@@ -193,10 +198,11 @@ def test_bad_input_is_refused_cleanly_and_others_are_still_served(node: RunningN
     report = _load(node, 500, 3, lambda n: ("GET", "/io?ms=50"))
     assert not report.errors and len(report.outcomes) > 1000, report.summary()
 
-    # Nginx drops a client that has not finished its headers in client_header_timeout
-    # (408, connection closed; 60 s unless the rendered site sets it).
+    # Nginx drops a client that has not finished its headers within the rendered
+    # client_header_timeout (408, connection closed), well before its 60 s default.
+    deadline = bootstrap.NODE.client_header_timeout_s + 10
     for sock in slow:
-        sock.settimeout(75)
+        sock.settimeout(deadline)
     started = time.monotonic()
     for sock in slow:
         with sock:
@@ -205,5 +211,5 @@ def test_bad_input_is_refused_cleanly_and_others_are_still_served(node: RunningN
             except ConnectionResetError:
                 leftover = b""
             assert leftover in (b"",) or leftover.startswith(b"HTTP/1.1 408"), leftover[:100]
-    assert time.monotonic() - started < 75
+    assert time.monotonic() - started < deadline
     assert _get(node, "/healthz") == (200, "ok\n")
