@@ -35,8 +35,8 @@ def verdicts(run: offline.Run, resources: list[offline.Registered] | None = None
 
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("policy", [p.name for p in rules.POLICIES])
-def test_shipped_stack_passes(shipped: Shipped, stack: str, policy: str) -> None:
-    found = [v for v in verdicts(shipped(stack)) if v.policy == policy]
+def test_shipped_stack_passes(stack_run: Shipped, stack: str, policy: str) -> None:
+    found = [v for v in verdicts(stack_run(stack)) if v.policy == policy]
     assert found == [], found
 
 
@@ -57,8 +57,8 @@ def only(run: offline.Run, resources: list[offline.Registered], policy: str, urn
     assert {(v.policy, v.resource) for v in found} == {(policy, urn)}, found
 
 
-def test_ssh_from_anywhere_on_the_prod_firewall(shipped: Shipped) -> None:
-    run = shipped("prod")
+def test_ssh_from_anywhere_on_the_prod_firewall(stack_run: Shipped) -> None:
+    run = stack_run("prod")
     firewall = next(r for r in run.resources if r.type == rules.DO_FIREWALL)
     opened = [*firewall.inputs["inboundRules"],
               {"protocol": "tcp", "portRange": "22", "sourceAddresses": ["0.0.0.0/0"]}]  # fmt: skip
@@ -66,27 +66,27 @@ def test_ssh_from_anywhere_on_the_prod_firewall(shipped: Shipped) -> None:
     only(run, resources, "ssh-not-public", urn)
 
 
-def test_prod_database_without_protect(shipped: Shipped) -> None:
-    run = shipped("prod")
+def test_prod_database_without_protect(stack_run: Shipped) -> None:
+    run = stack_run("prod")
     resources, urn = doctor(run, "pyscale-prod-pg", protect=False)
     only(run, resources, "prod-database-protected", urn)
 
 
-def test_user_data_no_longer_secret(shipped: Shipped) -> None:
-    run = shipped("staging")
+def test_user_data_no_longer_secret(stack_run: Shipped) -> None:
+    run = stack_run("staging")
     resources, urn = doctor(run, "pyscale-staging-node-2", secret_inputs=frozenset())
     only(run, resources, "no-plaintext-secrets", urn)
 
 
-def test_ovh_database_opened_to_the_internet(shipped: Shipped) -> None:
-    run = shipped("prod-ovh")
+def test_ovh_database_opened_to_the_internet(stack_run: Shipped) -> None:
+    run = stack_run("prod-ovh")
     resources, urn = doctor(run, "pyscale-prod-ovh-cache-valkey",
                             ipRestrictions=[{"ip": "0.0.0.0/0"}])  # fmt: skip
     only(run, resources, "data-stores-private", urn)
 
 
-def test_droplet_dropped_out_of_the_vpc(shipped: Shipped) -> None:
-    run = shipped("prod")
+def test_droplet_dropped_out_of_the_vpc(stack_run: Shipped) -> None:
+    run = stack_run("prod")
     node = next(r for r in run.resources if r.type == rules.DO_DROPLET)
     vpc = next(r.urn for r in run.resources if r.type == rules.DO_VPC)
     options = {**node.options, "dependencies": [d for d in node.options["dependencies"]
@@ -95,8 +95,8 @@ def test_droplet_dropped_out_of_the_vpc(shipped: Shipped) -> None:
     only(run, resources, "nodes-in-private-network", urn)
 
 
-def test_plain_secret_export(shipped: Shipped) -> None:
-    run = shipped("prod-ovh")
+def test_plain_secret_export(stack_run: Shipped) -> None:
+    run = stack_run("prod-ovh")
     outputs = {**run.outputs, "cache_uri": (run.outputs["cache_uri"][0], False)}
     found = policy_offline.evaluate(run.resources, outputs)
     assert [(v.policy, v.resource.split("::")[-1]) for v in found] == [
@@ -105,8 +105,8 @@ def test_plain_secret_export(shipped: Shipped) -> None:
     assert "cache_uri" in found[0].message
 
 
-def test_plain_secret_in_stack_config(shipped: Shipped) -> None:
-    run = shipped("dev")
+def test_plain_secret_in_stack_config(stack_run: Shipped) -> None:
+    run = stack_run("dev")
     values, secret_keys = offline.stack_config("dev")
     leaked = {**values, "pyscale:alertSlackUrl": "https://hooks.slack.com/services/T/B/x",
               "pyscale:adminToken": "s3cr3t"}  # fmt: skip
@@ -116,8 +116,8 @@ def test_plain_secret_in_stack_config(shipped: Shipped) -> None:
     ]
 
 
-def test_violation_fields_for_the_plan_json(shipped: Shipped) -> None:
-    run = shipped("prod")
+def test_violation_fields_for_the_plan_json(stack_run: Shipped) -> None:
+    run = stack_run("prod")
     resources, urn = doctor(run, "pyscale-prod-lb", redirectHttpToHttps=False)
     (violation,) = verdicts(run, resources)
     assert vars(violation) == {

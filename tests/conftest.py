@@ -1,4 +1,4 @@
-"""Runs each stack once per test session under Pulumi's mock engine (components/offline.py)."""
+"""Each shipped stack run once per test session under the mock engine (components/offline.py)."""
 
 from collections.abc import Callable
 
