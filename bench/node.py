@@ -11,8 +11,9 @@ Both serve GET /io?ms=W, a request that waits W ms on simulated I/O (the source 
 case), so the ideal throughput is concurrency / W.
 
 wrk holds its connections in one process; a process may hold at most the hard descriptor
-limit (20,000 here), so large runs are split over several wrk processes, each aimed at its
-own loopback address (127.0.0.x) so that no (source, destination) pair runs out of ports.
+limit (20,000 on the 2-core machine), and the connections from one source to one address and
+port at most the namespace's ephemeral port range (ip_local_port_range), so large runs are
+split over several wrk processes, each aimed at its own loopback address (127.0.0.x).
 Their p50 is request-weighted, their p99 the worst of them. In-flight requests are Nginx's
 stub_status `Writing` count (minus the status request itself), sampled every half second;
 descriptors are summed over the Nginx and Gunicorn processes.
@@ -50,6 +51,8 @@ STUB_PORT = 8080  # the rendered site's stub_status port (bootstrap.NodeDefaults
 # Descriptors a wrk process needs besides its connections (threads' epoll, stdio, script).
 WRK_FD_MARGIN = 1000
 WRK_THREADS_PER_PROCESS = 2
+# Ephemeral ports left unused per (source, destination) pair (the sampler's curl, TIME_WAIT).
+PORT_MARGIN = 1000
 
 
 @dataclass
@@ -117,10 +120,11 @@ class Sampler(threading.Thread):
             self.descriptors = max(self.descriptors, _descriptors(self.pids))
 
 
-def _wrk_split(concurrency: int) -> list[int]:
-    """Connections per wrk process, each within this machine's per-process descriptor limit."""
+def _wrk_split(concurrency: int, ports: int) -> list[int]:
+    """Connections per wrk process: each within this machine's per-process descriptor limit
+    and within the `ports` one (source, destination) pair has (its own 127.0.0.x)."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    per = max(1000, min(hard, 1_048_576) - WRK_FD_MARGIN)
+    per = max(1000, min(hard - WRK_FD_MARGIN, 1_048_576 - WRK_FD_MARGIN, ports - PORT_MARGIN))
     count = math.ceil(concurrency / per)
     base, extra = divmod(concurrency, count)
     return [base + (1 if i < extra else 0) for i in range(count)]
@@ -128,7 +132,8 @@ def _wrk_split(concurrency: int) -> list[int]:
 
 def drive(ns: Namespace, host: str, pids: list[int], variant: Variant, timeout_s: int) -> None:
     """Run wrk processes inside `ns` against /io and fold their results into `variant`."""
-    splits = _wrk_split(variant.concurrency)
+    low, high = netns_mod.read_sysctl(ns, "net.ipv4.ip_local_port_range").split()
+    splits = _wrk_split(variant.concurrency, int(high) - int(low) + 1)
     variant.wrk_processes = len(splits)
     sampler = Sampler(ns, host, pids)
     sampler.start()
@@ -178,10 +183,12 @@ def drive(ns: Namespace, host: str, pids: list[int], variant: Variant, timeout_s
     variant.fraction_of_ideal = round(variant.success_rps / variant.ideal_rps, 3)
 
 
-def run_tuned(stack: str, stack_dir: Path, state: Path, variant: Variant, timeout_s: int) -> None:
+def run_tuned(
+    stack: str, stack_dir: Path, state: Path, variant: Variant, timeout_s: int, services: bool
+) -> None:
     node = LocalNode(stack, state, name=f"bench-{stack}")
     node.down()
-    info = node.up(settings.load(stack, stack_dir))
+    info = node.up(settings.load(stack, stack_dir), services=services)
     try:
         ns = Namespace(**info["namespace"])
         variant.notes = list(info["notes"])
@@ -284,11 +291,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=30, help="wrk's per-request timeout (s)")
     parser.add_argument("--only", choices=("tuned", "stock"), help="run one variant")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--no-services",
+        dest="services",
+        action="store_false",
+        help="run the tuned node without PostgreSQL, PgBouncer and Redis (/io needs none)",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         sys.stderr.write("error: the benchmark needs root (network namespaces)\n")
         return 2
-    packages.ensure()
+    packages.ensure(args.services)
     state = Path(tempfile.mkdtemp(prefix="pyscale-bench-"))
     state.chmod(0o755)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -299,7 +312,10 @@ def main(argv: list[str] | None = None) -> int:
             variant = Variant(name, args.concurrency, args.duration, args.io_ms)
             if args.only in (None, name):
                 if name == "tuned":
-                    run_tuned(args.stack, Path(args.stack_dir), state, variant, args.timeout)
+                    run_tuned(
+                        args.stack, Path(args.stack_dir), state, variant, args.timeout,
+                        args.services,
+                    )  # fmt: skip
                 else:
                     run_stock(state, host, variant, args.timeout)
             result[name] = dataclasses.asdict(variant)

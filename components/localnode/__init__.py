@@ -6,6 +6,8 @@ each, Redis, Gunicorn (gevent) with the demo app and Nginx, all from the rendere
 prints the URL and stays in the foreground until Ctrl-C, then stops everything; `--detach`
 returns once the node answers, and `node down` stops it later. Any failure stops whatever
 was already started. Linux only, as root (namespaces, sysctls, dropping privileges).
+`--no-services` starts neither PostgreSQL, PgBouncer nor Redis (/db and /cache then answer
+503): for a machine without their packages, when only /, /healthz or /io are wanted.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ def _print_up(info: dict) -> None:
         f"{g['worker_connections']} connections, backlog {g['backlog']}\n")  # fmt: skip
     out(f"  nginx        {n['worker_processes']} workers x {n['worker_connections']} "
         f"connections, upstream keepalive {n['upstream_keepalive']}\n")  # fmt: skip
-    out(
-        f"  postgresql   primary + 1 streaming replica, PgBouncer {db['pool_mode']} pool "
-        f"{db['pool_size']} (database budget), max_connections {db['max_connections']}\n"
-    )
+    if info.get("services", True):
+        out(
+            f"  postgresql   primary + 1 streaming replica, PgBouncer {db['pool_mode']} pool "
+            f"{db['pool_size']} (database budget), max_connections {db['max_connections']}\n"
+        )
     out(f"  sysctls      {len(info['sysctls_applied'])} applied in the namespace; host-wide "
         f"left alone: {', '.join(info['sysctls_host_wide_not_applied']) or 'none'}\n")  # fmt: skip
     for note in info["notes"]:
@@ -90,6 +93,12 @@ def main(argv: list[str]) -> int:
         "--detach", action="store_true", help="return once the node answers (stop: node down)"
     )
     parser.add_argument("--json", action="store_true", help="print the node's state as JSON")
+    parser.add_argument(
+        "--no-services",
+        dest="services",
+        action="store_false",
+        help="start no PostgreSQL, PgBouncer or Redis (/db and /cache then answer 503)",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         sys.stderr.write("error: the local node needs root (network namespaces, sysctls)\n")
@@ -106,9 +115,9 @@ def main(argv: list[str]) -> int:
             sys.stdout.write("\n")
             return 0
         signal.signal(signal.SIGTERM, _interrupt)
-        packages.ensure()
+        packages.ensure(args.services)
         stack_settings = settings.load(args.stack, Path(args.stack_dir))
-        info = node.up(stack_settings)
+        info = node.up(stack_settings, services=args.services)
     except (NodeError, settings.SettingsError, capacity.CapacityError) as error:
         sys.stderr.write(f"error: {error}\n")
         return 1

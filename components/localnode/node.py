@@ -192,8 +192,14 @@ class LocalNode:
         return json.loads(self.info_path.read_text())
 
     # -- up ----------------------------------------------------------------------------
-    def up(self, stack_settings: Settings) -> dict:
-        """Bring the node up; on any failure stop what was started, then re-raise."""
+    def up(self, stack_settings: Settings, *, services: bool = True) -> dict:
+        """Bring the node up; on any failure stop what was started, then re-raise.
+
+        `services=False` starts no PostgreSQL, PgBouncer or Redis: the rendered files are the
+        same (the app's URLs still point at them), so /db and /cache answer 503 while /,
+        /healthz and /io, which need neither, are served as usual. For the benchmark, which
+        drives /io only, on a machine without the services' packages.
+        """
         if self.info_path.exists() or netns.exists(self.ns_name):
             raise NodeError(
                 f"a local node for stack '{self.stack}' is already up (state {self.state}); "
@@ -212,14 +218,15 @@ class LocalNode:
         self.state.chmod(0o755)
         sup = Supervisor(self.state)
         try:
-            return self._up(stack_settings, sup)
+            return self._up(stack_settings, sup, services)
         except BaseException:
             self._teardown(sup)
             raise
 
-    def _up(self, stack_settings: Settings, sup: Supervisor) -> dict:
+    def _up(self, stack_settings: Settings, sup: Supervisor, services: bool) -> dict:
         local = local_plan(stack_settings)
         plan, settings = local.plan, local.settings
+        notes = list(local.notes)
         ns = Namespace.for_name(self.ns_name)
         netns.create(ns)
         # Pulled from the rendered sysctl file, not from the plan: the file is what a node gets.
@@ -234,7 +241,13 @@ class LocalNode:
         )
         applied, host_wide = netns.apply_sysctls(ns, sysctls)
 
-        Services(sup, ns, self.state, plan.database, plan.cache).start()
+        if services:
+            Services(sup, ns, self.state, plan.database, plan.cache).start()
+        else:
+            notes.append(
+                "backing services: not started (no PostgreSQL, PgBouncer or Redis); /db and "
+                "/cache answer 503, /, /healthz and /io need neither"
+            )
         gunicorn_nofile = _unit_nofile(
             rendered["/etc/systemd/system/pyscale.service"], "pyscale.service"
         )
@@ -256,14 +269,15 @@ class LocalNode:
             "gunicorn_pid": gunicorn.pid,
             "nginx_pid": nginx.pid,
             "plan": dataclasses.asdict(plan),
-            "notes": list(local.notes),
+            "notes": notes,
+            "services": services,
             "sysctls_applied": applied,
             "sysctls_host_wide_not_applied": host_wide,
             "remapped": {p: str(self.path(p)) for p in REMAPPED_PREFIXES},
             "db_budget": plan.database.pool_size,
         }
         self.info_path.write_text(json.dumps(info, indent=1, default=str))
-        self._smoke(ns, host)
+        self._smoke(ns, host, services)
         return info
 
     def _render(self, local: LocalPlan) -> dict[str, str]:
@@ -343,8 +357,9 @@ class LocalNode:
         sup.check_running(proc)
         return proc
 
-    def _smoke(self, ns: Namespace, host: str) -> None:
-        """Every endpoint answers through Nginx before the node is called up."""
+    def _smoke(self, ns: Namespace, host: str, services: bool = True) -> None:
+        """Every endpoint answers through Nginx before the node is called up (without the
+        backing services: every endpoint that needs none)."""
 
         def ok(path: str, method: str = "GET") -> bool:
             request = urllib.request.Request(
@@ -357,7 +372,10 @@ class LocalNode:
                 return False
 
         wait_until(lambda: ok("/healthz"), "GET /healthz through Nginx", READY_TIMEOUT_S, 0.2)
-        for path, method in (("/", "GET"), ("/db", "POST"), ("/db", "GET"), ("/cache", "GET")):
+        checks = [("/", "GET"), ("/io?ms=0", "GET")]
+        if services:
+            checks += [("/db", "POST"), ("/db", "GET"), ("/cache", "GET")]
+        for path, method in checks:
             if not ok(path, method):
                 raise NodeError(f"{method} {path} did not answer 2xx; logs in {self.state / 'log'}")
 

@@ -25,19 +25,30 @@ PROGRAMS = {
     "pg_isready": "postgresql-client",
     "wrk": "wrk",
 }
+# What only the backing services (PostgreSQL, PgBouncer, Redis) need: a node started without
+# them (`node up --no-services`, `bench.node --no-services`) runs without these installed.
+SERVICE_PROGRAMS = frozenset({"pgbouncer", "redis-server", "redis-cli", "setpriv", "pg_isready"})
 
 
-def missing() -> list[str]:
-    """Packages whose programs are not installed (PostgreSQL's server is found by path)."""
-    wanted = sorted({pkg for prog, pkg in PROGRAMS.items() if shutil.which(prog) is None})
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
+def missing(services: bool = True) -> list[str]:
+    """Packages whose programs are not installed (PostgreSQL's server is found by path).
+
+    `services=False`: only what a node without its backing services runs."""
+    wanted = sorted(
+        {
+            pkg
+            for prog, pkg in PROGRAMS.items()
+            if (services or prog not in SERVICE_PROGRAMS) and shutil.which(prog) is None
+        }
+    )
+    if services and not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
         wanted.append("postgresql")
     return wanted
 
 
-def ensure() -> None:
+def ensure(services: bool = True) -> None:
     """apt-get install what is missing; NodeError when apt fails."""
-    wanted = missing()
+    wanted = missing(services)
     if not wanted:
         return
     sys.stderr.write(f"installing Debian packages: {' '.join(wanted)}\n")
