@@ -1,5 +1,6 @@
 """Each shipped stack run once per test session under the mock engine (components/offline.py)."""
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -18,3 +19,13 @@ def stack_run() -> Callable[[str], offline.Run]:
         return runs[stack]
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def _event_loop_for_pulumi() -> None:
+    """Pulumi's SDK creates futures on the thread's current event loop, and a test that used
+    `asyncio.run()` (the node and app load tests) leaves none set behind it."""
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
