@@ -165,6 +165,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "targetConcurrency": 2_000,
         "nodeCount": 1,
         "tls": "node",
+        "vpcCidr": "10.112.0.0/20",
         "protect": False,
         "backups": False,
         "database": {"readReplicas": 0, "standbyNodes": 0, "ovhPlan": "essential"},
@@ -172,6 +173,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "staging": {
         "targetConcurrency": 10_000,
         "tls": "managed",
+        "vpcCidr": "10.111.0.0/20",
         "protect": False,
         "backups": False,
         "database": {"readReplicas": 1, "standbyNodes": 0, "ovhPlan": "business"},
@@ -179,6 +181,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "prod": {
         "targetConcurrency": 50_000,
         "tls": "managed",
+        "vpcCidr": "10.110.0.0/20",
         "protect": True,
         "backups": True,
         "database": {"readReplicas": 2, "standbyNodes": 1, "ovhPlan": "business"},
@@ -363,6 +366,27 @@ def _is_cidr(value: str) -> bool:
     return True
 
 
+# DigitalOcean takes VPC ranges from RFC 1918 only, no larger than /16 and no smaller than
+# /28; OVHcloud subnets accept the same. A range must also not overlap another VPC in the
+# same account, which one stack cannot see: each environment has its own default range.
+_PRIVATE_RANGES = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+
+
+def _vpc_cidr_problem(value: Any) -> str | None:
+    """Why `value` cannot be a VPC range, or None when it can."""
+    allowed = "an RFC 1918 IPv4 CIDR from /16 to /28, such as 10.110.0.0/20"
+    if not isinstance(value, str) or not _is_cidr(value):
+        return f"must be {allowed}"
+    network = ipaddress.ip_network(value)
+    if not any(network.subnet_of(r) for r in _PRIVATE_RANGES if r.version == network.version):
+        return f"is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16; must be {allowed}"
+    if not 16 <= network.prefixlen <= 28:
+        return f"has a /{network.prefixlen} prefix; must be {allowed}"
+    return None
+
+
 def _check_keys(reader: _Reader, raw: Mapping[str, Any]) -> None:
     """A misspelt key would otherwise be ignored silently and the default used."""
     nested = {"database": DATABASE_KEYS, "cache": CACHE_KEYS, "app": APP_KEYS, "alerts": ALERT_KEYS}
@@ -450,14 +474,11 @@ def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
 
     ssh_keys = reader.strings("sshKeys", lambda v: bool(v.strip()), "SSH key fingerprints or names")
     ssh_cidrs = reader.strings("sshAllowCidrs", _is_cidr, "a CIDR such as 198.51.100.0/24")
-    vpc_cidr = reader.get("vpcCidr", "10.110.0.0/20")
-    if (
-        not isinstance(vpc_cidr, str)
-        or not _is_cidr(vpc_cidr)
-        or not ipaddress.ip_network(vpc_cidr).is_private
-    ):
-        reader.fail("vpcCidr", vpc_cidr, "must be a private IPv4 CIDR such as 10.110.0.0/20")
-        vpc_cidr = "10.110.0.0/20"
+    vpc_cidr = reader.get("vpcCidr", env_defaults["vpcCidr"])
+    vpc_problem = _vpc_cidr_problem(vpc_cidr)
+    if vpc_problem:
+        reader.fail("vpcCidr", vpc_cidr, vpc_problem)
+        vpc_cidr = env_defaults["vpcCidr"]
 
     db_defaults = env_defaults["database"]
     database = DatabaseSettings(

@@ -3,7 +3,8 @@
 Tests and `python -m components plan` run the real program under Pulumi's mock engine; what
 a resource "returns" here is what the rest of the program (user-data, exports, firewall
 sources) is built from, so it has the shape DigitalOcean gives: droplet ids are integers in
-strings, addresses come from the documentation ranges (RFC 5737) and the VPC's 10.110.0.0/20,
+strings, public addresses come from the documentation ranges (RFC 5737) and private ones from
+the range of the VPC the droplet is in,
 database hosts look like `<name>-do-user-1234567-0.f.db.ondigitalocean.com` with the pool on
 port 25061, and URIs carry a password. Every value derives from the resource's name, so two
 runs of a stack give the same ids and the same user-data.
@@ -15,6 +16,7 @@ offline run loudly instead of getting made-up outputs.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import uuid
 from collections.abc import Callable
@@ -34,6 +36,9 @@ _TRAILING_NUMBER = re.compile(r"(\d+)$")
 # Cluster id -> (host, private host): a pool is served on its cluster's host, and the mock for
 # the pool only sees the cluster's id.
 _CLUSTER_HOSTS: dict[str, tuple[str, str]] = {}
+# VPC id -> its ip_range: a droplet's private address comes from its VPC, and the mock for
+# the droplet only sees the VPC's id.
+_VPC_RANGES: dict[str, str] = {}
 
 
 def _uuid(name: str) -> str:
@@ -73,6 +78,7 @@ def _uri(scheme: str, user: str, password: str, host: str, port: int, path: str)
 
 def _vpc(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     vpc_id = _uuid(name)
+    _VPC_RANGES[vpc_id] = inputs["ipRange"]
     return vpc_id, {
         **inputs,
         "vpcUrn": f"do:vpc:{vpc_id}",
@@ -89,11 +95,12 @@ def _tag(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def _droplet(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     droplet_id = str(480_000_000 + _digest(name) % 10_000_000)
     host = _host_number(name)
+    vpc = ipaddress.ip_network(_VPC_RANGES[inputs["vpcUuid"]])
     return droplet_id, {
         **inputs,
         "dropletUrn": f"do:droplet:{droplet_id}",
         "ipv4Address": f"203.0.113.{host}",
-        "ipv4AddressPrivate": f"10.110.0.{host}",
+        "ipv4AddressPrivate": str(vpc.network_address + host),
         "status": "active",
         "locked": False,
         "createdAt": "2025-01-06T09:15:02Z",

@@ -1,13 +1,14 @@
 """Realistic outputs for the OVHcloud resources and look-ups the WebStack uses (Pulumi mocks).
 
 What the API would return, in its shapes: OpenStack-style UUIDs (stable per resource name,
-so runs are repeatable), instances with a private address on the subnet (10.110.0.x, the
-default vpcCidr) and a public one in the documentation range (203.0.113.x), database
+so runs are repeatable), instances with a private address on the subnet they are attached to
+and a public one in the documentation range (203.0.113.x), database
 endpoints on `*.database.cloud.ovh.net` with OVHcloud's custom ports. Inputs pass through.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from typing import Any
@@ -25,6 +26,9 @@ GATEWAY_IP = "203.0.113.1"
 POSTGRES_PORT = 20184
 POOL_PORT = 20185
 VALKEY_PORT = 20182
+# Subnet id -> its CIDR: an instance's private address comes from the subnet it is attached
+# to, and the mock for the instance only sees the subnet's id.
+_SUBNET_CIDRS: dict[str, str] = {}
 
 
 def _uuid(*parts: str) -> str:
@@ -40,6 +44,7 @@ def _index(name: str) -> int:
 def _instance(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     index = _index(name)
     private = next(n for n in inputs.get("networks", []) if n.get("networkId"))
+    subnet = ipaddress.ip_network(_SUBNET_CIDRS[private["subnetId"]])
     return {
         "name": inputs.get("name"),
         "powerState": "ACTIVE",
@@ -47,7 +52,9 @@ def _instance(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
             {
                 "id": private["networkId"],
                 "subnetId": private["subnetId"],
-                "addresses": [{"ip": f"10.110.0.{10 + index}", "type": "FIXED", "version": 4}],
+                "addresses": [
+                    {"ip": str(subnet.network_address + 10 + index), "type": "FIXED", "version": 4}
+                ],
             },
             {
                 "id": EXT_NET_ID,
@@ -102,6 +109,7 @@ def _computed(typ: str, name: str, rid: str, inputs: dict[str, Any]) -> dict[str
         case "ovh:index/cloudNetworkPrivateVrack:CloudNetworkPrivateVrack":
             return status | {"currentState": {"name": inputs.get("name"), "vlanId": 1042}}
         case "ovh:index/cloudNetworkPrivateVrackSubnet:CloudNetworkPrivateVrackSubnet":
+            _SUBNET_CIDRS[rid] = inputs["cidr"]
             return status | {
                 "currentState": {"cidr": inputs["cidr"], "gatewayIp": inputs.get("gatewayIp")}
             }

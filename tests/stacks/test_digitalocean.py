@@ -13,6 +13,7 @@ feed doctored registrations to the helpers to prove that a wrong value does fail
 from __future__ import annotations
 
 import copy
+import ipaddress
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -200,6 +201,8 @@ def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> N
         assert inputs["size"] == run.settings.node_size.name, droplet.urn
         assert inputs["image"] == "ubuntu-24-04-x64", droplet.urn
         assert inputs["vpcUuid"] == vpc.id, f"{droplet.urn} is not in the VPC"
+        private = ipaddress.ip_address(droplet.outputs["ipv4AddressPrivate"])
+        assert private in ipaddress.ip_network(run.settings.vpc_cidr), droplet.urn
         assert inputs["tags"] == [run.settings.resource_prefix, web_tag(run)], droplet.urn
         assert inputs["monitoring"] is True, droplet.urn
         assert inputs["backups"] == (stack == "prod"), droplet.urn

@@ -1,5 +1,6 @@
 """components/settings.py: bad input is refused naming the key, the value and what is allowed."""
 
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -125,8 +126,44 @@ def test_ssh_cidrs_arrive_json_encoded_from_the_engine() -> None:
     assert parsed.ssh_allow_cidrs == ("198.51.100.0/24",)
 
 
-def test_public_vpc_cidr_is_refused() -> None:
-    assert only_problem({"vpcCidr": "8.8.8.0/24"}).key == "vpcCidr"
+@pytest.mark.parametrize(
+    ("cidr", "why"),
+    [
+        ("8.8.8.0/24", "not inside 10.0.0.0/8"),
+        ("100.64.0.0/20", "not inside 10.0.0.0/8"),  # shared address space, not RFC 1918
+        ("10.0.0.0/8", "has a /8 prefix"),
+        ("10.110.0.0/29", "has a /29 prefix"),
+        ("10.110.0.1/20", "must be an RFC 1918"),  # host bits set
+        ("fd00::/48", "not inside 10.0.0.0/8"),
+    ],
+)
+def test_vpc_cidr_outside_what_the_clouds_take_is_refused(cidr: str, why: str) -> None:
+    problem = only_problem({"vpcCidr": cidr})
+    assert (problem.key, problem.value) == ("vpcCidr", cidr)
+    assert why in problem.allowed
+    assert "/16 to /28" in problem.allowed
+
+
+def test_each_environment_defaults_to_its_own_vpc_range() -> None:
+    ranges = {
+        env: settings.parse(env, {"domain": "a.example.com"}).vpc_cidr
+        for env in ("dev", "staging", "prod")
+    }
+    assert len(set(ranges.values())) == 3, ranges
+
+
+def test_shipped_stacks_of_one_cloud_have_disjoint_vpc_ranges() -> None:
+    """DigitalOcean refuses a VPC whose range overlaps another in the same account, so the
+    second stack's `pulumi up` would fail if two shipped stacks shared one."""
+    stacks = [settings.load(p.name[7:-5], REPO) for p in sorted(REPO.glob("Pulumi.*.yaml"))]
+    assert len(stacks) >= 4
+    for a in stacks:
+        for b in stacks:
+            if a.stack < b.stack and a.cloud == b.cloud:
+                overlap = ipaddress.ip_network(a.vpc_cidr).overlaps(
+                    ipaddress.ip_network(b.vpc_cidr)
+                )
+                assert not overlap, (a.stack, a.vpc_cidr, b.stack, b.vpc_cidr)
 
 
 def test_managed_tls_needs_a_domain() -> None:
