@@ -627,13 +627,16 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
     return config, secret_keys
 
 
+def stack_names(root: Path) -> list[str]:
+    """The stacks that have a `Pulumi.<stack>.yaml` in `root`, sorted."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
 def load(stack: str, root: Path) -> Settings:
     """Settings for a stack file in `root` (the CLI's and the tests' entry point)."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-        raise SettingsError(
-            stack, [Problem("stack", stack, f"no {path.name}; stacks: {', '.join(known)}")]
-        )
+        known = ", ".join(stack_names(root))
+        raise SettingsError(stack, [Problem("stack", stack, f"no {path.name}; stacks: {known}")])
     config, _ = read_stack_file(path)
     return from_pulumi_config(stack, config)

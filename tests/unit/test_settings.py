@@ -155,7 +155,7 @@ def test_each_environment_defaults_to_its_own_vpc_range() -> None:
 def test_shipped_stacks_of_one_cloud_have_disjoint_vpc_ranges() -> None:
     """DigitalOcean refuses a VPC whose range overlaps another in the same account, so the
     second stack's `pulumi up` would fail if two shipped stacks shared one."""
-    stacks = [settings.load(p.name[7:-5], REPO) for p in sorted(REPO.glob("Pulumi.*.yaml"))]
+    stacks = [settings.load(name, REPO) for name in settings.stack_names(REPO)]
     assert len(stacks) >= 4
     for a in stacks:
         for b in stacks:
