@@ -380,7 +380,7 @@ def _vpc_cidr_problem(value: Any) -> str | None:
     if not isinstance(value, str) or not _is_cidr(value):
         return f"must be {allowed}"
     network = ipaddress.ip_network(value)
-    if not any(network.subnet_of(r) for r in _PRIVATE_RANGES if r.version == network.version):
+    if network.version != 4 or not any(network.subnet_of(r) for r in _PRIVATE_RANGES):
         return f"is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16; must be {allowed}"
     if not 16 <= network.prefixlen <= 28:
         return f"has a /{network.prefixlen} prefix; must be {allowed}"
