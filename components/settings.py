@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,6 @@ class Settings:
     protect: bool
     backups: bool
     ovh_service_name: str | None = None
-    unknown_keys: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def single_node(self) -> bool:
