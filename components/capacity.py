@@ -201,6 +201,11 @@ class CapacityPlan:
     load_balancer: LoadBalancerPlan
 
     @property
+    def capacity_one_node_down(self) -> int:
+        """What the fleet holds with one node lost (N+1); a single node counts as itself."""
+        return max(self.nodes - 1, 1) * self.per_node_concurrency
+
+    @property
     def processes(self) -> int:
         """Gunicorn worker processes across the fleet: each holds its own pools."""
         return self.nodes * self.gunicorn.workers
@@ -387,7 +392,7 @@ def checks(p: CapacityPlan) -> list[Check]:
     result = [
         Check(
             "fleet capacity with one node down (N+1)",
-            max(p.nodes - 1, 1) * p.per_node_concurrency,
+            p.capacity_one_node_down,
             p.target_concurrency,
             "pyscale:nodeCount or pyscale:nodeSize",
         ),

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from components import bootstrap, capacity, offline, settings
-from components.pricing import estimate
 from policy import offline as policy_offline
 
 SECRET = "[secret]"
@@ -54,17 +53,18 @@ def _resource_rows(run: offline.Run) -> list[dict[str, Any]]:
 
 
 def _plan_document(run: offline.Run, violations: list[Any]) -> dict[str, Any]:
-    cost = estimate(run.settings, run.plan)
+    # The program exports the plan and the estimate; the document shows those, not a recount.
+    cost = run.outputs["monthly_cost_estimate"][0]
     return {
         "stack": run.stack,
         "cloud": run.settings.cloud,
         "region": run.settings.region,
         "environment": run.settings.environment,
         "resources": _resource_rows(run),
-        "capacity": run.plan.to_dict() | {"nodes": run.plan.nodes},
-        "monthly_cost": cost.total,
-        "currency": cost.currency,
-        "cost": cost.to_dict(),
+        "capacity": run.outputs["capacity"][0],
+        "monthly_cost": cost["total"],
+        "currency": cost["currency"],
+        "cost": cost,
         "outputs": {k: _mask(v, secret) for k, (v, secret) in run.outputs.items()},
         "policy": [vars(v) for v in violations],
     }
@@ -103,7 +103,7 @@ def _print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
     out(f"\nCapacity: target {plan.target_concurrency:,} concurrent requests\n")
     out(
         f"  nodes            {plan.nodes} x {plan.per_node_concurrency:,} "
-        f"(holds {(max(plan.nodes - 1, 1)) * plan.per_node_concurrency:,} with one node down)\n"
+        f"(holds {plan.capacity_one_node_down:,} with one node down)\n"
     )
     out(
         f"  gunicorn         {g.workers} {g.worker_class} workers x {g.worker_connections:,} "
@@ -146,9 +146,7 @@ def _print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     run = offline.run(args.stack, Path(args.stack_dir))
-    violations = policy_offline.evaluate(
-        run.resources, run.outputs, offline.stack_config(args.stack, Path(args.stack_dir))
-    )
+    violations = policy_offline.evaluate(run.resources, run.outputs, run.config)
     doc = _plan_document(run, violations)
     if args.json:
         json.dump(doc, sys.stdout, indent=2, sort_keys=True, default=str)

@@ -55,6 +55,8 @@ class Run:
     resources: list[Registered]
     # Stack exports, resolved: name -> (value, is_secret).
     outputs: dict[str, tuple[Any, bool]]
+    # The config the program ran with, as the engine holds it: (values, secret keys).
+    config: tuple[dict[str, str], list[str]]
 
     def of_type(self, type_token: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_token]
@@ -139,14 +141,6 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def stack_config(stack: str, root: Path = REPO) -> tuple[dict[str, str], list[str]]:
-    """The engine's view of a stack file: config strings and the keys that are secret."""
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        settings.load(stack, root)  # raises the SettingsError that lists the known stacks
-    return settings.read_stack_file(path)
-
-
 def _resolve(value: Any) -> tuple[Any, bool]:
     if isinstance(value, pulumi.Output):
         return _sync_await(value.future()), bool(_sync_await(value.is_secret()))
@@ -160,7 +154,7 @@ def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = Non
     (`pyscale:key` -> string), for tests of bad input.
     Raises SettingsError or CapacityError, before any resource is registered, on bad config.
     """
-    config, secret_keys = stack_config(stack, root)
+    config, secret_keys = settings.stack_config(stack, root)
     config = {**config, **(overrides or {})}
     cloud = settings.from_pulumi_config(stack, config).cloud  # validated again by the program
     monitor = _RecordingMonitor(_CloudMocks(cloud))
@@ -183,4 +177,5 @@ def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = Non
         plan=exports.plan,
         resources=monitor.registered,
         outputs={k: _resolve(v) for k, v in exports.values.items()},
+        config=(config, secret_keys),
     )

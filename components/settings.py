@@ -631,11 +631,17 @@ def stack_names(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
-def load(stack: str, root: Path) -> Settings:
-    """Settings for a stack file in `root` (the CLI's and the tests' entry point)."""
+def stack_config(stack: str, root: Path) -> tuple[dict[str, str], list[str]]:
+    """The engine's view of `Pulumi.<stack>.yaml` in `root`: config strings and secret keys.
+    A missing file is a SettingsError that lists the stacks there."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         known = ", ".join(stack_names(root))
         raise SettingsError(stack, [Problem("stack", stack, f"no {path.name}; stacks: {known}")])
-    config, _ = read_stack_file(path)
+    return read_stack_file(path)
+
+
+def load(stack: str, root: Path) -> Settings:
+    """Settings for a stack file in `root` (the CLI's and the tests' entry point)."""
+    config, _ = stack_config(stack, root)
     return from_pulumi_config(stack, config)

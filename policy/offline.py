@@ -140,7 +140,7 @@ def evaluate(
     """Every policy over the registrations; optionally the exports and the stack config.
 
     `outputs`: export name -> (value, is_secret), as components.offline.Run.outputs.
-    `config`: (values, secret keys), as components.offline.stack_config() returns them.
+    `config`: (values, secret keys), as components.settings.stack_config() returns them.
     """
     resources = _policy_resources(list(registrations), outputs)
     violations = [v for policy in rules.POLICIES for v in _run(policy, resources)]

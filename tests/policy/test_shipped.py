@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components import cli, offline
+from components import cli, offline, settings
 from policy import offline as policy_offline
 from policy import rules
 
@@ -29,7 +29,7 @@ def verdicts(run: offline.Run, resources: list[offline.Registered] | None = None
     return policy_offline.evaluate(
         run.resources if resources is None else resources,
         run.outputs,
-        offline.stack_config(run.stack),
+        run.config,
     )
 
 
@@ -107,7 +107,7 @@ def test_plain_secret_export(stack_run: Shipped) -> None:
 
 def test_plain_secret_in_stack_config(stack_run: Shipped) -> None:
     run = stack_run("dev")
-    values, secret_keys = offline.stack_config("dev")
+    values, secret_keys = settings.stack_config("dev", offline.REPO)
     leaked = {**values, "pyscale:alertSlackUrl": "https://hooks.slack.com/services/T/B/x",
               "pyscale:adminToken": "s3cr3t"}  # fmt: skip
     found = policy_offline.evaluate(run.resources, run.outputs, (leaked, secret_keys))

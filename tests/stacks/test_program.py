@@ -32,7 +32,7 @@ class CountingMocks(pulumi.runtime.Mocks):
 
 
 def run_main(stack: str, overrides: dict[str, str], mocks: CountingMocks) -> None:
-    config, secret_keys = offline.stack_config(stack)
+    config, secret_keys = settings.stack_config(stack, offline.REPO)
     pulumi.runtime.set_all_config({**config, **overrides}, secret_keys)
     pulumi.runtime.set_mocks(mocks, project="pyscale", stack=stack, preview=True)
     runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi__")
