@@ -105,6 +105,12 @@ class NodeDefaults:
 NODE = NodeDefaults()
 
 
+def web_ports(settings: Settings) -> tuple[int, ...]:
+    """The ports Nginx serves: behind a load balancer, which terminates TLS, plain HTTP
+    only; 443 too when the node terminates TLS itself (tls: node)."""
+    return (NODE.http_port, NODE.https_port) if settings.tls == "node" else (NODE.http_port,)
+
+
 @dataclass(frozen=True)
 class NodeSecrets:
     """The connection strings a node needs; secrets, so the stacks pass them as Outputs."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components import bootstrap
 from components.capacity import CapacityPlan
 from components.settings import Settings
 
@@ -28,6 +29,24 @@ def public_url(settings: Settings, address: pulumi.Input[str]) -> pulumi.Output[
     """The domain when there is one, else the public address; https unless tls is off."""
     scheme = "http" if settings.tls == "off" else "https"
     return pulumi.Output.concat(scheme, "://", settings.domain or address)
+
+
+def node_user_data(
+    settings: Settings,
+    plan: CapacityPlan,
+    primary_uri: pulumi.Input[str],
+    read_uris: pulumi.Input[list[str]],
+    cache_uri: pulumi.Input[str],
+) -> pulumi.Output[str]:
+    """The `#cloud-config` every node boots from, rendered once when the URIs are known.
+    It holds them, so it is a secret; bootstrap.render refuses one over the cloud's limit."""
+
+    def render(values: list) -> str:
+        url, read_urls, redis = values
+        secrets = bootstrap.NodeSecrets(url, tuple(read_urls), redis)
+        return bootstrap.render(plan, settings, secrets).user_data
+
+    return pulumi.Output.secret(pulumi.Output.all(primary_uri, read_uris, cache_uri).apply(render))
 
 
 class WebStack(pulumi.ComponentResource):

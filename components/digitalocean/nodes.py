@@ -24,10 +24,6 @@ from components.digitalocean.network import Network
 from components.settings import Settings
 
 IMAGE = "ubuntu-24-04-x64"
-# "It must be plain text and may not exceed 64 KiB in size" (DigitalOcean API reference,
-# Create a New Droplet, user_data). Larger user-data is refused when the droplet is created,
-# after the databases exist; checked here so preview refuses it instead.
-USER_DATA_MAX_BYTES = 64 * 1024
 ANYWHERE = ("0.0.0.0/0", "::/0")
 SSH_PORT = 22
 
@@ -36,36 +32,6 @@ SSH_PORT = 22
 class Nodes:
     droplets: tuple[do.Droplet, ...]
     ips: pulumi.Output[list[str]]
-
-
-def check_user_data_size(rendered: str) -> None:
-    size = len(rendered.encode())
-    if size > USER_DATA_MAX_BYTES:
-        raise ValueError(
-            f"rendered user-data is {size} bytes; DigitalOcean accepts at most "
-            f"{USER_DATA_MAX_BYTES}: deploy the app from pyscale:app.repo instead of embedding it"
-        )
-
-
-def user_data(
-    settings: Settings,
-    plan: CapacityPlan,
-    database_url: pulumi.Input[str],
-    database_read_urls: pulumi.Input[list[str]],
-    redis_url: pulumi.Input[str],
-) -> pulumi.Output[str]:
-    """The `#cloud-config` for every node, rendered once the URIs are known; secret."""
-
-    def render(values: list) -> str:
-        url, read_urls, redis = values
-        secrets = bootstrap.NodeSecrets(url, tuple(read_urls), redis)
-        rendered = bootstrap.render(plan, settings, secrets).user_data
-        check_user_data_size(rendered)
-        return rendered
-
-    return pulumi.Output.secret(
-        pulumi.Output.all(database_url, database_read_urls, redis_url).apply(render)
-    )
 
 
 def create(
@@ -98,20 +64,13 @@ def create(
     return Nodes(droplets=droplets, ips=ips)
 
 
-def web_ports(settings: Settings) -> tuple[int, ...]:
-    """The load balancer terminates TLS and forwards plain HTTP to port 80; a node serves
-    443 only when it terminates TLS itself (tls: node)."""
-    http, https = bootstrap.NODE.http_port, bootstrap.NODE.https_port
-    return (http, https) if settings.tls == "node" else (http,)
-
-
 def inbound_rules(
     settings: Settings, load_balancer_id: pulumi.Input[str] | None
 ) -> list[do.FirewallInboundRuleArgs]:
     """Who may open a connection to a node. `load_balancer_id` is None without a load
     balancer (single node): web ports are then open to the internet."""
     rules = []
-    for port in web_ports(settings):
+    for port in bootstrap.web_ports(settings):
         if load_balancer_id is None:
             source = {"source_addresses": list(ANYWHERE)}
         else:

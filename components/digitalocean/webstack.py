@@ -26,7 +26,9 @@ class WebStack(webstack.WebStack):
         net = network.create(name, settings, self)
         db = database.create(name, settings, plan, net, self)
         valkey = cache.create(name, settings, net, self)
-        node_user_data = nodes.user_data(settings, plan, db.primary_url, db.read_urls, valkey.url)
+        node_user_data = webstack.node_user_data(
+            settings, plan, db.primary_url, db.read_urls, valkey.url
+        )
         fleet = nodes.create(name, settings, plan, net, node_user_data, self)
         lb = loadbalancer.create(name, settings, plan, net, self)
         nodes.create_firewall(name, settings, net, lb.balancer.id if lb else None, self)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components import bootstrap, webstack
+from components import webstack
 from components.ovh.cache import Cache
 from components.ovh.database import Database
 from components.ovh.loadbalancer import LoadBalancer
@@ -41,12 +41,10 @@ class WebStack(webstack.WebStack):
         network = Network(f"{name}-net", settings, opts=child)
         database = Database(f"{name}-db", settings, plan, network, opts=child)
         cache = Cache(f"{name}-cache", settings, network, opts=child)
-        secrets = pulumi.Output.all(database.primary_uri, database.read_uris, cache.uri).apply(
-            lambda a: bootstrap.NodeSecrets(
-                database_url=a[0], database_read_urls=tuple(a[1]), redis_url=a[2]
-            )
+        user_data = webstack.node_user_data(
+            settings, plan, database.primary_uri, database.read_uris, cache.uri
         )
-        nodes = Nodes(f"{name}-node", settings, plan, network, secrets, opts=child)
+        nodes = Nodes(f"{name}-node", settings, plan, network, user_data, opts=child)
         if plan.load_balancer.enabled:
             balancer = LoadBalancer(
                 f"{name}-lb", settings, plan, network, nodes.private_addresses, opts=child

@@ -21,10 +21,12 @@ from typing import Any
 import pulumi
 import pulumi_ovh as ovh
 
+from components import bootstrap
 from components.capacity import CapacityPlan
 from components.ovh.network import Network
-from components.ovh.nodes import HTTP_PORT, HTTPS_PORT
 from components.settings import Settings
+
+HTTP_PORT, HTTPS_PORT = bootstrap.NODE.http_port, bootstrap.NODE.https_port
 
 # Least connections: requests are long-lived at this concurrency, so a node's open
 # connections say more about its load than a round-robin turn does.

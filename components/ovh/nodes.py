@@ -24,8 +24,6 @@ from components.settings import Settings
 
 IMAGE_NAME = "Ubuntu 24.04"
 ANYWHERE = "0.0.0.0/0"
-HTTP_PORT = 80
-HTTPS_PORT = 443
 SSH_PORT = 22
 
 
@@ -42,17 +40,12 @@ class Rule:
         return "IPV4" if ipaddress.ip_network(self.cidr).version == 4 else "IPV6"
 
 
-def web_ports(settings: Settings) -> tuple[int, ...]:
-    """Nginx serves HTTPS itself only when it terminates TLS (tls: node)."""
-    return (HTTP_PORT, HTTPS_PORT) if settings.tls == "node" else (HTTP_PORT,)
-
-
 def ingress_rules(settings: Settings, plan: CapacityPlan) -> list[Rule]:
     """Who may open a connection to a node, and why."""
     # Behind the load balancer only its ports on the subnet (Octavia's amphorae sit there)
     # may reach Nginx; a single node has no load balancer and faces the internet.
     web_source = settings.vpc_cidr if plan.load_balancer.enabled else ANYWHERE
-    rules = [Rule(port, web_source, "web traffic") for port in web_ports(settings)]
+    rules = [Rule(port, web_source, "web traffic") for port in bootstrap.web_ports(settings)]
     rules += [Rule(SSH_PORT, cidr, "SSH from an allowed CIDR") for cidr in settings.ssh_allow_cidrs]
     rules += [
         Rule(port, settings.vpc_cidr, "Prometheus exporter, private network only")
@@ -100,7 +93,7 @@ class Nodes(pulumi.ComponentResource):
         settings: Settings,
         plan: CapacityPlan,
         network: Network,
-        secrets: pulumi.Output[bootstrap.NodeSecrets],
+        user_data: pulumi.Output[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pyscale:ovh:Nodes", name, {}, opts)
@@ -137,10 +130,6 @@ class Nodes(pulumi.ComponentResource):
                 for rule in ingress_rules(settings, plan)
             ],
             opts=child,
-        )
-        # Every node runs the same document: rendered once, from the resolved secrets.
-        user_data = pulumi.Output.secret(
-            secrets.apply(lambda s: bootstrap.render(plan, settings, s).user_data)
         )
         instances = [
             ovh.CloudInstance(

@@ -25,7 +25,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
 from components import bootstrap, capacity, offline, settings
-from components.digitalocean import WebStack, WebStackArgs, database, loadbalancer, mocks, nodes
+from components.digitalocean import WebStack, WebStackArgs, database, loadbalancer, mocks
 from components.offline import Registered, Run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -212,12 +212,8 @@ def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> N
 @pytest.mark.parametrize("stack", STACKS)
 def test_user_data_fits_digitalocean(stack_run: Callable[[str], Run], stack: str) -> None:
     for droplet in stack_run(stack).of_type(DROPLET):
-        assert len(droplet.inputs["userData"].encode()) <= nodes.USER_DATA_MAX_BYTES, droplet.urn
-
-
-def test_oversized_user_data_is_refused() -> None:
-    with pytest.raises(ValueError, match="DigitalOcean accepts at most 65536"):
-        nodes.check_user_data_size("#cloud-config\n" + "x" * nodes.USER_DATA_MAX_BYTES)
+        size = len(droplet.inputs["userData"].encode())
+        assert size <= bootstrap.USER_DATA_LIMIT_BYTES["digitalocean"] == 65_536, droplet.urn
 
 
 def test_nodes_are_replaced_create_before_destroy(stack_run: Callable[[str], Run]) -> None:

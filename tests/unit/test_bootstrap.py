@@ -341,12 +341,16 @@ def test_user_data_fits_the_clouds_limit(stack: str) -> None:
     assert size <= bootstrap.USER_DATA_LIMIT_BYTES[s.cloud]
 
 
+@pytest.mark.parametrize(
+    ("stack", "refusal"),
+    [("prod-ovh", "ovh accepts at most 49149"), ("prod", "digitalocean accepts at most 65536")],
+)
 def test_oversized_user_data_fails_the_render_naming_the_largest_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: str, refusal: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'big'\n")
-    (tmp_path / "big.py").write_text("# padding\n" * 6000)
+    (tmp_path / "big.py").write_text("# padding\n" * 7000)
     monkeypatch.setattr(bootstrap, "APP_DIR", tmp_path)
-    with pytest.raises(ValueError, match=r"ovh accepts at most 49149\. Largest files: "
-                       r"/opt/pyscale/demo/big\.py \(60000 bytes\)"):  # fmt: skip
-        render(settings.load("prod-ovh", REPO))
+    with pytest.raises(ValueError, match=rf"{refusal}\. Largest files: "
+                       r"/opt/pyscale/demo/big\.py \(70000 bytes\)"):  # fmt: skip
+        render(settings.load(stack, REPO))
