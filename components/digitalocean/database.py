@@ -16,7 +16,6 @@ tag, so a new node is trusted as soon as it carries the tag. Each replica has it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pulumi
 import pulumi_digitalocean as do
@@ -24,6 +23,7 @@ import pulumi_digitalocean as do
 from components.capacity import CapacityPlan
 from components.digitalocean.network import Network
 from components.settings import Settings
+from components.urls import postgres_url, require_tls
 
 ENGINE = "pg"
 APP_DATABASE = "pyscale"
@@ -42,20 +42,6 @@ class Database:
     firewalls: tuple[do.DatabaseFirewall, ...]
     primary_url: pulumi.Output[str]  # secret: the pool, sslmode=require
     read_urls: pulumi.Output[list[str]]  # secret: one per replica, sslmode=require
-
-
-def require_tls(uri: str) -> str:
-    """The URI with sslmode=require (DigitalOcean only accepts TLS; a client that is told
-    `prefer` would still connect in clear text to anything that answered)."""
-    parts = urlsplit(uri)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "sslmode"]
-    return urlunsplit(parts._replace(query=urlencode([*query, ("sslmode", "require")])))
-
-
-def postgres_url(user: str, password: str, host: str, port: int, database: str) -> str:
-    return require_tls(
-        f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{database}"
-    )
 
 
 def maintenance_window(settings: Settings) -> do.DatabaseClusterMaintenanceWindowArgs:

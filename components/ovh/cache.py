@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pulumi
 import pulumi_ovh as ovh
 
-from components.ovh.database import TIMEOUTS, private_only, service_nodes
+from components.ovh.database import TIMEOUTS, endpoint, private_only, service_nodes
 from components.ovh.network import Network
 from components.settings import Settings
 
@@ -35,11 +35,6 @@ APP_USER = "pyscale"
 def redis_url(user: str, password: str, host: str, port: int) -> str:
     """A TLS (rediss://) URL: OVHcloud's Valkey endpoints require SSL."""
     return f"rediss://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/0"
-
-
-def _endpoint(endpoints: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """The Valkey endpoint; nested outputs arrive as mappings with snake_case keys."""
-    return next(e for e in endpoints if e["component"] == COMPONENT)
 
 
 class Cache(pulumi.ComponentResource):
@@ -82,8 +77,8 @@ class Cache(pulumi.ComponentResource):
         )
 
         def url(endpoints: Sequence[Mapping[str, Any]], password: str) -> str:
-            endpoint = _endpoint(endpoints)
-            return redis_url(APP_USER, password, endpoint["domain"], endpoint["port"])
+            valkey = endpoint(endpoints, COMPONENT)
+            return redis_url(APP_USER, password, valkey["domain"], valkey["port"])
 
         self.uri = pulumi.Output.secret(
             pulumi.Output.all(service.endpoints, user.password).apply(lambda a: url(*a))

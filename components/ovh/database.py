@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import pulumi
 import pulumi_ovh as ovh
@@ -20,6 +19,7 @@ from components import catalog
 from components.capacity import CapacityPlan
 from components.ovh.network import Network
 from components.settings import Settings
+from components.urls import postgres_url
 
 ENGINE = "postgresql"
 APP_NAME = "pyscale"
@@ -75,15 +75,7 @@ def private_only(network: Network) -> list[ovh.cloudproject.DatabaseIpRestrictio
     ]
 
 
-def postgres_url(user: str, password: str, host: str, port: int, dbname: str) -> str:
-    """A libpq URL; OVHcloud services require TLS, so sslmode=require."""
-    return (
-        f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
-        f"@{host}:{port}/{dbname}?sslmode=require"
-    )
-
-
-def _endpoint(endpoints: Sequence[Mapping[str, Any]], component: str) -> Mapping[str, Any] | None:
+def endpoint(endpoints: Sequence[Mapping[str, Any]], component: str) -> Mapping[str, Any] | None:
     """The endpoint for `component`; nested outputs arrive as mappings, snake_case keys."""
     return next((e for e in endpoints if e["component"] == component), None)
 
@@ -155,14 +147,14 @@ class Database(pulumi.ComponentResource):
         def primary(
             endpoints: Sequence[Mapping[str, Any]], password: str, port: int, pool_name: str
         ) -> str:
-            host = _endpoint(endpoints, PRIMARY_COMPONENT)["domain"]
+            host = endpoint(endpoints, PRIMARY_COMPONENT)["domain"]
             return postgres_url(APP_NAME, password, host, port, pool_name)
 
         def reads(endpoints: Sequence[Mapping[str, Any]], password: str) -> list[str]:
             # Essential has no standby: the app then reads through the primary pool.
             if not plan.database.read_replicas:
                 return []
-            read = _endpoint(endpoints, READ_COMPONENT)
+            read = endpoint(endpoints, READ_COMPONENT)
             if read is None:
                 pulumi.log.warn(
                     f"{name}: no '{READ_COMPONENT}' endpoint on the PostgreSQL service; "

@@ -24,8 +24,8 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
-from components import bootstrap, capacity, offline, settings
-from components.digitalocean import WebStack, WebStackArgs, database, loadbalancer, mocks
+from components import bootstrap, capacity, offline, settings, urls
+from components.digitalocean import WebStack, WebStackArgs, loadbalancer, mocks
 from components.offline import Registered, Run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -357,11 +357,11 @@ def test_replicas_in_another_region_are_reached_on_their_public_host() -> None:
     ],
 )  # fmt: skip
 def test_database_urls_always_require_tls(uri: str, expected: str) -> None:
-    assert database.require_tls(uri) == expected
+    assert urls.require_tls(uri) == expected
 
 
 def test_database_url_escapes_the_password() -> None:
-    url = database.postgres_url("pyscale", "p@ss:w/rd", "h", 25060, "pyscale")
+    url = urls.postgres_url("pyscale", "p@ss:w/rd", "h", 25060, "pyscale")
     assert url == "postgresql://pyscale:p%40ss%3Aw%2Frd@h:25060/pyscale?sslmode=require"
 
 
