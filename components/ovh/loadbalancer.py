@@ -4,9 +4,10 @@ TLS (tls: certificate) is terminated on the load balancer with a certificate the
 stored in OVHcloud's key manager (Barbican) under `certificateName`: OVHcloud has no managed
 Let's Encrypt on its load balancer, and terminating there keeps one certificate for every
 node instead of one certbot per node fighting over HTTP-01 challenges. The listener on port
-80 only redirects to HTTPS (an L7 REDIRECT_PREFIX policy). With tls: node the load balancer
-passes TCP 443 through to Nginx, and port 80 goes to Nginx, which redirects and answers
-ACME challenges. With tls: off it serves plain HTTP.
+80 only redirects to HTTPS (an L7 REDIRECT_PREFIX policy). With tls: off it serves plain
+HTTP. (tls: node never reaches here: settings allow it only on a single node, which has no
+load balancer.) Every listener is layer 7 and tells Nginx the client's address and scheme
+(X-Forwarded-For, X-Forwarded-Proto), which the rendered Nginx trusts from the subnet.
 
 Flavors and their limits: components/catalog.py (OVH_LB_FLAVORS); the capacity plan picks
 the flavor, the provider spells it in capitals.
@@ -128,7 +129,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[network.gateway]),
         )
         pool_specs, listener_specs = layout(settings.tls)
-        pools = {spec.key: self._pool(name, settings, balancer, spec) for spec in pool_specs}
+        pools = {spec.key: self._pool(name, settings, plan, balancer, spec) for spec in pool_specs}
         for spec in pool_specs:
             for index, member in enumerate(members, start=1):
                 ovh.CloudLoadbalancerPoolMember(
@@ -140,10 +141,6 @@ class LoadBalancer(pulumi.ComponentResource):
                     address=member,
                     protocol_port=spec.member_port,
                     subnet_id=network.subnet_id,
-                    # The health check is HTTP on Nginx's port 80, whatever port serves.
-                    monitor=ovh.CloudLoadbalancerPoolMemberMonitorArgs(port=HTTP_PORT)
-                    if spec.member_port != HTTP_PORT
-                    else None,
                     opts=child,
                 )
         tls_ref = None
@@ -158,7 +155,6 @@ class LoadBalancer(pulumi.ComponentResource):
         # cut it sooner (Octavia's defaults are 50 s).
         timeout_ms = plan.gunicorn.timeout_s * 1000
         for spec in listener_specs:
-            layer7 = spec.protocol in ("HTTP", "TERMINATED_HTTPS")
             listener = ovh.CloudLoadbalancerListener(
                 f"{name}-{spec.key}",
                 service_name=service_name,
@@ -173,9 +169,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 else None,
                 insert_headers=ovh.CloudLoadbalancerListenerInsertHeadersArgs(
                     x_forwarded_for=True, x_forwarded_proto=True
-                )
-                if layer7
-                else None,
+                ),
                 timeout_client_data=timeout_ms,
                 timeout_member_data=timeout_ms,
                 opts=child,
@@ -202,7 +196,12 @@ class LoadBalancer(pulumi.ComponentResource):
         self.register_outputs({"ip": address})
 
     def _pool(
-        self, name: str, settings: Settings, balancer: ovh.CloudLoadbalancer, spec: PoolSpec
+        self,
+        name: str,
+        settings: Settings,
+        plan: CapacityPlan,
+        balancer: ovh.CloudLoadbalancer,
+        spec: PoolSpec,
     ) -> ovh.CloudLoadbalancerPool:
         return ovh.CloudLoadbalancerPool(
             f"{name}-{spec.key}-pool",
@@ -216,7 +215,7 @@ class LoadBalancer(pulumi.ComponentResource):
             health_monitor=ovh.CloudLoadbalancerPoolHealthMonitorArgs(
                 type="HTTP",
                 http_method="GET",
-                url_path="/healthz",
+                url_path=plan.load_balancer.health_check_path,
                 expected_codes="200",
                 delay=HEALTH_DELAY_S,
                 timeout=HEALTH_TIMEOUT_S,
