@@ -25,8 +25,6 @@ ENGINE = "valkey"
 @dataclass(frozen=True)
 class Cache:
     cluster: do.DatabaseCluster
-    config: do.DatabaseValkeyConfig
-    firewall: do.DatabaseFirewall
     url: pulumi.Output[str]  # secret: rediss:// on the VPC address
 
 
@@ -51,13 +49,13 @@ def create(name: str, settings: Settings, network: Network, parent: pulumi.Resou
         tags=[network.tags.stack, network.tags.cache],
         opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=database.TIMEOUTS),
     )
-    config = do.DatabaseValkeyConfig(
+    do.DatabaseValkeyConfig(
         f"{name}-valkey-config",
         cluster_id=cluster.id,
         valkey_maxmemory_policy=policy,
         opts=opts,
     )
-    firewall = do.DatabaseFirewall(
+    do.DatabaseFirewall(
         f"{name}-valkey-firewall",
         cluster_id=cluster.id,
         rules=database.trusted_sources(network),
@@ -65,7 +63,5 @@ def create(name: str, settings: Settings, network: Network, parent: pulumi.Resou
     )
     return Cache(
         cluster=cluster,
-        config=config,
-        firewall=firewall,
         url=pulumi.Output.secret(cluster.private_uri),
     )

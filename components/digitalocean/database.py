@@ -37,9 +37,6 @@ TIMEOUTS = pulumi.CustomTimeouts(create="2h", update="2h", delete="30m")
 @dataclass(frozen=True)
 class Database:
     cluster: do.DatabaseCluster
-    replicas: tuple[do.DatabaseReplica, ...]
-    pool: do.DatabaseConnectionPool
-    firewalls: tuple[do.DatabaseFirewall, ...]
     primary_url: pulumi.Output[str]  # secret: the pool, sslmode=require
     read_urls: pulumi.Output[list[str]]  # secret: one per replica, sslmode=require
 
@@ -88,16 +85,13 @@ def create(
         user=user.name,
         opts=opts,
     )
-    firewalls = [
-        do.DatabaseFirewall(
-            f"{name}-pg-firewall", cluster_id=cluster.id, rules=trusted_sources(network), opts=opts
-        )
-    ]
+    do.DatabaseFirewall(
+        f"{name}-pg-firewall", cluster_id=cluster.id, rules=trusted_sources(network), opts=opts
+    )
     replica_region = db.replica_region or settings.region
     # A VPC is regional: a replica elsewhere sits in that region's default VPC and the nodes
     # reach it on its public host (TLS either way).
     same_region = replica_region == settings.region
-    replicas = []
     read_urls = []
     for index in range(1, db.read_replicas + 1):
         replica = do.DatabaseReplica(
@@ -111,14 +105,12 @@ def create(
             tags=[network.tags.stack, network.tags.db],
             opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=TIMEOUTS),
         )
-        firewalls.append(
-            do.DatabaseFirewall(
-                f"{name}-pg-replica-{index}-firewall",
-                # A replica is addressed by its uuid (its id is its name).
-                cluster_id=replica.uuid,
-                rules=trusted_sources(network),
-                opts=opts,
-            )
+        do.DatabaseFirewall(
+            f"{name}-pg-replica-{index}-firewall",
+            # A replica is addressed by its uuid (its id is its name).
+            cluster_id=replica.uuid,
+            rules=trusted_sources(network),
+            opts=opts,
         )
         host = replica.private_host if same_region else replica.host
         read_urls.append(
@@ -126,12 +118,8 @@ def create(
                 lambda v: postgres_url(*v)
             )
         )
-        replicas.append(replica)
     return Database(
         cluster=cluster,
-        replicas=tuple(replicas),
-        pool=pool,
-        firewalls=tuple(firewalls),
         primary_url=pulumi.Output.secret(pool.private_uri.apply(require_tls)),
         read_urls=pulumi.Output.secret(pulumi.Output.all(*read_urls)),
     )

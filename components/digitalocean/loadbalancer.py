@@ -54,12 +54,6 @@ class HealthCheck:
 HEALTH_CHECK = HealthCheck()
 
 
-@dataclass(frozen=True)
-class LoadBalancer:
-    balancer: do.LoadBalancer
-    certificate: do.Certificate | None
-
-
 def certificate_name(name: str, domains: list[str]) -> str:
     """Stable while the domains stay the same, new when they change."""
     digest = hashlib.sha256(",".join(sorted(domains)).encode()).hexdigest()[:8]
@@ -88,11 +82,11 @@ def forwarding_rules(
 
 def create(
     name: str, settings: Settings, plan: CapacityPlan, network: Network, parent: pulumi.Resource
-) -> LoadBalancer | None:
+) -> do.LoadBalancer | None:
+    """The load balancer in front of the web tag; None in the single-node topology."""
     if not plan.load_balancer.enabled:
         return None
     opts = pulumi.ResourceOptions(parent=parent)
-    certificate = None
     certificate_ref: pulumi.Input[str] | None = None
     if settings.tls == "managed":
         domains = [settings.domain]
@@ -106,7 +100,7 @@ def create(
         certificate_ref = certificate.name
     elif settings.tls == "certificate":
         certificate_ref = settings.certificate_name
-    balancer = do.LoadBalancer(
+    return do.LoadBalancer(
         f"{name}-lb",
         name=f"{name}-lb",
         region=settings.region,
@@ -129,4 +123,3 @@ def create(
         enable_proxy_protocol=False,
         opts=opts,
     )
-    return LoadBalancer(balancer=balancer, certificate=certificate)

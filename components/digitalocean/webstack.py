@@ -31,15 +31,15 @@ class WebStack(webstack.WebStack):
         )
         fleet = nodes.create(name, settings, plan, net, node_user_data, self)
         lb = loadbalancer.create(name, settings, plan, net, self)
-        nodes.create_firewall(name, settings, net, lb.balancer.id if lb else None, self)
+        nodes.create_firewall(name, settings, net, lb.id if lb else None, self)
 
         # Single node: the node itself is what the domain's A record points at.
-        entry_ip = lb.balancer.ip if lb else fleet.droplets[0].ipv4_address
+        entry_ip = lb.ip if lb else fleet.droplets[0].ipv4_address
         url = webstack.public_url(settings, entry_ip)
         monitoring.create(name, settings, plan, net, url, args.alert_slack_url, self)
 
         urns = [d.droplet_urn for d in fleet.droplets]
-        urns += [lb.balancer.load_balancer_urn] if lb else []
+        urns += [lb.load_balancer_urn] if lb else []
         urns += [db.cluster.cluster_urn, valkey.cluster.cluster_urn]
         network.create_project(name, settings, urns, self)
 
