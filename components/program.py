@@ -52,9 +52,9 @@ def main() -> Exports:
         "url": web.url,
         "load_balancer_ip": web.load_balancer_ip,
         "node_ips": web.node_ips,
-        "database_primary_uri": pulumi.Output.secret(web.database_primary_uri),
-        "database_read_uris": pulumi.Output.secret(web.database_read_uris),
-        "cache_uri": pulumi.Output.secret(web.cache_uri),
+        "database_primary_uri": web.database_primary_uri,
+        "database_read_uris": web.database_read_uris,
+        "cache_uri": web.cache_uri,
         "capacity": plan.to_dict(),
         "monthly_cost_estimate": estimate.to_dict(),
     }

@@ -83,16 +83,17 @@ class WebStack(pulumi.ComponentResource):
         read_uris: pulumi.Output[list[str]],
         cache_uri: pulumi.Output[str],
     ) -> None:
-        """Set and register the shared outputs. Reads go to the replicas, else to the
-        primary, as the app does when the node's DATABASE_READ_URLS is empty."""
+        """Set and register the shared outputs; the connection strings are made secret here,
+        whatever the cloud passed. Reads go to the replicas, else to the primary, as the app
+        does when the node's DATABASE_READ_URLS is empty."""
         self.url = url
         self.load_balancer_ip = pulumi.Output.from_input(entry_ip)
         self.node_ips = node_ips
-        self.database_primary_uri = primary_uri
+        self.database_primary_uri = pulumi.Output.secret(primary_uri)
         self.database_read_uris = pulumi.Output.secret(
             pulumi.Output.all(read_uris, primary_uri).apply(lambda a: a[0] or [a[1]])
         )
-        self.cache_uri = cache_uri
+        self.cache_uri = pulumi.Output.secret(cache_uri)
         self.register_outputs(
             {
                 "url": self.url,
