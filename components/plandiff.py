@@ -209,9 +209,8 @@ def render(base: Plan | None, head: Plan) -> str:
 
 def load(path: Path) -> Plan | None:
     """A plan document, or None when the file is missing or empty (no base plan)."""
-    if not path.exists() or not path.read_text(encoding="utf-8").strip():
-        return None
-    return Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return Plan.from_json(json.loads(text)) if text.strip() else None
 
 
 def main(argv: list[str] | None = None) -> int:
