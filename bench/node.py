@@ -38,16 +38,16 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components import settings
+from components import bootstrap, capacity, settings
 from components.localnode import LocalNode, packages
 from components.localnode import netns as netns_mod
 from components.localnode.netns import Namespace
+from components.localnode.node import REPO, VENV
 from components.localnode.procs import NodeError, Supervisor, raise_nofile, wait_until
 
-REPO = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).with_name("count_non2xx.lua")
 DEBIAN_NGINX_CONF = Path("/etc/nginx/nginx.conf")
-STUB_PORT = 8080  # the rendered site's stub_status port (bootstrap.NodeDefaults)
+STUB_PORT = bootstrap.NODE.stub_status_port  # the stock site serves it where the tuned does
 # Descriptors a wrk process needs besides its connections (threads' epoll, stdio, script).
 WRK_FD_MARGIN = 1000
 WRK_THREADS_PER_PROCESS = 2
@@ -124,7 +124,9 @@ def _wrk_split(concurrency: int, ports: int) -> list[int]:
     """Connections per wrk process: each within this machine's per-process descriptor limit
     and within the `ports` one (source, destination) pair has (its own 127.0.0.x)."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    per = max(1000, min(hard - WRK_FD_MARGIN, 1_048_576 - WRK_FD_MARGIN, ports - PORT_MARGIN))
+    per = max(
+        1000, min(hard - WRK_FD_MARGIN, capacity.LINUX_NR_OPEN - WRK_FD_MARGIN, ports - PORT_MARGIN)
+    )
     count = math.ceil(concurrency / per)
     base, extra = divmod(concurrency, count)
     return [base + (1 if i < extra else 0) for i in range(count)]
@@ -151,7 +153,7 @@ def drive(ns: Namespace, host: str, pids: list[int], variant: Variant, timeout_s
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                preexec_fn=lambda: raise_nofile(1_048_576),
+                preexec_fn=lambda: raise_nofile(capacity.LINUX_NR_OPEN),
             )
         )
     results = []
@@ -241,7 +243,7 @@ def run_stock(state: Path, host: str, variant: Variant, timeout_s: int) -> None:
         netns_mod.create(ns)
         gunicorn = sup.start(
             "gunicorn",
-            ns.exec(str(REPO / ".venv/bin/gunicorn"), "--bind", f"unix:{socket}",
+            ns.exec(str(VENV / "bin/gunicorn"), "--bind", f"unix:{socket}",
                     "pyscale_demo.wsgi:application"),
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
             cwd=REPO / "app",
