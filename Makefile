@@ -32,9 +32,11 @@ $(VENV)/.runtime: requirements.txt | venv-min
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | venv-min
+# The node's locked Python stack too: tests/node and bench/ run what a node installs.
+$(VENV)/.dev: requirements.txt requirements-dev.txt deps/node.lock | venv-min
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --require-hashes --only-binary :all: -r deps/node.lock
 	touch $@ $(VENV)/.runtime
 
 venv: $(VENV)/.dev

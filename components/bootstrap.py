@@ -33,14 +33,13 @@ from components.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "cloud-init"
 APP_DIR = REPO / "app"
-REQUIREMENTS = REPO / "requirements-dev.txt"
+# The node's Python environment, every package pinned with its wheels' hashes
+# (components/nodelock.py writes it from deps/node.in).
+NODE_LOCK = REPO / "deps" / "node.lock"
 
 # Where things live on the node.
 DEMO_DIR = "/opt/pyscale/demo"
 APP_CHECKOUT = "/opt/pyscale/app"
-# Python packages the node installs next to the app, pinned from requirements-dev.txt
-# (the same versions tests/node and bench/ run), so a node never drifts from what was tested.
-NODE_PYTHON_PACKAGES = ("gunicorn", "gevent", "psycopg", "psycopg-pool", "redis")
 # The most user-data each cloud accepts, checked at render time so that an oversized
 # document fails at preview, not in the provider's API halfway through an update.
 # DigitalOcean: 64 KiB (API reference, "Create a New Droplet", user_data). OVHcloud Public
@@ -176,6 +175,12 @@ class _Template:
     permissions: str = "0644"
     owner: str = "root:root"
     tls_node_only: bool = False
+    source: Path | None = None  # a file written as it is, not a template
+
+    def render(self, context: dict[str, Any]) -> str:
+        if self.source is not None:
+            return self.source.read_text()
+        return _ENVIRONMENT.get_template(f"files{self.path}.j2").render(context)
 
 
 # In the order they are written. Deferred writes (see _write_files) run after packages are
@@ -192,6 +197,7 @@ _TEMPLATES = (
     _Template("/etc/pyscale/gunicorn.conf.py"),
     _Template("/etc/pyscale/env", permissions="0600", owner="pyscale:pyscale"),
     _Template("/etc/pyscale/constraints.txt"),
+    _Template("/etc/pyscale/requirements.txt", source=NODE_LOCK),
     _Template("/etc/systemd/system/pyscale.service"),
     _Template("/usr/local/sbin/pyscale-exporters", permissions="0755"),
 )
@@ -208,20 +214,13 @@ _ENVIRONMENT = jinja2.Environment(
 _ENVIRONMENT.filters["shquote"] = shlex.quote
 
 
-def node_pins(requirements: Path = REQUIREMENTS) -> dict[str, str]:
-    """`name==version` for each of NODE_PYTHON_PACKAGES, read from requirements-dev.txt."""
-    found: dict[str, str] = {}
-    for line in requirements.read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line.strip())
-        if match and match.group(1).lower() in NODE_PYTHON_PACKAGES:
-            found[match.group(1).lower()] = match.group(2)
-    missing = [name for name in NODE_PYTHON_PACKAGES if name not in found]
-    if missing:
-        raise ValueError(
-            f"{requirements.name} must pin {', '.join(missing)} with ==: the node installs "
-            "the versions the tests ran"
-        )
-    return {name: found[name] for name in NODE_PYTHON_PACKAGES}
+def node_pins(lock: Path = NODE_LOCK) -> dict[str, str]:
+    """Package -> version from the node's lock: the constraints an app from git installs in,
+    so its own dependencies cannot move what the lock installed."""
+    pins = dict(re.findall(r"^([a-z0-9-]+)==([^\s;\\]+)", lock.read_text(), re.MULTILINE))
+    if not pins:
+        raise ValueError(f"{lock} pins no package; regenerate it: python -m components.nodelock")
+    return pins
 
 
 def _env_value(name: str, value: str) -> str:
@@ -323,7 +322,7 @@ def render(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Rend
     files = [
         NodeFile(
             path=t.path,
-            content=_ENVIRONMENT.get_template(f"files{t.path}.j2").render(context),
+            content=t.render(context),
             permissions=t.permissions,
             owner=t.owner,
         )

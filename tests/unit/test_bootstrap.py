@@ -256,7 +256,7 @@ def test_custom_app_is_cloned_at_its_ref_and_served_by_its_module() -> None:
         "git clone --depth 1 --branch v1.2 https://github.com/example/shop.git /opt/pyscale/app"
         in runcmd
     )
-    assert "gunicorn gevent /opt/pyscale/app" in runcmd
+    assert "pip install --no-cache-dir -c /etc/pyscale/constraints.txt /opt/pyscale/app" in runcmd
     assert 'wsgi_app = "shop.wsgi:app"' in node.file("/etc/pyscale/gunicorn.conf.py").content
     assert not [f for f in node.files if f.path.startswith(bootstrap.DEMO_DIR)]
 
@@ -273,21 +273,40 @@ def test_the_demo_app_is_embedded_file_by_file() -> None:
     }  # fmt: skip
     assert f"{bootstrap.DEMO_DIR}/pyproject.toml" in expected, "app/pyproject.toml is missing"
     assert embedded == expected
-    assert "pip install --no-cache-dir -c /etc/pyscale/constraints.txt gunicorn gevent " + (
-        bootstrap.DEMO_DIR
-    ) in "\n".join(yaml.safe_load(node.user_data)["runcmd"])
+    # The demo runs from its directory (the unit's WorkingDirectory): nothing installs it.
+    runcmd = "\n".join(yaml.safe_load(node.user_data)["runcmd"])
+    assert f"/etc/pyscale/constraints.txt {bootstrap.DEMO_DIR}" not in runcmd
+    unit = node.file("/etc/systemd/system/pyscale.service").content
+    assert f"WorkingDirectory={bootstrap.DEMO_DIR}\n" in unit
 
 
-def test_node_python_stack_is_pinned_from_requirements_dev(tmp_path: Path) -> None:
+def test_the_node_installs_the_lock_with_hashes() -> None:
+    node = render(settings_for())
+    lock = node.file("/etc/pyscale/requirements.txt").content
+    assert lock == bootstrap.NODE_LOCK.read_text()
+    runcmd = "\n".join(yaml.safe_load(node.user_data)["runcmd"])
+    assert (
+        "/opt/pyscale/venv/bin/pip install --no-cache-dir --require-hashes --only-binary :all: "
+        "-r /etc/pyscale/requirements.txt" in runcmd
+    )
+    # Every requirement pinned and hashed: pip refuses the whole file otherwise.
+    requirements = [r for r in lock.replace("\\\n", " ").splitlines() if r and r[0] != "#"]
+    assert requirements
+    for requirement in requirements:
+        assert re.match(r"^[a-z0-9-]+==\S+( ;[^\\-]+)? +--hash=sha256:[0-9a-f]{64}", requirement)
+
+
+def test_constraints_for_a_git_app_are_the_lock_pins(tmp_path: Path) -> None:
     constraints = render(settings_for()).file("/etc/pyscale/constraints.txt").content
     pins = bootstrap.node_pins()
-    assert pins["gunicorn"] and pins["gevent"]
+    # Gunicorn's gevent worker imports packaging: the extra's dependency is locked too.
+    assert {"gunicorn", "gevent", "packaging", "greenlet"} <= set(pins)
     for name, version in pins.items():
         assert f"{name}=={version}\n" in constraints
-    partial = tmp_path / "requirements-dev.txt"
-    partial.write_text("gunicorn==27.0.1\ngevent>=26\n")
-    with pytest.raises(ValueError, match="must pin gevent, psycopg"):
-        bootstrap.node_pins(partial)
+    empty = tmp_path / "node.lock"
+    empty.write_text("# nothing\n")
+    with pytest.raises(ValueError, match="pins no package"):
+        bootstrap.node_pins(empty)
 
 
 def test_packages_and_user() -> None:
