@@ -27,16 +27,19 @@ venv-min:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv >/dev/null; }
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: requirements.txt | venv-min
+# The runtime, and the repository itself (editable) for the `pyscale` command.
+$(VENV)/.runtime: requirements.txt pyproject.toml | venv-min
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
 # The node's locked Python stack too: tests/node and bench/ run what a node installs.
-$(VENV)/.dev: requirements.txt requirements-dev.txt deps/node.lock | venv-min
+$(VENV)/.dev: requirements.txt requirements-dev.txt deps/node.lock pyproject.toml | venv-min
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	$(VENV)/bin/pip install -q --require-hashes --only-binary :all: -r deps/node.lock
+	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@ $(VENV)/.runtime
 
 venv: $(VENV)/.dev
@@ -49,10 +52,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 
 plan: $(VENV)/.runtime
-	$(VENV)/bin/python -m components plan --stack $(STACK)
+	$(VENV)/bin/pyscale plan --stack $(STACK)
 
 render: $(VENV)/.runtime
-	$(VENV)/bin/python -m components render --stack $(STACK) --out build/$(STACK)
+	$(VENV)/bin/pyscale render --stack $(STACK) --out build/$(STACK)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,8 +1,8 @@
-"""`python -m bench.node --concurrency N --duration S [--io-ms W] [--json]`: the tuned node
+"""`pyscale bench node --concurrency N --duration S [--io-ms W] [--json]`: the tuned node
 against stock defaults, same machine, same run, same I/O-bound request.
 
 Each variant runs in its own network namespace and wrk runs inside it, on its loopback:
-  tuned  the stack's rendered node (`components.localnode`): Nginx, Gunicorn + gevent with
+  tuned  the stack's rendered node (`pyscale.localnode`): Nginx, Gunicorn + gevent with
          the plan's numbers, the rendered sysctls.
   stock  what an untuned install does: Debian's /etc/nginx/nginx.conf with a minimal proxy
          site, `gunicorn pyscale_demo.wsgi:application` (one sync worker, every default),
@@ -38,16 +38,16 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components import bootstrap, capacity, settings
-from components.localnode import LocalNode, packages
-from components.localnode import netns as netns_mod
-from components.localnode.netns import Namespace
-from components.localnode.node import REPO, VENV
-from components.localnode.procs import NodeError, Supervisor, raise_nofile, wait_until
+from pyscale import capacity, render, settings
+from pyscale.localnode import LocalNode, packages
+from pyscale.localnode import netns as netns_mod
+from pyscale.localnode.netns import Namespace
+from pyscale.localnode.node import REPO, VENV
+from pyscale.localnode.procs import NodeError, Supervisor, raise_nofile, wait_until
 
 LUA = Path(__file__).with_name("count_non2xx.lua")
 DEBIAN_NGINX_CONF = Path("/etc/nginx/nginx.conf")
-STUB_PORT = bootstrap.NODE.stub_status_port  # the stock site serves it where the tuned does
+STUB_PORT = render.NODE.stub_status_port  # the stock site serves it where the tuned does
 # Descriptors a wrk process needs besides its connections (threads' epoll, stdio, script).
 WRK_FD_MARGIN = 1000
 WRK_THREADS_PER_PROCESS = 2
@@ -283,13 +283,12 @@ def _print(result: dict) -> None:
             out(f"note ({name}): {note}\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.node", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's arguments (the global --stack-dir comes from the caller's parser)."""
     parser.add_argument("--concurrency", type=int, default=2000)
     parser.add_argument("--duration", type=int, default=10, help="seconds per variant")
     parser.add_argument("--io-ms", type=int, default=1000, help="simulated I/O wait per request")
     parser.add_argument("--stack", default="dev")
-    parser.add_argument("--stack-dir", default=str(REPO))
     parser.add_argument("--timeout", type=int, default=30, help="wrk's per-request timeout (s)")
     parser.add_argument("--only", choices=("tuned", "stock"), help="run one variant")
     parser.add_argument("--json", action="store_true")
@@ -299,7 +298,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="run the tuned node without PostgreSQL, PgBouncer and Redis (/io needs none)",
     )
-    args = parser.parse_args(argv)
+    parser.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.node`, the same as `pyscale bench node`."""
+    parser = argparse.ArgumentParser(prog="python -m bench.node", description=__doc__)
+    parser.add_argument("--stack-dir", default=str(REPO))
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     if os.geteuid() != 0:
         sys.stderr.write("error: the benchmark needs root (network namespaces)\n")
         return 2

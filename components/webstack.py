@@ -8,12 +8,23 @@ components take the same arguments and export the same names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
-from components import bootstrap
-from components.capacity import CapacityPlan
-from components.settings import Settings
+from pyscale import render
+from pyscale.capacity import CapacityPlan
+from pyscale.clouds.base import Estimate
+from pyscale.settings import Settings
+
+
+@dataclass(frozen=True)
+class Exports:
+    """What the program decided and exported: the offline engine and the tests read it."""
+
+    settings: Settings
+    plan: CapacityPlan
+    values: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -39,14 +50,15 @@ def node_user_data(
     cache_uri: pulumi.Input[str],
 ) -> pulumi.Output[str]:
     """The `#cloud-config` every node boots from, rendered once when the URIs are known.
-    It holds them, so it is a secret; bootstrap.render refuses one over the cloud's limit."""
+    It holds them, so it is a secret; render.node refuses one over the cloud's limit."""
 
-    def render(values: list) -> str:
+    def user_data(values: list) -> str:
         url, read_urls, redis = values
-        secrets = bootstrap.NodeSecrets(url, tuple(read_urls), redis)
-        return bootstrap.render(plan, settings, secrets).user_data
+        secrets = render.NodeSecrets(url, tuple(read_urls), redis)
+        return render.node(plan, settings, secrets).user_data
 
-    return pulumi.Output.secret(pulumi.Output.all(primary_uri, read_uris, cache_uri).apply(render))
+    uris = pulumi.Output.all(primary_uri, read_uris, cache_uri)
+    return pulumi.Output.secret(uris.apply(user_data))
 
 
 class WebStack(pulumi.ComponentResource):
@@ -65,6 +77,7 @@ class WebStack(pulumi.ComponentResource):
         settings, plan = args.settings, args.plan
         if settings.cloud != cloud:
             raise ValueError(f"pyscale:cloud = {settings.cloud!r}: this WebStack is {cloud}'s")
+        self.settings, self.plan = settings, plan
         props = {
             "cloud": cloud,
             "environment": settings.environment,
@@ -104,3 +117,19 @@ class WebStack(pulumi.ComponentResource):
                 "cache_uri": self.cache_uri,
             }
         )
+
+    def export(self, estimate: Estimate) -> Exports:
+        """Export the shared outputs and the plan's numbers as the stack's outputs."""
+        values: dict[str, Any] = {
+            "url": self.url,
+            "load_balancer_ip": self.load_balancer_ip,
+            "node_ips": self.node_ips,
+            "database_primary_uri": self.database_primary_uri,
+            "database_read_uris": self.database_read_uris,
+            "cache_uri": self.cache_uri,
+            "capacity": self.plan.to_dict(),
+            "monthly_cost_estimate": estimate.to_dict(),
+        }
+        for name, value in values.items():
+            pulumi.export(name, value)
+        return Exports(self.settings, self.plan, values)

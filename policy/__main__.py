@@ -1,7 +1,7 @@
 """The pyscale policy pack, served to `pulumi preview/up --policy-pack policy`.
 
 Constructing `PolicyPack` starts the gRPC server and blocks, so it happens only here; tests
-and `python -m components plan` import policy.rules / policy.offline instead.
+and `pyscale plan` import policy.rules / policy.offline instead.
 The CLI runs this file from the pack's directory, where `rules` and `engine` are top-level
 modules (there is no `policy` package on that path).
 """

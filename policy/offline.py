@@ -1,7 +1,7 @@
 """Run the policy pack without the Pulumi CLI, over what the mock engine recorded.
 
-`python -m components plan` runs the program under Pulumi's mock engine
-(components/offline.py) and hands the registrations here, so the pull-request comment shows
+`pyscale plan` runs the program under Pulumi's mock engine
+(pyscale/offline) and hands the registrations here, so the pull-request comment shows
 the same verdicts `pulumi preview --policy-pack policy` would, and `plan` fails on a
 mandatory one, with no cloud account. Each registration becomes the SDK's own argument
 objects (`ResourceValidationArgs`, `StackValidationArgs`) and each policy's `validate` is
@@ -33,7 +33,7 @@ CONFIG_POLICY = "no-plaintext-secrets"
 
 
 class Registration(Protocol):
-    """What the mock engine recorded for one resource (components.offline.Registered).
+    """What the mock engine recorded for one resource (pyscale.offline.Registered).
 
     Read by name: `inputs` (or `props`), `secret_inputs` (top-level keys that were secrets),
     `parent` (or `parent_urn`), `protect`, and `options["dependencies"]` (URNs).
@@ -139,8 +139,8 @@ def evaluate(
 ) -> list[Violation]:
     """Every policy over the registrations; optionally the exports and the stack config.
 
-    `outputs`: export name -> (value, is_secret), as components.offline.Run.outputs.
-    `config`: (values, secret keys), as components.settings.stack_config() returns them.
+    `outputs`: export name -> (value, is_secret), as pyscale.offline.Run.outputs.
+    `config`: (values, secret keys), as pyscale.settings.stack_config() returns them.
     """
     resources = _policy_resources(list(registrations), outputs)
     violations = [v for policy in rules.POLICIES for v in _run(policy, resources)]

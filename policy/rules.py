@@ -2,7 +2,7 @@
 
 The same `Policy` objects run in two places:
 - `pulumi preview/up --policy-pack policy` (policy/__main__.py serves them over gRPC), and
-- `python -m components plan` (policy/offline.py calls `policy.validate` directly on the
+- `pyscale plan` (policy/offline.py calls `policy.validate` directly on the
   registrations the mock engine recorded), so a violation fails the pull request before any
   cloud credential is involved.
 

@@ -1,11 +1,11 @@
-"""Each shipped stack run once per test session under the mock engine (components/offline.py)."""
+"""Each shipped stack run once per test session under the mock engine (pyscale/offline)."""
 
 import asyncio
 from collections.abc import Callable
 
 import pytest
 
-from components import offline
+from pyscale import offline
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pulumi_digitalocean as do
 
 from components.digitalocean import database
 from components.digitalocean.network import Network
-from components.settings import Settings
+from pyscale.settings import Settings
 
 ENGINE = "valkey"
 

@@ -1,13 +1,14 @@
 """Managed PostgreSQL: the primary cluster, its read replicas, the app's database, user and
 PgBouncer pool, and the database firewalls.
 
-Writes go through the PgBouncer pool (DATABASE_URL): PostgreSQL admits 25 connections per GiB
-minus 3 (catalog.DO_DATABASES), far fewer than the fleet's worker processes, and the pool
-multiplexes them. Reads go straight to the read replicas (DATABASE_READ_URLS), as the app
-user: DigitalOcean's connection pools belong to the primary cluster (a pool created against a
-replica is answered 404: digitalocean/terraform-provider-digitalocean#799; the read-only
-node docs offer only its direct connection string), and the capacity model budgets each
-replica's direct connections (capacity.DatabasePlan.read_connections_per_replica).
+Writes go through the PgBouncer pool (DATABASE_URL): PostgreSQL admits 25 connections per
+GiB minus 3 (DATABASES in pyscale/clouds/digitalocean/catalog.py), far fewer than the
+fleet's worker processes, and the pool multiplexes them. Reads go straight to the read
+replicas (DATABASE_READ_URLS), as the app user: DigitalOcean's connection pools belong to
+the primary cluster (a pool created against a replica is answered 404:
+digitalocean/terraform-provider-digitalocean#799; the read-only node docs offer only its
+direct connection string), and the capacity model budgets each replica's direct connections
+(capacity.DatabasePlan.read_connections_per_replica).
 
 Database firewalls ("trusted sources") cannot reference a cloud firewall; they admit the web
 tag, so a new node is trusted as soon as it carries the tag. Each replica has its own.
@@ -20,10 +21,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
-from components.capacity import CapacityPlan
 from components.digitalocean.network import Network
-from components.settings import Settings
-from components.urls import postgres_url, require_tls
+from pyscale.capacity import CapacityPlan
+from pyscale.settings import Settings
+from pyscale.urls import postgres_url, require_tls
 
 ENGINE = "pg"
 APP_DATABASE = "pyscale"

@@ -1,9 +1,9 @@
 """The load balancer in front of the nodes (absent in the single-node topology).
 
 Size: `plan.load_balancer.size_unit`; each unit holds 10,000 simultaneous connections,
-10,000 requests/s and 250 new TLS connections/s (catalog.DO_LB_UNIT). It targets the web tag
-(droplet ids are limited to 10) and lives in the stack's VPC, so it reaches Nginx on port 80
-over the private network.
+10,000 requests/s and 250 new TLS connections/s (LB_UNIT in pyscale/clouds/digitalocean/
+catalog.py). It targets the web tag (droplet ids are limited to 10) and lives in the stack's
+VPC, so it reaches Nginx on port 80 over the private network.
 
 TLS ends here (tls: managed or certificate): HTTPS 443 -> HTTP 80, and HTTP 80 redirected to
 HTTPS. The client's address travels in X-Forwarded-For, which Nginx trusts only from the VPC
@@ -27,13 +27,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
-from components import bootstrap
-from components.capacity import CapacityPlan
 from components.digitalocean.network import Network
-from components.settings import Settings
+from pyscale import render
+from pyscale.capacity import CapacityPlan
+from pyscale.settings import Settings
 
 # DigitalOcean's default idle timeout; it must stay below Nginx's client keepalive_timeout
-# (bootstrap.NodeDefaults.client_keepalive_timeout_s) so the balancer closes idle
+# (render.NodeDefaults.client_keepalive_timeout_s) so the balancer closes idle
 # connections first and never sends a request onto a socket Nginx is closing.
 HTTP_IDLE_TIMEOUT_S = 60
 
@@ -44,7 +44,7 @@ class HealthCheck:
     rather than 5 put a replacement node into service sooner after create-before-destroy."""
 
     protocol: str = "http"
-    port: int = bootstrap.NODE.http_port
+    port: int = render.NODE.http_port
     check_interval_seconds: int = 10
     response_timeout_seconds: int = 5
     unhealthy_threshold: int = 3
@@ -63,8 +63,8 @@ def certificate_name(name: str, domains: list[str]) -> str:
 def forwarding_rules(
     settings: Settings, certificate: pulumi.Input[str] | None
 ) -> list[do.LoadBalancerForwardingRuleArgs]:
-    http = bootstrap.NODE.http_port
-    https = bootstrap.NODE.https_port
+    http = render.NODE.http_port
+    https = render.NODE.https_port
     plain = do.LoadBalancerForwardingRuleArgs(
         entry_protocol="http", entry_port=http, target_protocol="http", target_port=http
     )

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
-from components.capacity import CapacityPlan
 from components.digitalocean.network import Network
-from components.settings import Settings
+from pyscale.capacity import CapacityPlan
+from pyscale.settings import Settings
 
 UPTIME_REGIONS = ("us_east", "us_west", "eu_west", "se_asia")
 LATENCY_THRESHOLD_MS = 1000

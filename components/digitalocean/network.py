@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
-from components.settings import Settings
+from pyscale.settings import Settings
 
 # DigitalOcean's project environments (API: Development, Staging or Production).
 PROJECT_ENVIRONMENTS = {"dev": "Development", "staging": "Staging", "prod": "Production"}

@@ -1,6 +1,6 @@
 """The nodes: `plan.nodes` Ubuntu 24.04 droplets in the VPC, and the cloud firewall on them.
 
-Every node boots from the same rendered user-data (components/bootstrap.py), which holds the
+Every node boots from the same rendered user-data (pyscale/render/), which holds the
 database and cache URIs and is therefore a secret. DigitalOcean cannot change a droplet's
 user-data in place: a new bootstrap replaces the nodes. Replacement is Pulumi's default,
 create-before-destroy (never `delete_before_replace`), so the new droplet exists, tagged and
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
-from components import bootstrap
-from components.capacity import CapacityPlan
 from components.digitalocean.network import Network
-from components.settings import Settings
+from pyscale import render
+from pyscale.capacity import CapacityPlan
+from pyscale.settings import Settings
 
 IMAGE = "ubuntu-24-04-x64"
 ANYWHERE = ("0.0.0.0/0", "::/0")
@@ -70,7 +70,7 @@ def inbound_rules(
     """Who may open a connection to a node. `load_balancer_id` is None without a load
     balancer (single node): web ports are then open to the internet."""
     rules = []
-    for port in bootstrap.web_ports(settings):
+    for port in render.web_ports(settings):
         if load_balancer_id is None:
             source = {"source_addresses": list(ANYWHERE)}
         else:
@@ -84,7 +84,7 @@ def inbound_rules(
                 source_addresses=list(settings.ssh_allow_cidrs),
             )
         )
-    for port in (bootstrap.NODE.node_exporter_port, bootstrap.NODE.nginx_exporter_port):
+    for port in (render.NODE.node_exporter_port, render.NODE.nginx_exporter_port):
         rules.append(
             do.FirewallInboundRuleArgs(
                 protocol="tcp", port_range=str(port), source_addresses=[settings.vpc_cidr]

@@ -17,7 +17,7 @@ import pulumi_ovh as ovh
 
 from components.ovh.database import TIMEOUTS, endpoint, private_only, service_nodes
 from components.ovh.network import Network
-from components.settings import Settings
+from pyscale.settings import Settings
 
 ENGINE = "valkey"
 COMPONENT = "valkey"

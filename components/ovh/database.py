@@ -15,11 +15,11 @@ from typing import Any
 import pulumi
 import pulumi_ovh as ovh
 
-from components import catalog
-from components.capacity import CapacityPlan
 from components.ovh.network import Network
-from components.settings import Settings
-from components.urls import postgres_url
+from pyscale.capacity import CapacityPlan
+from pyscale.clouds.ovh.catalog import DATABASE_PLANS
+from pyscale.settings import Settings
+from pyscale.urls import postgres_url
 
 ENGINE = "postgresql"
 APP_NAME = "pyscale"
@@ -32,7 +32,8 @@ TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="30m")
 
 # Public Cloud Databases run in their own region names: the compute region's city
 # (OVHcloud PostgreSQL and Valkey capabilities, "Supported regions"). Compute regions
-# without managed databases (SYD1, RBX-A) are refused by settings (catalog.OVH_REGIONS).
+# without managed databases (SYD1, RBX-A) are refused by settings (REGIONS in
+# pyscale/clouds/ovh/catalog.py).
 DATABASE_REGIONS = {
     "BHS5": "BHS",
     "DE1": "DE",
@@ -109,7 +110,7 @@ class Database(pulumi.ComponentResource):
             version=db.version,
             plan=db.ovh_plan,
             flavor=db.size.name,
-            nodes=service_nodes(settings, network, catalog.OVH_DATABASE_PLANS[db.ovh_plan]),
+            nodes=service_nodes(settings, network, DATABASE_PLANS[db.ovh_plan]),
             ip_restrictions=private_only(network),
             maintenance_time=f"{db.maintenance_hour}:00",
             deletion_protection=settings.protect,

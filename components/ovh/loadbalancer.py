@@ -9,7 +9,7 @@ HTTP. (tls: node never reaches here: settings allow it only on a single node, wh
 load balancer.) Every listener is layer 7 and tells Nginx the client's address and scheme
 (X-Forwarded-For, X-Forwarded-Proto), which the rendered Nginx trusts from the subnet.
 
-Flavors and their limits: components/catalog.py (OVH_LB_FLAVORS); the capacity plan picks
+Flavors and their limits: pyscale/clouds/ovh/catalog.py (LB_FLAVORS); the capacity plan picks
 the flavor, the provider spells it in capitals.
 """
 
@@ -22,12 +22,12 @@ from typing import Any
 import pulumi
 import pulumi_ovh as ovh
 
-from components import bootstrap
-from components.capacity import CapacityPlan
 from components.ovh.network import Network
-from components.settings import Settings
+from pyscale import render
+from pyscale.capacity import CapacityPlan
+from pyscale.settings import Settings
 
-HTTP_PORT, HTTPS_PORT = bootstrap.NODE.http_port, bootstrap.NODE.https_port
+HTTP_PORT, HTTPS_PORT = render.NODE.http_port, render.NODE.https_port
 
 # Least connections: requests are long-lived at this concurrency, so a node's open
 # connections say more about its load than a round-robin turn does.

@@ -15,7 +15,7 @@ import ipaddress
 import pulumi
 import pulumi_ovh as ovh
 
-from components.settings import Settings
+from pyscale.settings import Settings
 
 # The smallest external gateway model: it carries egress and the floating IPs' routing,
 # not the load balancer's traffic (that goes through the Octavia amphorae).

@@ -17,10 +17,10 @@ from typing import Any
 import pulumi
 import pulumi_ovh as ovh
 
-from components import bootstrap
-from components.capacity import CapacityPlan
 from components.ovh.network import Network
-from components.settings import Settings
+from pyscale import render
+from pyscale.capacity import CapacityPlan
+from pyscale.settings import Settings
 
 IMAGE_NAME = "Ubuntu 24.04"
 ANYWHERE = "0.0.0.0/0"
@@ -45,11 +45,11 @@ def ingress_rules(settings: Settings, plan: CapacityPlan) -> list[Rule]:
     # Behind the load balancer only its ports on the subnet (Octavia's amphorae sit there)
     # may reach Nginx; a single node has no load balancer and faces the internet.
     web_source = settings.vpc_cidr if plan.load_balancer.enabled else ANYWHERE
-    rules = [Rule(port, web_source, "web traffic") for port in bootstrap.web_ports(settings)]
+    rules = [Rule(port, web_source, "web traffic") for port in render.web_ports(settings)]
     rules += [Rule(SSH_PORT, cidr, "SSH from an allowed CIDR") for cidr in settings.ssh_allow_cidrs]
     rules += [
         Rule(port, settings.vpc_cidr, "Prometheus exporter, private network only")
-        for port in (bootstrap.NODE.node_exporter_port, bootstrap.NODE.nginx_exporter_port)
+        for port in (render.NODE.node_exporter_port, render.NODE.nginx_exporter_port)
     ]
     return rules
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from components import capacity, settings
-from components.localnode import netns, packages
-from components.localnode.netns import Namespace
-from components.localnode.procs import Supervisor
-from components.localnode.services import (
+from pyscale import capacity, settings
+from pyscale.localnode import netns, packages
+from pyscale.localnode.netns import Namespace
+from pyscale.localnode.procs import Supervisor
+from pyscale.localnode.services import (
     ENDPOINTS,
     PRIMARY_PORT,
     REPLICA_PORT,

@@ -178,8 +178,8 @@ def test_preview_runs_the_test_command_once_and_plans_every_stack(workflows) -> 
     assert "strategy" not in preview["jobs"]["test"]
     for job in ("plan", "preview"):
         assert set(preview["jobs"][job]["strategy"]["matrix"]["stack"]) == STATE_STACKS
-    plan_script = next(s for j, s in runs if j == "plan" and "plandiff" in s)
-    assert "components plan --stack" in plan_script and "--json" in plan_script
+    plan_script = next(s for j, s in runs if j == "plan" and "pyscale diff" in s)
+    assert "-m pyscale plan --stack" in plan_script and "--json" in plan_script
 
 
 def test_preview_comment_is_one_comment_found_by_marker(workflows) -> None:

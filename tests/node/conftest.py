@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from components import settings
-from components.localnode import LocalNode, packages
-from components.localnode.netns import Namespace
-from components.localnode.services import PRIMARY_POOLER_PORT, PRIMARY_PORT, REPLICA_PORT
+from pyscale import settings
+from pyscale.localnode import LocalNode, packages
+from pyscale.localnode.netns import Namespace
+from pyscale.localnode.services import PRIMARY_POOLER_PORT, PRIMARY_PORT, REPLICA_PORT
 from tests.node.client import raise_nofile
 
 STACK = "nodetest"

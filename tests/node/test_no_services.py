@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from components import settings
-from components.localnode import LocalNode, packages
-from components.localnode.netns import exists
+from pyscale import settings
+from pyscale.localnode import LocalNode, packages
+from pyscale.localnode.netns import exists
 from tests.node.client import raise_nofile
 from tests.node.conftest import DOMAIN, STACK, STACK_FILE
 

@@ -17,8 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from components import bootstrap
-from components.localnode.node import nginx_reload
+from pyscale import render
+from pyscale.localnode.node import nginx_reload
 from tests.node.client import Report, run_load
 from tests.node.conftest import DOMAIN, PRIMARY_PORT, REPLICA_PORT, RunningNode, wait_for
 
@@ -200,7 +200,7 @@ def test_bad_input_is_refused_cleanly_and_others_are_still_served(node: RunningN
 
     # Nginx drops a client that has not finished its headers within the rendered
     # client_header_timeout (408, connection closed), well before its 60 s default.
-    deadline = bootstrap.NODE.client_header_timeout_s + 10
+    deadline = render.NODE.client_header_timeout_s + 10
     for sock in slow:
         sock.settimeout(deadline)
     started = time.monotonic()

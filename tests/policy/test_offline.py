@@ -31,7 +31,7 @@ def test_contract_shape_props_parent_urn_dependencies() -> None:
 
 
 def test_recorder_shape_inputs_secret_inputs_options() -> None:
-    """components.offline.Registered: `.inputs`, `.secret_inputs`, `.options["dependencies"]`."""
+    """pyscale.offline.Registered: `.inputs`, `.secret_inputs`, `.options["dependencies"]`."""
     stack = registration(
         "pyscale:digitalocean:WebStack", "pyscale-staging",
         inputs={"environment": "staging", "nodeCount": 1, "nodeSize": "c-4"},

@@ -1,4 +1,4 @@
-"""The policy pack over the shipped stacks, as `python -m components plan` runs it.
+"""The policy pack over the shipped stacks, as `pyscale plan` runs it.
 
 Every rule passes on dev, staging, prod and prod-ovh; a doctored registration of the real
 program (one edit) makes exactly the matching rule fire against that resource, and `plan`
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from components import cli, offline, settings
 from policy import offline as policy_offline
 from policy import rules
+from pyscale import cli, offline, settings
 
 STACKS = ("dev", "staging", "prod", "prod-ovh")
 REPO = Path(__file__).resolve().parents[2]

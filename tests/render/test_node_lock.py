@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components import bootstrap, capacity, settings
+from pyscale import capacity, render, settings
 
 REPO = Path(__file__).resolve().parents[2]
 # What runcmd runs, with the node's paths replaced by the test's.
@@ -39,13 +39,13 @@ def run(argv: list[str | Path], **kwargs) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def node_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bootstrap.RenderedNode]:
+def node_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, render.RenderedNode]:
     """The prod node's rendered files and a venv built only from its rendered lock."""
     root = tmp_path_factory.mktemp("node")
     stack = settings.load("prod", REPO)
     plan = capacity.plan(stack)
-    node = bootstrap.render(plan, stack, bootstrap.placeholder_secrets(plan))
-    bootstrap.write_tree(node, root)
+    node = render.node(plan, stack, render.placeholder_secrets(plan))
+    render.write_tree(node, root)
     env = root / "venv"
     venv.EnvBuilder(with_pip=True).create(env)
     lock = root / "files/etc/pyscale/requirements.txt"
@@ -77,7 +77,7 @@ def test_gunicorn_checks_the_rendered_config_in_the_locked_venv(node_venv) -> No
         [root / "venv/bin/gunicorn", "--check-config", "--config",
          root / "files/etc/pyscale/gunicorn.conf.py"],
         env={"PATH": os.environ["PATH"]} | {k: v.strip('"') for k, v in app_env.items()},
-        cwd=root / f"files{bootstrap.DEMO_DIR}",
+        cwd=root / f"files{render.DEMO_DIR}",
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
 
@@ -101,4 +101,4 @@ def test_the_probe_fails_without_a_dependency_of_the_gevent_extra(node_venv) -> 
 def test_the_lock_covers_this_python() -> None:
     """The test above runs with this machine's Python: the lock must name it as a target."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    assert f"#   Python {version}:" in bootstrap.NODE_LOCK.read_text()
+    assert f"#   Python {version}:" in render.NODE_LOCK.read_text()

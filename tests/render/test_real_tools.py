@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import bootstrap, capacity, settings
-from components.bootstrap import PLACEHOLDER_SECRETS, RenderedNode
+from pyscale import capacity, render, settings
+from pyscale.render import PLACEHOLDER_SECRETS, RenderedNode
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -62,8 +62,8 @@ def rendered() -> Callable[[str], tuple[settings.Settings, capacity.CapacityPlan
         if case not in cache:
             s = case_settings(case)
             plan = capacity.plan(s)
-            secrets = bootstrap.placeholder_secrets(plan)
-            cache[case] = (s, plan, bootstrap.render(plan, s, secrets))
+            secrets = render.placeholder_secrets(plan)
+            cache[case] = (s, plan, render.node(plan, s, secrets))
         return cache[case]
 
     return get
@@ -199,7 +199,7 @@ def test_nginx_rejects_a_plan_with_an_empty_upstream_pool(rendered, tmp_path: Pa
     """A plan whose per-worker upstream keepalive rounds down to 0 must not reach a node."""
     s, plan, _ = rendered("prod")
     broken = dataclasses.replace(plan, nginx=dataclasses.replace(plan.nginx, upstream_keepalive=0))
-    node = bootstrap.render(broken, s, PLACEHOLDER_SECRETS)
+    node = render.node(broken, s, PLACEHOLDER_SECRETS)
     result = nginx_t(nginx_tree(node, s, tmp_path, tls_enabled=False))
     assert result.returncode != 0
     assert '"keepalive"' in result.stderr
@@ -281,7 +281,7 @@ def test_systemd_security_exposure_of_the_app_unit(rendered, tmp_path: Path) -> 
 def test_systemd_rejects_a_plan_with_a_negative_descriptor_limit(rendered, tmp_path: Path) -> None:
     s, plan, _ = rendered("prod")
     broken = dataclasses.replace(plan, gunicorn=dataclasses.replace(plan.gunicorn, limit_nofile=-1))
-    node = bootstrap.render(broken, s, PLACEHOLDER_SECRETS)
+    node = render.node(broken, s, PLACEHOLDER_SECRETS)
     result = systemd_verify(pyscale_unit(node, tmp_path))
     assert result.returncode != 0
     assert "LimitNOFILE" in node.file("/etc/systemd/system/pyscale.service").content
@@ -357,9 +357,7 @@ def test_gunicorn_rejects_a_plan_with_a_non_numeric_backlog(rendered, tmp_path: 
     broken = dataclasses.replace(plan, gunicorn=dataclasses.replace(plan.gunicorn, backlog="max"))
     config = tmp_path / "gunicorn.conf.py"
     config.write_text(
-        bootstrap.render(broken, s, PLACEHOLDER_SECRETS)
-        .file("/etc/pyscale/gunicorn.conf.py")
-        .content
+        render.node(broken, s, PLACEHOLDER_SECRETS).file("/etc/pyscale/gunicorn.conf.py").content
     )
     result = gunicorn(config, "--check-config", app_env={}, app_path=REPO / "app")
     assert result.returncode != 0

@@ -1,4 +1,4 @@
-"""`python -m components plan|render`, run as a user runs them (a real subprocess)."""
+"""`pyscale plan|render`, run as a user runs them (a real subprocess)."""
 
 import json
 import subprocess
@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "components", *args],
+        [sys.executable, "-m", "pyscale", *args],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 

@@ -1,9 +1,9 @@
 """The DigitalOcean WebStack under Pulumi's mock engine (components/digitalocean).
 
 Two levels. Program level: each stack file runs through the real program
-(components.offline.run, via the `stack_run` fixture) and the assertions read what the engine
+(pyscale.offline.run, via the `stack_run` fixture) and the assertions read what the engine
 was asked to register, resolved. Component level: a WebStack built directly under
-components.digitalocean.mocks, its Outputs checked inside `@pulumi.runtime.test`, where an
+pyscale.clouds.digitalocean.mocks, its Outputs checked inside `@pulumi.runtime.test`, where an
 assertion in `.apply` fails the test instead of vanishing.
 
 The rules live in `check_*` helpers that name the resource that broke them; the last tests
@@ -24,9 +24,10 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
-from components import bootstrap, capacity, offline, settings, urls
-from components.digitalocean import WebStack, WebStackArgs, loadbalancer, mocks
-from components.offline import Registered, Run
+from components.digitalocean import WebStack, WebStackArgs, loadbalancer
+from pyscale import capacity, clouds, offline, render, settings, urls
+from pyscale.clouds.digitalocean import mocks
+from pyscale.offline import Registered, Run
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "staging", "prod")
@@ -131,20 +132,20 @@ def check_load_balancer(lb: Registered, plan: capacity.CapacityPlan, tag: str) -
     assert inputs["enableBackendKeepalive"] is True, lb.urn
     # Nginx trusts X-Forwarded-For from the VPC and does not speak PROXY protocol.
     assert inputs["enableProxyProtocol"] is False, lb.urn
-    assert inputs["httpIdleTimeoutSeconds"] < bootstrap.NODE.client_keepalive_timeout_s, lb.urn
+    assert inputs["httpIdleTimeoutSeconds"] < render.NODE.client_keepalive_timeout_s, lb.urn
 
 
-def node_secrets(run: Run) -> bootstrap.NodeSecrets:
+def node_secrets(run: Run) -> render.NodeSecrets:
     """The URIs the nodes were given, from the resolved exports."""
     reads = (
         tuple(run.outputs["database_read_uris"][0]) if run.settings.database.read_replicas else ()
     )
-    return bootstrap.NodeSecrets(
+    return render.NodeSecrets(
         run.outputs["database_primary_uri"][0], reads, run.outputs["cache_uri"][0]
     )
 
 
-def check_user_data(droplet: Registered, expected: bootstrap.RenderedNode) -> None:
+def check_user_data(droplet: Registered, expected: render.RenderedNode) -> None:
     user_data = droplet.inputs["userData"]
     assert "userData" in droplet.secret_inputs, f"{droplet.urn}: user-data not secret"
     assert user_data == expected.user_data, f"{droplet.urn}: user-data is not the rendered one"
@@ -193,7 +194,7 @@ def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> N
     run = stack_run(stack)
     vpc = one(run, VPC)
     assert vpc.inputs["ipRange"] == run.settings.vpc_cidr
-    expected = bootstrap.render(run.plan, run.settings, node_secrets(run))
+    expected = render.node(run.plan, run.settings, node_secrets(run))
     droplets = run.of_type(DROPLET)
     assert len(droplets) == run.plan.nodes
     for droplet in droplets:
@@ -213,7 +214,7 @@ def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> N
 def test_user_data_fits_digitalocean(stack_run: Callable[[str], Run], stack: str) -> None:
     for droplet in stack_run(stack).of_type(DROPLET):
         size = len(droplet.inputs["userData"].encode())
-        assert size <= bootstrap.USER_DATA_LIMIT_BYTES["digitalocean"] == 65_536, droplet.urn
+        assert size <= clouds.get("digitalocean").user_data_limit == 65_536, droplet.urn
 
 
 def test_nodes_are_replaced_create_before_destroy(stack_run: Callable[[str], Run]) -> None:
@@ -511,7 +512,7 @@ def test_a_wrong_value_fails_the_checks(stack_run: Callable[[str], Run]) -> None
         inputs["userData"] = inputs["userData"].replace("worker_connections", "worker_conn", 1)
 
     droplet = run.of_type(DROPLET)[0]
-    expected = bootstrap.render(run.plan, run.settings, node_secrets(run))
+    expected = render.node(run.plan, run.settings, node_secrets(run))
     with pytest.raises(AssertionError, match="Droplet"):
         check_user_data(doctored(droplet, stale_user_data), expected)
 
@@ -519,10 +520,11 @@ def test_a_wrong_value_fails_the_checks(stack_run: Callable[[str], Run]) -> None
 # ------------------------------------------------------------------ component-level tests
 
 
-class RecordingMocks(mocks.Mocks):
+class RecordingMocks(offline.Mocks):
     """The DigitalOcean mocks, keeping every registration's type and inputs."""
 
     def __init__(self) -> None:
+        super().__init__("digitalocean")
         self.registered: list[pulumi.runtime.MockResourceArgs] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
@@ -569,8 +571,8 @@ def test_component_nodes_boot_with_the_rendered_config(recorder: RecordingMocks)
         assert len(node_ips) == plan.nodes
         assert url == "https://app.pyscale.example.com"
         assert lb_ip.startswith("198.51.100.")
-        expected = bootstrap.render(
-            plan, stack_settings, bootstrap.NodeSecrets(primary, tuple(reads), cache)
+        expected = render.node(
+            plan, stack_settings, render.NodeSecrets(primary, tuple(reads), cache)
         )
         droplets = [a for a in recorder.registered if a.typ == DROPLET]
         assert len(droplets) == plan.nodes

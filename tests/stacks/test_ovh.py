@@ -1,6 +1,6 @@
 """The OVHcloud WebStack under Pulumi's mock engine: what `pulumi up --stack prod-ovh` sends.
 
-Most tests read one offline run of the real program (components/offline.py: registrations
+Most tests read one offline run of the real program (pyscale/offline: registrations
 with their inputs, ids and options, exports already resolved). Variants of the stack are
 the same stack file with config overrides, as `pulumi config set` would make them.
 """
@@ -15,8 +15,9 @@ from functools import cache
 import pulumi
 import pytest
 
-from components import capacity, catalog, offline, settings
-from components.ovh import WebStack, WebStackArgs, database, loadbalancer, mocks, network
+from components.ovh import WebStack, WebStackArgs, database, loadbalancer, network
+from pyscale import capacity, clouds, offline, settings
+from pyscale.clouds.ovh import mocks
 
 STACK = "prod-ovh"
 T_VRACK = "ovh:index/cloudNetworkPrivateVrack:CloudNetworkPrivateVrack"
@@ -139,17 +140,11 @@ def test_instances_flavor_image_and_network_equal_the_plan() -> None:
     nodes = r.of_type(T_INSTANCE)
     assert len(nodes) == r.plan.nodes == 3
     catalog = mocks.call(
-        pulumi.runtime.MockCallArgs(
-            "ovh:index/getCloudInstanceFlavors:getCloudInstanceFlavors",
-            {"region": "GRA11"},
-            "",
-        )
+        "ovh:index/getCloudInstanceFlavors:getCloudInstanceFlavors", {"region": "GRA11"}
     )
     flavor_id = next(f["id"] for f in catalog["flavors"] if f["name"] == "c3-32")
     images = mocks.call(
-        pulumi.runtime.MockCallArgs(
-            "ovh:index/getCloudInstanceImages:getCloudInstanceImages", {"region": "GRA11"}, ""
-        )
+        "ovh:index/getCloudInstanceImages:getCloudInstanceImages", {"region": "GRA11"}
     )
     image_id = next(i["id"] for i in images["images"] if i["name"] == "Ubuntu 24.04")
     vrack, subnet, group = one(r, T_VRACK), one(r, T_SUBNET), one(r, T_SG)
@@ -392,7 +387,7 @@ def test_webstack_attributes_are_outputs_and_the_uris_secret() -> None:
         },
     )
     plan = capacity.plan(stack_settings)
-    pulumi.runtime.set_mocks(offline._CloudMocks("ovh"), project="pyscale", stack="prod-ovh")
+    pulumi.runtime.set_mocks(offline.Mocks("ovh"), project="pyscale", stack="prod-ovh")
     web = WebStack("pyscale-test", WebStackArgs(settings=stack_settings, plan=plan))
 
     def check(args: list) -> None:
@@ -422,7 +417,7 @@ def test_database_region_is_the_compute_regions_city() -> None:
 
 
 def test_every_catalog_region_has_a_database_region() -> None:
-    assert set(database.DATABASE_REGIONS) == set(catalog.OVH_REGIONS)
+    assert set(database.DATABASE_REGIONS) == set(clouds.get("ovh").catalog.regions)
 
 
 def test_layouts_cover_every_ovh_tls_mode() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components import capacity, offline, settings
+from pyscale import capacity, offline, settings
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "staging", "prod", "prod-ovh")

@@ -1,11 +1,11 @@
-"""components/capacity.py: the chain of numbers holds, and a broken link is named."""
+"""pyscale/capacity: the chain of numbers holds, and a broken link is named."""
 
 import dataclasses
 from pathlib import Path
 
 import pytest
 
-from components import capacity, settings
+from pyscale import capacity, settings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,10 +1,13 @@
-"""components/pricing.py: the estimate prices what the plan creates, from a dated table."""
+"""pyscale/pricing.py and each cloud's price table: the estimate prices what the plan
+creates, from a dated table."""
 
 from pathlib import Path
 
 import pytest
 
-from components import capacity, pricing, settings
+from pyscale import capacity, clouds, pricing, settings
+from pyscale.clouds.digitalocean import pricing as do_pricing
+from pyscale.clouds.ovh import pricing as ovh_pricing
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +26,7 @@ def test_prod_prices_every_billed_part() -> None:
     estimate, plan = estimate_for("prod")
     by_item = lines(estimate)
     assert by_item["nodes"].quantity == plan.nodes == 3
-    assert by_item["nodes"].unit_monthly == pricing.DO_DROPLETS["c-16"]
+    assert by_item["nodes"].unit_monthly == do_pricing.DROPLETS["c-16"]
     assert by_item["load balancer"].quantity == plan.load_balancer.size_unit
     assert by_item["postgresql read replicas"].quantity == 2
     assert by_item["postgresql standby"].quantity == 1
@@ -61,7 +64,7 @@ def test_ovh_is_priced_in_euro_with_the_plan_nodes() -> None:
 def test_estimate_is_dated_and_serialisable() -> None:
     estimate, _ = estimate_for("staging")
     document = estimate.to_dict()
-    assert document["as_of"] == pricing.DO_AS_OF
+    assert document["as_of"] == do_pricing.AS_OF
     assert document["total"] == estimate.total
     assert all(set(line) >= {"item", "size", "quantity", "monthly"} for line in document["lines"])
 
@@ -69,10 +72,12 @@ def test_estimate_is_dated_and_serialisable() -> None:
 @pytest.mark.parametrize(
     ("table", "catalog_sizes"),
     [
-        (pricing.DO_DROPLETS, settings.catalog.DO_MACHINES),
-        (pricing.OVH_INSTANCES, settings.catalog.OVH_MACHINES),
-        (pricing.DO_DATABASE_NODES, settings.catalog.DO_DATABASES),
-        (pricing.OVH_DATABASE_NODES, settings.catalog.OVH_DATABASES),
+        (do_pricing.DROPLETS, clouds.get("digitalocean").catalog.machines),
+        (ovh_pricing.INSTANCES, clouds.get("ovh").catalog.machines),
+        (do_pricing.DATABASE_NODES, clouds.get("digitalocean").catalog.databases),
+        (do_pricing.DATABASE_NODES, clouds.get("digitalocean").catalog.caches),
+        (ovh_pricing.DATABASE_NODES, clouds.get("ovh").catalog.databases),
+        (ovh_pricing.DATABASE_NODES, clouds.get("ovh").catalog.caches),
     ],
 )
 def test_every_size_a_stack_may_choose_has_a_price(table, catalog_sizes) -> None:

@@ -1,11 +1,11 @@
-"""components/settings.py: bad input is refused naming the key, the value and what is allowed."""
+"""pyscale/settings: bad input is refused naming the key, the value and what is allowed."""
 
 import ipaddress
 from pathlib import Path
 
 import pytest
 
-from components import settings
+from pyscale import settings
 
 REPO = Path(__file__).resolve().parents[2]
 OVH = {"cloud": "ovh", "ovhServiceName": "0123456789abcdef0123456789abcdef", "tls": "off"}

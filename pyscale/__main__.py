@@ -1,0 +1,5 @@
+import sys
+
+from pyscale.cli import main
+
+sys.exit(main())

@@ -1,0 +1,199 @@
+"""Every link of the chain as a number that must hold: `have >= need`.
+
+A plan holds when every check is ok; `pyscale.capacity.plan` refuses one that does not,
+listing each broken link with both numbers and the setting to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pyscale.capacity.seeds import (
+    GUNICORN_FD_MARGIN,
+    GUNICORN_WORKER_MIB,
+    MAX_BACKLOG,
+    MEMORY_USABLE_FRACTION,
+    PER_CONNECTION_KIB,
+)
+
+if TYPE_CHECKING:
+    from pyscale.capacity.model import CapacityPlan
+
+
+@dataclass(frozen=True)
+class Check:
+    """One link of the chain: `have` must be >= `need`."""
+
+    link: str
+    have: int
+    need: int
+    setting: str
+
+    @property
+    def ok(self) -> bool:
+        return self.have >= self.need
+
+    def __str__(self) -> str:
+        verdict = "holds" if self.ok else "BROKEN"
+        return f"{self.link}: {self.have} >= {self.need} {verdict} (change {self.setting})"
+
+
+class CapacityError(ValueError):
+    """A plan whose chain cannot hold: lists every broken link."""
+
+    def __init__(self, broken: list[Check]) -> None:
+        self.broken = broken
+        lines = "\n".join(
+            f"  - {c.link}: have {c.have}, need {c.need}; change {c.setting}" for c in broken
+        )
+        super().__init__(f"capacity plan does not hold ({len(broken)} broken link(s)):\n{lines}")
+
+
+def checks(p: CapacityPlan) -> list[Check]:
+    """Every link of the chain, as numbers. A plan holds when every check is ok."""
+    g, n, k, db, c, lb = p.gunicorn, p.nginx, p.kernel, p.database, p.cache, p.load_balancer
+    result = [
+        Check(
+            "fleet capacity with one node down (N+1)",
+            p.capacity_one_node_down,
+            p.target_concurrency,
+            "pyscale:nodeCount or pyscale:nodeSize",
+        ),
+        Check(
+            "gunicorn workers x worker_connections >= per-node load",
+            p.per_node_concurrency,
+            p.per_node_load,
+            "pyscale:nodeSize",
+        ),
+        Check(
+            "gunicorn listen backlog >= per-node load burst",
+            g.backlog,
+            min(p.per_node_load, MAX_BACKLOG),
+            "pyscale:nodeSize or nodeCount",
+        ),
+        Check(
+            "net.core.somaxconn >= gunicorn backlog (the kernel truncates it)",
+            k.somaxconn,
+            g.backlog,
+            "capacity.SEED_SOMAXCONN",
+        ),
+        Check(
+            "net.core.somaxconn >= nginx listen backlog",
+            k.somaxconn,
+            n.listen_backlog,
+            "capacity.SEED_SOMAXCONN",
+        ),
+        Check(
+            "net.ipv4.tcp_max_syn_backlog >= gunicorn backlog",
+            k.tcp_max_syn_backlog,
+            g.backlog,
+            "capacity.SEED_SYN_BACKLOG",
+        ),
+        Check(
+            "nginx connections >= 2 x per-node concurrency (client + upstream)",
+            n.worker_processes * n.worker_connections,
+            2 * p.per_node_concurrency,
+            "pyscale:nodeSize",
+        ),
+        Check(
+            "nginx worker_rlimit_nofile >= 2 x worker_connections",
+            n.worker_rlimit_nofile,
+            2 * n.worker_connections,
+            "pyscale:nodeSize",
+        ),
+        Check(
+            "nginx upstream keepalive pool <= gunicorn connections",
+            p.per_node_concurrency,
+            n.worker_processes * n.upstream_keepalive,
+            "pyscale:nodeSize",
+        ),
+        Check(
+            "gunicorn LimitNOFILE >= worker_connections + margin",
+            g.limit_nofile,
+            g.worker_connections + GUNICORN_FD_MARGIN,
+            "pyscale:nodeSize",
+        ),
+        Check(
+            "limits.conf nofile >= gunicorn LimitNOFILE",
+            k.nofile,
+            g.limit_nofile,
+            "capacity.SEED_NOFILE",
+        ),
+        Check(
+            "fs.nr_open >= largest per-process limit",
+            k.nr_open,
+            max(g.limit_nofile, n.worker_rlimit_nofile),
+            "capacity.LINUX_NR_OPEN",
+        ),
+        Check(
+            "fs.file-max >= every process's descriptor limit",
+            k.file_max,
+            n.worker_processes * n.worker_rlimit_nofile + g.workers * g.limit_nofile,
+            "capacity.plan",
+        ),
+        Check(
+            "gunicorn keepalive > nginx upstream keepalive_timeout",
+            g.keepalive_s,
+            n.upstream_keepalive_timeout_s + 1,
+            "capacity.GUNICORN_KEEPALIVE_S",
+        ),
+        Check(
+            "ephemeral ports >= outbound connections per node (database + cache)",
+            k.ip_local_port_range[1] - k.ip_local_port_range[0] + 1,
+            g.workers * (db.per_process_pool + db.per_process_read_pool + c.per_process_pool),
+            "capacity.KernelPlan.ip_local_port_range",
+        ),
+        Check(
+            "database pool size <= server connections - reserved",
+            db.max_connections - db.reserved,
+            db.pool_size,
+            "pyscale:database.size",
+        ),
+        Check(
+            "database clients (nodes x workers x pool) <= PgBouncer clients",
+            db.pool_max_clients,
+            db.app_connections,
+            "pyscale:database.size or pyscale:database.poolMode",
+        ),
+        Check(
+            "cache clients (nodes x workers x pool) <= maxclients",
+            c.max_clients,
+            c.client_connections,
+            "pyscale:cache.size",
+        ),
+        Check(
+            "node memory >= workers + in-flight connections",
+            int(p.memory_gib * 1024 * MEMORY_USABLE_FRACTION),
+            g.workers * GUNICORN_WORKER_MIB + p.per_node_concurrency * PER_CONNECTION_KIB // 1024,
+            "pyscale:nodeSize",
+        ),
+    ]
+    if db.read_replicas:
+        result.append(
+            Check(
+                "read clients per replica <= replica connections - reserved",
+                db.max_connections - db.reserved,
+                db.read_connections_per_replica,
+                "pyscale:database.size or pyscale:database.readReplicas",
+            )
+        )
+    if lb.enabled:
+        result.append(
+            Check(
+                "load balancer connections >= target",
+                lb.max_connections,
+                p.target_concurrency,
+                "pyscale:targetConcurrency",
+            )
+        )
+        if lb.size_unit:
+            result.append(
+                Check(
+                    "load balancer size_unit <= provider maximum",
+                    lb.max_size_unit,
+                    lb.size_unit,
+                    "pyscale:targetConcurrency",
+                )
+            )
+    return result

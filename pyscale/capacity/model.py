@@ -1,0 +1,130 @@
+"""The capacity plan as data: every number a node, the load balancer and the data stores
+get, grouped by what reads them. Derived by `pyscale.capacity.plan`, checked by
+`pyscale.capacity.checks`; frozen, so one plan object is read everywhere (offline plan,
+rendering, the local node, the benchmark's prediction) and never recomputed."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from pyscale.capacity.checks import checks
+
+
+@dataclass(frozen=True)
+class GunicornPlan:
+    workers: int
+    worker_class: str
+    worker_connections: int
+    backlog: int
+    keepalive_s: int
+    max_requests: int
+    max_requests_jitter: int
+    timeout_s: int
+    graceful_timeout_s: int
+    limit_nofile: int  # systemd LimitNOFILE for the service (per process)
+
+
+@dataclass(frozen=True)
+class NginxPlan:
+    worker_processes: int
+    worker_connections: int
+    worker_rlimit_nofile: int
+    listen_backlog: int
+    upstream_keepalive: int  # idle upstream connections cached per worker
+    upstream_keepalive_timeout_s: int
+    limit_nofile: int  # systemd LimitNOFILE for nginx.service (the master)
+
+
+@dataclass(frozen=True)
+class KernelPlan:
+    somaxconn: int
+    tcp_max_syn_backlog: int
+    ip_local_port_range: tuple[int, int]
+    tcp_fin_timeout: int
+    tcp_tw_reuse: int
+    tcp_keepalive_time: int
+    tcp_keepalive_intvl: int
+    tcp_keepalive_probes: int
+    file_max: int
+    nr_open: int
+    nofile: int  # limits.conf soft and hard nofile for every user
+
+    def sysctls(self) -> dict[str, str]:
+        """The sysctl file's content, in a stable order (user-data must be deterministic)."""
+        low, high = self.ip_local_port_range
+        return {
+            "fs.file-max": str(self.file_max),
+            "fs.nr_open": str(self.nr_open),
+            "net.core.somaxconn": str(self.somaxconn),
+            "net.ipv4.tcp_max_syn_backlog": str(self.tcp_max_syn_backlog),
+            "net.ipv4.ip_local_port_range": f"{low} {high}",
+            "net.ipv4.tcp_fin_timeout": str(self.tcp_fin_timeout),
+            "net.ipv4.tcp_tw_reuse": str(self.tcp_tw_reuse),
+            "net.ipv4.tcp_keepalive_time": str(self.tcp_keepalive_time),
+            "net.ipv4.tcp_keepalive_intvl": str(self.tcp_keepalive_intvl),
+            "net.ipv4.tcp_keepalive_probes": str(self.tcp_keepalive_probes),
+        }
+
+
+@dataclass(frozen=True)
+class DatabasePlan:
+    size: str
+    max_connections: int  # what the server admits (per cluster node)
+    reserved: int  # kept out of the pool
+    pool_mode: str
+    pool_size: int  # PgBouncer server connections for the app
+    pool_max_clients: int  # client connections PgBouncer accepts
+    per_process_pool: int  # each Gunicorn worker's write pool (to the primary's PgBouncer)
+    per_process_read_pool: int  # each worker's pool to one read replica
+    app_connections: int  # write clients from every worker of every node
+    read_replicas: int
+    read_connections_per_replica: int
+
+
+@dataclass(frozen=True)
+class CachePlan:
+    size: str
+    max_clients: int
+    per_process_pool: int
+    client_connections: int
+    eviction_policy: str | None  # None: the provider does not let us set it (OVHcloud)
+
+
+@dataclass(frozen=True)
+class LoadBalancerPlan:
+    enabled: bool
+    size: str  # DigitalOcean: size units as a string; OVHcloud: flavor name; "" when disabled
+    size_unit: int  # DigitalOcean size_unit (0 elsewhere)
+    max_connections: int
+    max_size_unit: int = 0  # the provider's ceiling on size_unit (0: it sizes by flavor)
+    health_check_path: str = "/healthz"
+
+
+@dataclass(frozen=True)
+class CapacityPlan:
+    target_concurrency: int
+    nodes: int
+    vcpus: int
+    memory_gib: int
+    per_node_concurrency: int  # what one node's Gunicorn accepts: workers x worker_connections
+    per_node_load: int  # what one node must hold with one node down (N+1)
+    gunicorn: GunicornPlan
+    nginx: NginxPlan
+    kernel: KernelPlan
+    database: DatabasePlan
+    cache: CachePlan
+    load_balancer: LoadBalancerPlan
+
+    @property
+    def capacity_one_node_down(self) -> int:
+        """What the fleet holds with one node lost (N+1); a single node counts as itself."""
+        return max(self.nodes - 1, 1) * self.per_node_concurrency
+
+    @property
+    def processes(self) -> int:
+        """Gunicorn worker processes across the fleet: each holds its own pools."""
+        return self.nodes * self.gunicorn.workers
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self) | {"checks": [dataclasses.asdict(c) for c in checks(self)]}

@@ -1,0 +1,210 @@
+"""Derive the plan: node count, Gunicorn, Nginx, kernel, database, cache and load balancer
+from the settings and the cloud's catalog, then refuse it when a link cannot hold."""
+
+from __future__ import annotations
+
+import math
+
+from pyscale import clouds
+from pyscale.capacity.checks import CapacityError, checks
+from pyscale.capacity.model import (
+    CachePlan,
+    CapacityPlan,
+    DatabasePlan,
+    GunicornPlan,
+    KernelPlan,
+    LoadBalancerPlan,
+    NginxPlan,
+)
+from pyscale.capacity.seeds import (
+    CACHE_CLIENT_FRACTION,
+    CACHE_POOL_PER_PROCESS_MAX,
+    DB_MIN_RESERVED,
+    DB_POOL_PER_PROCESS_MAX,
+    DB_RESERVED_FRACTION,
+    GRACEFUL_TIMEOUT_S,
+    GUNICORN_FD_MARGIN,
+    GUNICORN_KEEPALIVE_S,
+    LB_HEADROOM,
+    LINUX_NR_OPEN,
+    MAX_BACKLOG,
+    MAX_REQUESTS,
+    MAX_REQUESTS_JITTER,
+    MAX_WORKER_CONNECTIONS,
+    NGINX_IMBALANCE,
+    NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S,
+    PGBOUNCER_MAX_CLIENT_CONN,
+    SEED_GUNICORN_BACKLOG,
+    SEED_NGINX_WORKER_CONNECTIONS,
+    SEED_NOFILE,
+    SEED_SOMAXCONN,
+    SEED_SYN_BACKLOG,
+    SEED_WORKER_CONNECTIONS,
+    WORKER_TIMEOUT_S,
+)
+from pyscale.settings import Settings
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _node_count(settings: Settings, per_node: int) -> int:
+    if settings.node_count is not None:
+        return settings.node_count
+    # N+1: enough nodes for the target, plus one so that losing a node (or replacing one
+    # during a deploy) still leaves the target covered.
+    return _ceil_div(settings.target_concurrency, per_node) + 1
+
+
+def plan(settings: Settings, max_process_nofile: int = LINUX_NR_OPEN) -> CapacityPlan:
+    """Derive and check the plan. `max_process_nofile` is the host's per-process descriptor
+    ceiling: a cloud node's is fs.nr_open; a local run passes its own (the local node uses
+    this to derive a smaller plan through the same model rather than edit files by hand).
+
+    Raises CapacityError when a link cannot hold.
+    """
+    vcpus = settings.node_size.vcpus
+    workers = 2 * vcpus + 1
+    seed_capacity = workers * SEED_WORKER_CONNECTIONS
+    nodes = _node_count(settings, seed_capacity)
+    per_node_load = _ceil_div(settings.target_concurrency, max(nodes - 1, 1))
+    # Raise worker_connections only when a fixed node count makes each node hold more.
+    worker_connections = min(
+        MAX_WORKER_CONNECTIONS, max(SEED_WORKER_CONNECTIONS, _ceil_div(per_node_load, workers))
+    )
+    per_node = workers * worker_connections
+
+    backlog = min(MAX_BACKLOG, max(SEED_GUNICORN_BACKLOG, per_node))
+    somaxconn = max(SEED_SOMAXCONN, backlog)
+
+    # Every proxied request holds two Nginx connections (client and upstream); idle cached
+    # upstream connections come on top, and accepts are not spread perfectly.
+    nginx_total = math.ceil(2 * per_node * NGINX_IMBALANCE)
+    nginx_workers = max(vcpus, _ceil_div(2 * nginx_total, max_process_nofile))
+    upstream_keepalive = per_node // nginx_workers
+    nginx_wc = max(SEED_NGINX_WORKER_CONNECTIONS, _ceil_div(nginx_total, nginx_workers))
+    nginx_rlimit = min(max_process_nofile, max(SEED_NOFILE, 2 * nginx_wc))
+
+    gunicorn_nofile = min(
+        max_process_nofile, max(SEED_NOFILE, worker_connections + GUNICORN_FD_MARGIN)
+    )
+    nofile = max(SEED_NOFILE, gunicorn_nofile, nginx_rlimit)
+    file_max = 2 * (nginx_workers * nginx_rlimit + workers * gunicorn_nofile)
+
+    kernel = KernelPlan(
+        somaxconn=somaxconn,
+        tcp_max_syn_backlog=max(SEED_SYN_BACKLOG, backlog),
+        ip_local_port_range=(1024, 65535),
+        tcp_fin_timeout=30,
+        tcp_tw_reuse=1,
+        tcp_keepalive_time=600,
+        tcp_keepalive_intvl=15,
+        tcp_keepalive_probes=5,
+        file_max=max(2_097_152, file_max),
+        nr_open=max(LINUX_NR_OPEN, nofile)
+        if max_process_nofile >= LINUX_NR_OPEN
+        else max_process_nofile,
+        nofile=min(nofile, max_process_nofile),
+    )
+    gunicorn = GunicornPlan(
+        workers=workers,
+        worker_class="gevent",
+        worker_connections=worker_connections,
+        backlog=backlog,
+        keepalive_s=GUNICORN_KEEPALIVE_S,
+        max_requests=MAX_REQUESTS,
+        max_requests_jitter=MAX_REQUESTS_JITTER,
+        timeout_s=WORKER_TIMEOUT_S,
+        graceful_timeout_s=GRACEFUL_TIMEOUT_S,
+        limit_nofile=gunicorn_nofile,
+    )
+    nginx = NginxPlan(
+        worker_processes=nginx_workers,
+        worker_connections=nginx_wc,
+        worker_rlimit_nofile=nginx_rlimit,
+        listen_backlog=somaxconn,
+        upstream_keepalive=upstream_keepalive,
+        upstream_keepalive_timeout_s=NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S,
+        limit_nofile=nginx_rlimit,
+    )
+    result = CapacityPlan(
+        target_concurrency=settings.target_concurrency,
+        nodes=nodes,
+        vcpus=vcpus,
+        memory_gib=settings.node_size.memory_gib,
+        per_node_concurrency=per_node,
+        per_node_load=per_node_load,
+        gunicorn=gunicorn,
+        nginx=nginx,
+        kernel=kernel,
+        database=_database(settings, nodes * workers),
+        cache=_cache(settings, nodes * workers),
+        load_balancer=_load_balancer(settings, nodes),
+    )
+    broken = [c for c in checks(result) if not c.ok]
+    if broken:
+        raise CapacityError(broken)
+    return result
+
+
+def _database(settings: Settings, processes: int) -> DatabasePlan:
+    db = settings.database
+    limit = db.size.max_connections
+    reserved = max(DB_MIN_RESERVED, math.ceil(limit * DB_RESERVED_FRACTION))
+    pool_size = max(1, limit - reserved)
+    if db.pool_mode == "session":
+        # A session-mode client holds its server connection for life: clients <= pool.
+        max_clients = pool_size
+    else:
+        max_clients = PGBOUNCER_MAX_CLIENT_CONN
+    per_process = max(1, min(DB_POOL_PER_PROCESS_MAX, max_clients // processes))
+    replicas = db.read_replicas
+    # DigitalOcean: one URI per replica, each worker reads from one (chosen by process), so
+    # replicas share the fleet. OVHcloud: one read-only endpoint in front of every standby,
+    # so in the worst case every reader lands on the same standby.
+    endpoints = clouds.get(settings.cloud).read_endpoints(replicas)
+    readers_per_replica = _ceil_div(processes, endpoints) if replicas else 0
+    per_process_read = (
+        max(1, min(DB_POOL_PER_PROCESS_MAX, pool_size // readers_per_replica)) if replicas else 0
+    )
+    return DatabasePlan(
+        size=db.size.name,
+        max_connections=limit,
+        reserved=reserved,
+        pool_mode=db.pool_mode,
+        pool_size=pool_size,
+        pool_max_clients=max_clients,
+        per_process_pool=per_process,
+        per_process_read_pool=per_process_read,
+        app_connections=processes * per_process,
+        read_replicas=replicas,
+        read_connections_per_replica=readers_per_replica * per_process_read,
+    )
+
+
+def _cache(settings: Settings, processes: int) -> CachePlan:
+    size = settings.cache.size
+    budget = int(size.max_clients * CACHE_CLIENT_FRACTION)
+    per_process = max(1, min(CACHE_POOL_PER_PROCESS_MAX, budget // processes))
+    return CachePlan(
+        size=size.name,
+        max_clients=size.max_clients,
+        per_process_pool=per_process,
+        client_connections=processes * per_process,
+        eviction_policy=settings.cache.eviction_policy,
+    )
+
+
+def _load_balancer(settings: Settings, nodes: int) -> LoadBalancerPlan:
+    if nodes == 1:
+        return LoadBalancerPlan(enabled=False, size="", size_unit=0, max_connections=0)
+    wanted = math.ceil(settings.target_concurrency * LB_HEADROOM)
+    choice = clouds.get(settings.cloud).load_balancer(wanted)
+    return LoadBalancerPlan(
+        enabled=True,
+        size=choice.size,
+        size_unit=choice.size_unit,
+        max_connections=choice.max_connections,
+        max_size_unit=choice.max_size_unit,
+    )

@@ -1,0 +1,49 @@
+"""The numbers the capacity model starts from and the margins it keeps, each with its reason.
+
+Seed numbers come from the source articles and the tools' own defaults (DESIGN.md); the plan
+raises one only when the target needs more.
+"""
+
+SEED_WORKER_CONNECTIONS = 1000  # gunicorn's default for async workers
+# Past this one gevent process spends its time scheduling greenlets and its accept loop
+# falls behind: a fixed node count that needs more gets bigger nodes or more nodes instead.
+MAX_WORKER_CONNECTIONS = 10_000
+SEED_NOFILE = 65_536  # limits.conf and LimitNOFILE in the source articles
+SEED_SOMAXCONN = 4096
+SEED_SYN_BACKLOG = 2048
+SEED_GUNICORN_BACKLOG = 2048  # gunicorn's default `backlog`
+SEED_NGINX_WORKER_CONNECTIONS = 1024
+MAX_REQUESTS = 10_000
+MAX_REQUESTS_JITTER = 1_000
+WORKER_TIMEOUT_S = 120
+GRACEFUL_TIMEOUT_S = 120
+# Gunicorn must keep an idle upstream connection open longer than Nginx's upstream
+# keepalive_timeout, or Nginx reuses a socket Gunicorn is closing and the request fails.
+NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S = 60
+GUNICORN_KEEPALIVE_S = 75
+# Linux: listen() backlogs are truncated to somaxconn, and kernels before 5.4 keep it in 16
+# bits; staying at or under 65535 behaves the same everywhere.
+MAX_BACKLOG = 65_535
+# Linux default fs.nr_open: the most a process may raise RLIMIT_NOFILE to.
+LINUX_NR_OPEN = 1_048_576
+# Descriptors a Gunicorn worker holds besides client sockets: listeners, logs, pipes,
+# database and cache pools, imported modules' files.
+GUNICORN_FD_MARGIN = 1024
+# Nginx's kernel balancing of accepts across workers is uneven under bursts; leave room.
+NGINX_IMBALANCE = 1.25
+# Load balancers are sized above the target: idle keep-alive client connections count too.
+LB_HEADROOM = 1.2
+# PostgreSQL connections kept out of the pool for migrations, monitoring and operators.
+DB_RESERVED_FRACTION = 0.1
+DB_MIN_RESERVED = 2
+# PgBouncer client connections a managed pool accepts: OVHcloud documents 5,000 per pool
+# (ovh/public-cloud-roadmap#146). DigitalOcean publishes no figure; we budget the same.
+PGBOUNCER_MAX_CLIENT_CONN = 5_000
+DB_POOL_PER_PROCESS_MAX = 10
+CACHE_POOL_PER_PROCESS_MAX = 20
+CACHE_CLIENT_FRACTION = 0.8  # of maxclients; the rest for operators and replication
+# Memory per node (estimates from the local node benchmark, bench/): a gevent Gunicorn
+# worker with the app loaded, and one in-flight request across Nginx, greenlet and buffers.
+GUNICORN_WORKER_MIB = 60
+PER_CONNECTION_KIB = 48
+MEMORY_USABLE_FRACTION = 0.8

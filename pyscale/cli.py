@@ -1,0 +1,118 @@
+"""`pyscale plan | render | node | diff | bench | lock`: the program, offline, for people and CI.
+
+`plan` runs the real Pulumi program under the mock engine (no cloud account, no Pulumi CLI)
+and shows what `pulumi up` would create, the capacity plan, the monthly cost and the policy
+verdicts. `render` writes one node's cloud-init and every file it lands. `node` runs the
+rendered node on this machine (pyscale.localnode). `diff` turns two `plan --json` documents
+into the pull-request comment. `bench` measures a rendered node (bench/). `lock` regenerates
+the node's locked Python environment (deps/node.lock).
+
+Global flags (`--stack-dir`) are accepted before or after the command. Exit status: 0 done,
+2 bad settings or a capacity chain that cannot hold (every problem listed, nothing
+registered), 3 a mandatory policy violated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench import node as bench_node
+from policy import offline as policy_offline
+from pyscale import capacity, diff, localnode, offline, render, report, settings
+from pyscale.render import lock
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    run = offline.run(args.stack, Path(args.stack_dir))
+    violations = policy_offline.evaluate(run.resources, run.outputs, run.config)
+    doc = report.plan_document(run, violations)
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2, sort_keys=True, default=str)
+        sys.stdout.write("\n")
+    else:
+        report.print_plan(doc, run.plan)
+    mandatory = [v for v in violations if v.enforcement == "mandatory"]
+    return 3 if mandatory else 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    stack_settings = settings.load(args.stack, Path(args.stack_dir))
+    plan = capacity.plan(stack_settings)
+    rendered = render.node(plan, stack_settings, render.placeholder_secrets(plan))
+    render.write_tree(rendered, Path(args.out))
+    out = Path(args.out)
+    sys.stdout.write(f"wrote {out / 'user-data'} and {len(rendered.files)} files under "
+                     f"{out / 'files'}\n")  # fmt: skip
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    head = diff.load(args.head)
+    if head is None:
+        sys.stderr.write(f"error: no plan in {args.head}\n")
+        return 2
+    sys.stdout.write(diff.render(diff.load(args.base), head))
+    return 0
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    lock.NODE_LOCK.write_text(lock.render(lock.lock()))
+    sys.stdout.write(f"wrote {lock.NODE_LOCK}\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    # --stack-dir on the main parser and on every command: SUPPRESS keeps a value given
+    # before the command from being reset by the command's own default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--stack-dir",
+        default=argparse.SUPPRESS,
+        help=f"directory holding Pulumi.<stack>.yaml (default: {offline.REPO})",
+    )
+    main = argparse.ArgumentParser(
+        prog="pyscale", description=__doc__.split("\n")[0], parents=[common]
+    )
+    sub = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plan = sub.add_parser("plan", parents=[common], help="what `pulumi up` would create, offline")
+    plan.add_argument("--stack", required=True)
+    plan.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    plan.set_defaults(func=_cmd_plan)
+
+    render_p = sub.add_parser("render", parents=[common], help="write a node's files")
+    render_p.add_argument("--stack", required=True)
+    render_p.add_argument("--out", required=True, help="directory for user-data and files/")
+    render_p.set_defaults(func=_cmd_render)
+
+    node = sub.add_parser("node", parents=[common], help="run a stack's rendered node here")
+    localnode.add_arguments(node, common)
+
+    diff_p = sub.add_parser("diff", parents=[common], help="two plans as pull-request markdown")
+    diff_p.add_argument("base", type=Path, help="base branch `plan --json` (may be missing)")
+    diff_p.add_argument("head", type=Path, help="pull request `plan --json`")
+    diff_p.set_defaults(func=_cmd_diff)
+
+    bench = sub.add_parser("bench", parents=[common], help="benchmarks (bench/)")
+    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    bench_node.add_arguments(
+        benches.add_parser("node", parents=[common], help="tuned node vs stock, same run")
+    )
+
+    lock_p = sub.add_parser("lock", parents=[common], help="regenerate deps/node.lock (PyPI)")
+    lock_p.set_defaults(func=_cmd_lock)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not hasattr(args, "stack_dir"):
+        args.stack_dir = str(offline.REPO)
+    try:
+        return args.func(args)
+    except (settings.SettingsError, capacity.CapacityError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2

@@ -1,0 +1,33 @@
+"""DigitalOcean: droplets in a VPC, a regional load balancer, managed PostgreSQL and Valkey."""
+
+from pyscale.clouds.base import Cloud, Defaults
+from pyscale.clouds.digitalocean import catalog, mocks, pricing
+
+CLOUD = Cloud(
+    name="digitalocean",
+    title="DigitalOcean",
+    catalog=catalog.CATALOG,
+    defaults=Defaults(
+        region="fra1",
+        node_size={"dev": "s-2vcpu-4gb", "staging": "c-4", "prod": "c-16"},
+        database_size={
+            "dev": "db-s-1vcpu-1gb",
+            "staging": "db-s-2vcpu-4gb",
+            "prod": "db-s-4vcpu-8gb",
+        },
+        cache_size={
+            "dev": "db-s-1vcpu-1gb",
+            "staging": "db-s-1vcpu-2gb",
+            "prod": "db-s-2vcpu-4gb",
+        },
+    ),
+    # managed: a DigitalOcean-managed Let's Encrypt certificate on the load balancer.
+    tls_modes=("managed", "certificate", "node", "off"),
+    # API reference, "Create a New Droplet", user_data: 64 KiB.
+    user_data_limit=65_536,
+    read_endpoints=catalog.read_endpoints,
+    load_balancer=catalog.load_balancer,
+    estimate=pricing.estimate,
+    mocks=mocks,
+    components="components.digitalocean",
+)

@@ -1,0 +1,27 @@
+"""OVHcloud Public Cloud: instances on a vRack network, Octavia load balancer, managed
+PostgreSQL (plan-sized, standbys serve reads) and Valkey."""
+
+from pyscale.clouds.base import Cloud, Defaults
+from pyscale.clouds.ovh import catalog, mocks, pricing
+
+CLOUD = Cloud(
+    name="ovh",
+    title="OVHcloud",
+    catalog=catalog.CATALOG,
+    defaults=Defaults(
+        region="GRA11",
+        node_size={"dev": "d2-4", "staging": "c3-8", "prod": "c3-32"},
+        database_size={"dev": "db1-4", "staging": "db1-7", "prod": "db1-15"},
+        cache_size={"dev": "db1-4", "staging": "db1-4", "prod": "db1-7"},
+    ),
+    # No managed Let's Encrypt on OVHcloud's load balancer: a key-manager certificate.
+    tls_modes=("certificate", "node", "off"),
+    # OpenStack Nova takes user data base64-encoded and at most 65535 bytes
+    # (docs.openstack.org/nova/stein/user/user-data.html): 49149 raw bytes.
+    user_data_limit=65_535 // 4 * 3,
+    read_endpoints=catalog.read_endpoints,
+    load_balancer=catalog.load_balancer,
+    estimate=pricing.estimate,
+    mocks=mocks,
+    components="components.ovh",
+)

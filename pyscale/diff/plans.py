@@ -1,0 +1,211 @@
+"""A pull request's plan, as markdown (`pyscale diff BASE.json HEAD.json`).
+
+The pull-request workflow runs `pyscale plan --stack X --json` on the base commit and on
+the head commit and feeds both here; the markdown lands in the one plan
+comment on the pull request. Reviewers see what the change does to the stack (resources
+added, removed, changed), to capacity and to the monthly bill, and every policy verdict,
+without reading two JSON documents.
+
+Pure: no Pulumi, no network. A missing or empty BASE file (a new stack, or a base commit
+whose plan failed) shows the head plan alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Key = tuple[str, str]  # (type token, logical name): a resource's identity across plans
+MAX_LISTED = 25  # longer lists fold into <details>, so one stack cannot drown the comment
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The parts of a `plan --json` document this report reads."""
+
+    stack: str
+    resources: dict[Key, dict[str, Any]]
+    capacity: dict[str, Any]
+    monthly_cost: float
+    currency: str
+    policy: list[dict[str, Any]]
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Plan:
+        return cls(
+            stack=str(doc.get("stack", "?")),
+            resources={(r["type"], r["name"]): r for r in doc.get("resources", [])},
+            capacity=dict(doc.get("capacity") or {}),
+            monthly_cost=float(doc.get("monthly_cost") or 0),
+            currency=str(doc.get("currency") or "USD"),
+            policy=list(doc.get("policy") or []),
+        )
+
+
+@dataclass(frozen=True)
+class Diff:
+    """What head changes against base."""
+
+    added: list[Key]
+    removed: list[Key]
+    changed: dict[Key, list[str]]  # resource -> changed input names
+
+
+def diff(base: Plan, head: Plan) -> Diff:
+    """Resources by identity; a resource is changed when its inputs or cost differ."""
+    changed: dict[Key, list[str]] = {}
+    for key in sorted(base.resources.keys() & head.resources.keys()):
+        before, after = base.resources[key], head.resources[key]
+        b_in, a_in = before.get("inputs") or {}, after.get("inputs") or {}
+        names = sorted(k for k in b_in.keys() | a_in.keys() if b_in.get(k) != a_in.get(k))
+        if before.get("monthly_cost") != after.get("monthly_cost"):
+            names.append("monthly_cost")
+        if names:
+            changed[key] = names
+    return Diff(
+        added=sorted(head.resources.keys() - base.resources.keys()),
+        removed=sorted(base.resources.keys() - head.resources.keys()),
+        changed=changed,
+    )
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Dotted paths to the scalars of the capacity object (lists stay whole)."""
+    if isinstance(value, Mapping):
+        for key in sorted(value):
+            yield from _flatten(value[key], f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, value
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"`{json.dumps(value)}`" if not isinstance(value, str) else f"`{value}`"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _money(amount: float, currency: str) -> str:
+    return f"{amount:,.2f} {currency}"
+
+
+def _signed(amount: float, currency: str) -> str:
+    sign = "+" if amount > 0 else ("-" if amount < 0 else "±")
+    return f"{sign}{abs(amount):,.2f} {currency}"
+
+
+def _short_type(token: str) -> str:
+    """`digitalocean:index/droplet:Droplet` -> `digitalocean:Droplet`."""
+    parts = token.split(":")
+    return f"{parts[0]}:{parts[-1]}" if len(parts) >= 3 else token
+
+
+def _listing(title: str, lines: list[str], fold: bool = False) -> list[str]:
+    """A titled block; folded into <details> when asked or when it runs long."""
+    if not lines:
+        return []
+    if not fold and len(lines) <= MAX_LISTED:
+        return [f"**{title}**", "", *lines, ""]
+    return [f"<details><summary>{title}</summary>", "", *lines, "", "</details>", ""]
+
+
+def _capacity_lines(base: Plan | None, head: Plan) -> list[str]:
+    cap = head.capacity
+    checks = [c for c in cap.get("checks") or [] if isinstance(c, Mapping)]
+    holding = sum(1 for c in checks if c.get("have", 0) >= c.get("need", 0))
+    headline = [
+        ("target concurrency", cap.get("target_concurrency")),
+        ("nodes", cap.get("nodes")),
+        ("per-node concurrency", cap.get("per_node_concurrency")),
+        ("vCPU / memory per node", None),
+        ("load balancer connections", (cap.get("load_balancer") or {}).get("max_connections")),
+    ]
+    lines = ["| capacity | head |", "|---|---|"]
+    for label, value in headline:
+        if label.startswith("vCPU") and cap.get("vcpus") is not None:
+            lines.append(f"| {label} | {cap['vcpus']} vCPU / {cap.get('memory_gib')} GiB |")
+        elif value is not None:
+            lines.append(f"| {label} | {_number(value)} |")
+    if checks:
+        lines.append(f"| capacity checks | {holding}/{len(checks)} links hold |")
+    lines.append("")
+    if base is not None:
+        before = dict(_flatten({k: v for k, v in base.capacity.items() if k != "checks"}))
+        after = dict(_flatten({k: v for k, v in cap.items() if k != "checks"}))
+        moved = [
+            f"- `{path}`: {_number(before.get(path))} → {_number(after.get(path))}"
+            for path in sorted(before.keys() | after.keys())
+            if before.get(path) != after.get(path)
+        ]
+        lines += _listing(f"Capacity changes ({len(moved)})", moved)
+    return lines
+
+
+def _policy_lines(head: Plan) -> list[str]:
+    if not head.policy:
+        return ["**Policy:** no violations.", ""]
+    mandatory = sum(1 for v in head.policy if v.get("enforcement") == "mandatory")
+    verdict = "❌ blocks the deploy" if mandatory else "⚠️ advisory only"
+    lines = [f"**Policy:** {len(head.policy)} violation(s), {mandatory} mandatory — {verdict}", ""]
+    for v in head.policy:
+        resource = str(v.get("resource", "")).split("::")[-1]
+        lines.append(
+            f"- `{v.get('enforcement')}` **{v.get('policy')}** `{resource}`: {v.get('message')}"
+        )
+    return [*lines, ""]
+
+
+def render(base: Plan | None, head: Plan) -> str:
+    """One markdown section for one stack."""
+    counts = Counter(_short_type(t) for t, _ in head.resources)
+    lines = [f"### `{head.stack}`", ""]
+    cost = _money(head.monthly_cost, head.currency)
+    if base is None:
+        lines += [f"{len(head.resources)} resources · {cost}/month · no base plan to compare", ""]
+    else:
+        changes = diff(base, head)
+        delta = head.monthly_cost - base.monthly_cost
+        currency_note = (
+            f" (base in {base.currency}: not comparable)" if base.currency != head.currency else ""
+        )
+        lines += [
+            f"{len(head.resources)} resources "
+            f"(**+{len(changes.added)}** added, **-{len(changes.removed)}** removed, "
+            f"**~{len(changes.changed)}** changed) · "
+            f"{cost}/month (**{_signed(delta, head.currency)}**{currency_note})",
+            "",
+        ]
+    lines += _capacity_lines(base, head)
+    type_rows = [f"| `{t}` | {n} |" for t, n in sorted(counts.items())]
+    lines += _listing(
+        f"Resources by type ({len(counts)} types)",
+        ["| type | count |", "|---|---|", *type_rows],
+        fold=True,
+    )
+    if base is not None:
+        lines += _listing(
+            f"Added ({len(changes.added)})",
+            [f"- `{_short_type(t)}` {n}" for t, n in changes.added],
+        )
+        lines += _listing(
+            f"Removed ({len(changes.removed)})",
+            [f"- `{_short_type(t)}` {n}" for t, n in changes.removed],
+        )
+        lines += _listing(
+            f"Changed ({len(changes.changed)})",
+            [
+                f"- `{_short_type(t)}` {n}: {', '.join(f'`{k}`' for k in keys)}"
+                for (t, n), keys in changes.changed.items()
+            ],
+        )
+    lines += _policy_lines(head)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def load(path: Path) -> Plan | None:
+    """A plan document, or None when the file is missing or empty (no base plan)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return Plan.from_json(json.loads(text)) if text.strip() else None

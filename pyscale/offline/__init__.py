@@ -1,0 +1,91 @@
+"""Run the real Pulumi program offline, under Pulumi's mock engine.
+
+The Pulumi CLI is not needed: config from the stack file is handed to the runtime, every
+resource registration goes to the cloud's mock answers (realistic ids and outputs,
+pyscale.offline.mocks), and each registration is recorded with its inputs, options and
+aliases, under the URN the real engine would give it (pyscale.offline.engine). `pyscale
+plan`, `pyscale render` and the stack tests all use this, so what they inspect is what
+`pulumi up` would send.
+"""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from pyscale import capacity, settings
+from pyscale.offline.engine import RecordingMonitor, Registered
+from pyscale.offline.mocks import Mocks, UnknownToMocks
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = "pyscale"
+
+__all__ = ["PROJECT", "REPO", "Mocks", "Registered", "Run", "UnknownToMocks", "run"]
+
+
+@dataclass
+class Run:
+    """Everything one offline run of a stack produced."""
+
+    stack: str
+    settings: settings.Settings
+    plan: capacity.CapacityPlan
+    resources: list[Registered]
+    # Stack exports, resolved: name -> (value, is_secret).
+    outputs: dict[str, tuple[Any, bool]]
+    # The config the program ran with, as the engine holds it: (values, secret keys).
+    config: tuple[dict[str, str], list[str]]
+
+    def of_type(self, type_token: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+def _resolve(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, pulumi.Output):
+        return _sync_await(value.future()), bool(_sync_await(value.is_secret()))
+    return value, False
+
+
+def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = None) -> Run:
+    """Run `__main__.py` for `stack` under mocks and return what it registered and exported.
+
+    `root` is the directory holding `Pulumi.<stack>.yaml`. `overrides` replaces config values
+    (`pyscale:key` -> string), for tests of bad input.
+    Raises SettingsError or CapacityError, before any resource is registered, on bad config.
+    """
+    config, secret_keys = settings.stack_config(stack, root)
+    config = {**config, **(overrides or {})}
+    cloud = settings.from_pulumi_config(stack, config).cloud  # validated again by the program
+    monitor = RecordingMonitor(Mocks(cloud), stack, PROJECT)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    # A fresh root stack resource per run, so several stacks can run in one process.
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor
+    )
+    namespace: dict[str, Any] = {}
+
+    def program() -> None:
+        namespace.update(runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi__"))
+
+    _sync_await(run_pulumi_func(program))
+    exports = namespace["exports"]
+    return Run(
+        stack=stack,
+        settings=exports.settings,
+        plan=exports.plan,
+        resources=monitor.registered,
+        outputs={k: _resolve(v) for k, v in exports.values.items()},
+        config=(config, secret_keys),
+    )

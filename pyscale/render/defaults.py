@@ -1,0 +1,65 @@
+"""Fixed node values the capacity model does not derive (none grows with the target), each
+with its source, and the ports Nginx serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyscale.settings import Settings
+
+
+@dataclass(frozen=True)
+class NodeDefaults:
+    """Fixed node values the capacity model does not derive (none grows with the target)."""
+
+    http_port: int = 80
+    https_port: int = 443
+    # Loopback-only port for Nginx's stub_status, read by the nginx exporter.
+    stub_status_port: int = 8080
+    # The Prometheus exporters' registered default ports
+    # (https://github.com/prometheus/prometheus/wiki/Default-port-allocations).
+    node_exporter_port: int = 9100
+    nginx_exporter_port: int = 9113
+    # Client keep-alive must outlive the load balancer's idle timeout (DigitalOcean's
+    # http_idle_timeout_seconds defaults to 60) so that the balancer, not Nginx, closes an
+    # idle connection and never sends a request onto a socket Nginx is closing.
+    client_keepalive_timeout_s: int = 75
+    # Nginx's default (1000 since 1.19.10); the upstream pool uses the same.
+    keepalive_requests: int = 1000
+    # Connecting to a local unix socket either works at once or the app is down.
+    proxy_connect_timeout_s: int = 5
+    client_max_body_size: str = "10m"
+    # Slow-header and slow-body clients (slowloris) hold a connection and a descriptor each;
+    # Nginx's 60 s default lets a few thousand of them crowd out real clients.
+    client_header_timeout_s: int = 10
+    client_body_timeout_s: int = 10
+    # h5bp web_performance/compression.conf: level 5 is the size/CPU sweet spot,
+    # and bodies under 256 bytes grow when compressed.
+    gzip_comp_level: int = 5
+    gzip_min_length: int = 256
+    static_expires: str = "7d"
+    # Buffer access-log writes: at 10,000+ requests/s one write per request costs a syscall.
+    access_log_buffer: str = "64k"
+    access_log_flush: str = "5s"
+    # Mozilla SSL configuration generator, "intermediate" profile (nginx, 2024).
+    tls_session_cache: str = "shared:pyscale_tls:10m"
+    tls_session_timeout: str = "1d"
+    hsts_max_age_s: int = 63_072_000
+    # systemd waits this long between restarts so a crash loop does not spin the CPU.
+    restart_sec_s: int = 2
+    # Beyond graceful_timeout: systemd's SIGKILL must come after Gunicorn's own deadline.
+    stop_margin_s: int = 10
+    # Let's Encrypt issuance can fail while DNS propagates: retry with a growing pause.
+    certbot_attempts: int = 5
+    certbot_backoff_s: int = 30
+    # The VPC address can appear a little after cloud-init's final stage starts.
+    address_wait_attempts: int = 30
+
+
+NODE = NodeDefaults()
+
+
+def web_ports(settings: Settings) -> tuple[int, ...]:
+    """The ports Nginx serves: behind a load balancer, which terminates TLS, plain HTTP
+    only; 443 too when the node terminates TLS itself (tls: node)."""
+    return (NODE.http_port, NODE.https_port) if settings.tls == "node" else (NODE.http_port,)

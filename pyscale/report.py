@@ -1,0 +1,138 @@
+"""What `pyscale plan` shows: the resources an offline run registered, the capacity plan,
+the monthly estimate and the policy verdicts, as one JSON document or as text for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from pyscale import capacity, offline
+
+SECRET = "[secret]"
+# Inputs worth a glance in the text listing; the JSON carries all of them.
+KEY_INPUTS = (
+    "region", "size", "sizeUnit", "flavorName", "flavorId", "imageId", "image", "engine",
+    "version", "nodeCount", "plan", "ipRange", "cidr", "mode", "dropletTag", "redirectHttpToHttps",
+    "enableBackendKeepalive", "vlanId", "network", "protocol",
+)  # fmt: skip
+
+
+def _mask(value: Any, secret: bool) -> Any:
+    return SECRET if secret else value
+
+
+def _resource_rows(run: offline.Run) -> list[dict[str, Any]]:
+    rows = []
+    # Registration order depends on timing: sort so that two plans diff cleanly.
+    for r in sorted(
+        run.resources, key=lambda r: (not r.type.endswith(":WebStack"), r.type, r.name)
+    ):
+        if r.type.startswith("pulumi:providers:"):
+            continue
+        inputs = {k: _mask(v, k in r.secret_inputs) for k, v in sorted(r.inputs.items())}
+        rows.append(
+            {
+                "type": r.type,
+                "name": r.name,
+                "urn": r.urn,
+                "parent": r.parent,
+                "protect": r.protect,
+                # The URNs a moved resource answers to: pulumi up keeps it, not replaces it.
+                "aliases": list(r.aliases),
+                "inputs": inputs,
+            }
+        )
+    return rows
+
+
+def plan_document(run: offline.Run, violations: list[Any]) -> dict[str, Any]:
+    # The program exports the plan and the estimate; the document shows those, not a recount.
+    cost = run.outputs["monthly_cost_estimate"][0]
+    return {
+        "stack": run.stack,
+        "cloud": run.settings.cloud,
+        "region": run.settings.region,
+        "environment": run.settings.environment,
+        "resources": _resource_rows(run),
+        "capacity": run.outputs["capacity"][0],
+        "monthly_cost": cost["total"],
+        "currency": cost["currency"],
+        "cost": cost,
+        "outputs": {k: _mask(v, secret) for k, (v, secret) in run.outputs.items()},
+        "policy": [vars(v) for v in violations],
+    }
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= 48 else text[:45] + "..."
+
+
+def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
+    out = sys.stdout.write
+    out(f"pyscale plan: stack {doc['stack']} ({doc['cloud']}, {doc['region']}, "
+        f"{doc['environment']})\n\n")  # fmt: skip
+    rows = doc["resources"]
+    out(f"Resources to create ({len(rows)}):\n")
+    width = max(len(r["type"]) for r in rows)
+    for r in rows:
+        keys = " ".join(
+            f"{k}={_short(v)}"
+            for k, v in r["inputs"].items()
+            if k in KEY_INPUTS and v not in (None, "")
+        )
+        lock = " [protected]" if r["protect"] else ""
+        out(f"  {r['type']:<{width}}  {r['name']}{lock}  {keys}\n")
+
+    g, n, k, db, c, lb = (
+        plan.gunicorn,
+        plan.nginx,
+        plan.kernel,
+        plan.database,
+        plan.cache,
+        plan.load_balancer,
+    )
+    all_checks = capacity.checks(plan)
+    out(f"\nCapacity: target {plan.target_concurrency:,} concurrent requests\n")
+    out(
+        f"  nodes            {plan.nodes} x {plan.per_node_concurrency:,} "
+        f"(holds {plan.capacity_one_node_down:,} with one node down)\n"
+    )
+    out(
+        f"  gunicorn         {g.workers} {g.worker_class} workers x {g.worker_connections:,} "
+        f"connections, backlog {g.backlog:,}, LimitNOFILE {g.limit_nofile:,}\n"
+    )
+    out(
+        f"  nginx            {n.worker_processes} workers x {n.worker_connections:,} connections, "
+        f"rlimit {n.worker_rlimit_nofile:,}, upstream keepalive {n.upstream_keepalive:,}\n"
+    )
+    out(
+        f"  kernel           somaxconn {k.somaxconn:,}, syn backlog {k.tcp_max_syn_backlog:,}, "
+        f"nofile {k.nofile:,}, file-max {k.file_max:,}\n"
+    )
+    out(
+        f"  postgresql       {db.size}: {db.max_connections} connections, PgBouncer {db.pool_mode} "
+        f"pool {db.pool_size}, {db.app_connections} app clients, {db.read_replicas} read replicas\n"
+    )
+    out(
+        f"  valkey           {c.size}: {c.client_connections:,} clients of maxclients "
+        f"{c.max_clients:,}, eviction {c.eviction_policy or 'not settable: keys carry TTLs'}\n"
+    )
+    lb_text = (
+        f"{lb.size} ({lb.max_connections:,} connections)" if lb.enabled else "none (single node)"
+    )
+    out(f"  load balancer    {lb_text}\n")
+    out(f"  checks           {sum(ch.ok for ch in all_checks)}/{len(all_checks)} links hold\n")
+
+    cost = doc["cost"]
+    out(f"\nMonthly cost estimate ({cost['currency']}, list prices as of {cost['as_of']}):\n")
+    for line in cost["lines"]:
+        label = f"{line['item']:<28} {line['size']:<18} x{line['quantity']:<3}"
+        out(f"  {label} {line['monthly']:>10,.2f}\n")
+    out(f"  {'total':<52} {cost['total']:>10,.2f}\n")
+
+    violations = doc["policy"]
+    out(f"\nPolicy: {len(violations)} violation(s)\n")
+    for v in violations:
+        out(f"  [{v['enforcement']}] {v['policy']}: {v['resource']}: {v['message']}\n")

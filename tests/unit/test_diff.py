@@ -1,0 +1,166 @@
+"""components/diff.py: the pull-request plan comment from two `plan --json` documents."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyscale import cli, diff
+
+
+def doc(**over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "stack": "prod",
+        "currency": "USD",
+        "monthly_cost": 1000.0,
+        "capacity": {
+            "target_concurrency": 50000,
+            "nodes": 3,
+            "per_node_concurrency": 33000,
+            "vcpus": 16,
+            "memory_gib": 32,
+            "load_balancer": {"max_connections": 60000, "size_unit": 6},
+            "checks": [{"link": "a", "have": 2, "need": 1}, {"link": "b", "have": 1, "need": 1}],
+        },
+        "resources": [
+            {"type": "pyscale:digitalocean:WebStack", "name": "pyscale-prod", "inputs": {}},
+            {"type": "digitalocean:index/droplet:Droplet", "name": "node-1",
+             "inputs": {"size": "c-16", "userData": "[secret]"}},
+            {"type": "digitalocean:index/droplet:Droplet", "name": "node-2",
+             "inputs": {"size": "c-16", "userData": "[secret]"}},
+            {"type": "digitalocean:index/databaseCluster:DatabaseCluster", "name": "pg",
+             "inputs": {"size": "db-s-4vcpu-8gb"}, "monthly_cost": 120},
+        ],
+        "policy": [],
+    }  # fmt: skip
+    base.update(over)
+    return base
+
+
+def plans(edit) -> tuple[diff.Plan, diff.Plan]:
+    base = doc()
+    head = copy.deepcopy(base)
+    edit(head)
+    return diff.Plan.from_json(base), diff.Plan.from_json(head)
+
+
+def test_added_removed_changed_by_type_and_name() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        head["resources"] = [r for r in head["resources"] if r["name"] != "node-2"]
+        head["resources"].append(
+            {"type": "digitalocean:index/databaseReplica:DatabaseReplica", "name": "pg-r1"}
+        )
+        head["resources"][1]["inputs"]["size"] = "c-32"
+        head["resources"][2]["monthly_cost"] = 240
+
+    changes = diff.diff(*plans(edit))
+    assert changes.added == [("digitalocean:index/databaseReplica:DatabaseReplica", "pg-r1")]
+    assert changes.removed == [("digitalocean:index/droplet:Droplet", "node-2")]
+    assert changes.changed == {
+        ("digitalocean:index/droplet:Droplet", "node-1"): ["size"],
+        ("digitalocean:index/databaseCluster:DatabaseCluster", "pg"): ["monthly_cost"],
+    }
+
+
+def test_identical_plans_have_no_changes() -> None:
+    base, head = plans(lambda head: None)
+    assert diff.diff(base, head) == diff.Diff([], [], {})
+    text = diff.render(base, head)
+    assert "**+0** added, **-0** removed, **~0** changed" in text
+    assert "±0.00 USD" in text
+    assert "Capacity changes" not in text
+
+
+def test_summary_counts_cost_delta_and_capacity() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        head["monthly_cost"] = 1336.5
+        head["capacity"]["nodes"] = 4
+        head["capacity"]["load_balancer"]["size_unit"] = 8
+        head["resources"].append({"type": "digitalocean:index/droplet:Droplet", "name": "n3"})
+
+    text = diff.render(*plans(edit))
+    assert text.startswith("### `prod`\n")
+    assert "5 resources (**+1** added, **-0** removed, **~0** changed)" in text
+    assert "1,336.50 USD/month (**+336.50 USD**)" in text
+    assert "| target concurrency | 50,000 |" in text
+    assert "| vCPU / memory per node | 16 vCPU / 32 GiB |" in text
+    assert "| capacity checks | 2/2 links hold |" in text
+    assert "- `nodes`: 3 → 4" in text
+    assert "- `load_balancer.size_unit`: 6 → 8" in text
+    assert "| `digitalocean:Droplet` | 3 |" in text
+    assert "- `digitalocean:Droplet` n3" in text
+
+
+def test_cost_going_down_and_currency_change() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        head["monthly_cost"] = 900
+        head["currency"] = "EUR"
+
+    text = diff.render(*plans(edit))
+    assert "**-100.00 EUR**" in text
+    assert "(base in USD: not comparable)" in text
+
+
+def test_policy_verdicts_are_listed_and_mandatory_ones_flagged() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        head["policy"] = [
+            {"policy": "ssh-not-public", "enforcement": "mandatory",
+             "resource": "urn:pulumi:prod::pyscale::digitalocean:index/firewall:Firewall::fw",
+             "message": "fw: inbound tcp port 22 from 0.0.0.0/0"},
+            {"policy": "prod-node-redundancy", "enforcement": "advisory",
+             "resource": "prod", "message": "one node"},
+        ]  # fmt: skip
+
+    text = diff.render(*plans(edit))
+    assert "2 violation(s), 1 mandatory — ❌ blocks the deploy" in text
+    assert "- `mandatory` **ssh-not-public** `fw`: fw: inbound tcp port 22" in text
+    assert "- `advisory` **prod-node-redundancy** `prod`: one node" in text
+
+
+def test_clean_policy_says_so() -> None:
+    assert "**Policy:** no violations." in diff.render(*plans(lambda h: None))
+
+
+def test_long_lists_fold_into_details() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        head["resources"] += [
+            {"type": "digitalocean:index/tag:Tag", "name": f"t{i}"}
+            for i in range(diff.MAX_LISTED + 1)
+        ]
+
+    text = diff.render(*plans(edit))
+    assert f"<details><summary>Added ({diff.MAX_LISTED + 1})</summary>" in text
+
+
+def test_cli_without_base(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    head = tmp_path / "head.json"
+    head.write_text(json.dumps(doc()))
+    (tmp_path / "empty.json").write_text("")
+    for base in ("missing.json", "empty.json"):
+        assert cli.main(["diff", str(tmp_path / base), str(head)]) == 0
+        out = capsys.readouterr().out
+        assert "4 resources · 1,000.00 USD/month · no base plan to compare" in out
+        assert "Added" not in out
+
+
+def test_cli_refuses_a_missing_head(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 2
+    assert "no plan in" in capsys.readouterr().err
+
+
+def test_real_plan_document_renders(tmp_path: Path) -> None:
+    """The CLI's own JSON (pyscale/cli.py) goes through unchanged."""
+    out = tmp_path / "prod.json"
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert cli.main(["plan", "--stack", "prod", "--json"]) == 0
+    out.write_text(buffer.getvalue())
+    text = diff.render(diff.load(out), diff.load(out))
+    assert "**+0** added, **-0** removed, **~0** changed" in text
+    assert "**Policy:** no violations." in text
