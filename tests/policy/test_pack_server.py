@@ -1,4 +1,4 @@
-"""The pack exactly as the Pulumi CLI starts it: `python __main__.py` in policy/, a gRPC
+"""The pack as the Pulumi CLI starts it: `__main__.py` run as a script in policy/, a gRPC
 server on a port it prints, asked over gRPC for its policies and for a stack analysis.
 
 This is the one test that starts the server (in a child process it stops at the end).
@@ -23,11 +23,22 @@ POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 STACK_URN = "urn:pulumi:prod::pyscale::pulumi:pulumi:Stack::pyscale-prod"
 URI = "postgresql://pyscale:hunter2@db.example:25060/app"
 
+# The CLI's virtualenv (policy/venv) holds only policy/requirements.txt, but this one has the
+# repository installed, where `import policy.rules...` inside the pack would still work. So
+# the child makes the repository's packages unimportable, then runs the script the way
+# `python -m pulumi.policy` does (runpy.run_path): the pack must stand on its top-level
+# `engine` and `rules` alone, whose modules import each other only relatively.
+REPOSITORY_PACKAGES = ("policy", "components", "pyscale", "bench")
+RUN_PACK_ALONE = (
+    f"import runpy, sys; sys.modules.update(dict.fromkeys({REPOSITORY_PACKAGES!r})); "
+    "runpy.run_path('__main__.py', run_name='__main__')"
+)
+
 
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     server = subprocess.Popen(
-        [sys.executable, "__main__.py"],
+        [sys.executable, "-c", RUN_PACK_ALONE],
         cwd=POLICY_DIR,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -43,7 +43,7 @@ def test_shipped_stack_passes(stack_run: Shipped, stack: str, policy: str) -> No
 def doctor(run: offline.Run, name: str, **changes) -> tuple[list[offline.Registered], str]:
     """A copy of the registrations with `name` changed: `inputs` keys or dataclass fields."""
     resources = copy.deepcopy(run.resources)
-    index = next(i for i, r in enumerate(resources) if r.name == name)
+    index = next(i for i, r in enumerate(resources) if r.name == name and r.custom)
     target = resources[index]
     fields = {k: v for k, v in changes.items() if k in {f.name for f in dataclasses.fields(target)}}
     inputs = {**target.inputs, **{k: v for k, v in changes.items() if k not in fields}}

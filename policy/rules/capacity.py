@@ -1,0 +1,38 @@
+"""Capacity: the nodes created are the nodes the capacity plan sized, with N+1 in prod."""
+
+from __future__ import annotations
+
+from .reading import Finding, Res, at, webstack
+from .tokens import DO_DROPLET, NODE_TYPES
+
+
+def check_capacity_consistent(resources: list[Res]) -> list[Finding]:
+    """The nodes created are the nodes the capacity plan sized the whole chain for."""
+    nodes = [r for r in resources if r.type in NODE_TYPES]
+    stack = webstack(resources)
+    if stack is None:
+        return [("nodes exist but no WebStack declares nodeCount/nodeSize", None)] if nodes else []
+    count, size = stack.get("nodeCount"), stack.get("nodeSize")
+    findings: list[Finding] = []
+    if isinstance(count, int | float) and len(nodes) != int(count):
+        findings.append(
+            at(stack, f"capacity plan says {int(count)} nodes, the stack creates {len(nodes)}")
+        )
+    for node in nodes:
+        # OVHcloud instances carry a flavorId (a UUID looked up from the name): only
+        # DigitalOcean droplets name their size, so only they are compared.
+        actual = node.get("size") if node.type == DO_DROPLET else None
+        if isinstance(actual, str) and isinstance(size, str) and actual != size:
+            findings.append(at(node, f"size {actual}, the capacity plan sized {size}"))
+    return findings
+
+
+def check_prod_node_redundancy(resources: list[Res]) -> list[Finding]:
+    """One prod node means any reboot is an outage; the plan's N+1 needs two or more."""
+    stack = webstack(resources)
+    if stack is None or stack.get("environment") != "prod":
+        return []
+    count = stack.get("nodeCount")
+    if isinstance(count, int | float) and count < 2:
+        return [at(stack, f"prod runs {int(count)} node; one failure is an outage")]
+    return []

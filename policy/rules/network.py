@@ -1,0 +1,65 @@
+"""Network exposure: what the internet can reach on a node, and where nodes live."""
+
+from __future__ import annotations
+
+from .ingress import ANYWHERE, ingress_rules, is_public_source, tcp
+from .reading import Finding, Res, at, webstack
+from .tokens import DO_DROPLET, LOAD_BALANCER_TYPES, NODE_TYPES, PRIVATE_NETWORK_TYPES
+
+SSH_PORT = 22
+WEB_PORTS = (80, 443)
+
+
+def check_ssh_not_public(res: Res) -> list[str]:
+    """Port 22 open to the whole internet is the first thing scanners find."""
+    return [
+        f"{res.name}: inbound {rule.protocol} port {SSH_PORT} from "
+        f"{', '.join(sorted(s for s in rule.sources if s in ANYWHERE))}; allow SSH from "
+        "named CIDRs (pyscale:sshAllowCidrs) or use the provider's console"
+        for rule in ingress_rules(res)
+        if tcp(rule) and rule.covers(SSH_PORT) and any(s in ANYWHERE for s in rule.sources)
+    ]
+
+
+def _single_node_topology(resources: list[Res]) -> bool:
+    """dev: one node, no load balancer, Nginx faces the internet itself."""
+    stack = webstack(resources)
+    no_balancer = not any(r.type in LOAD_BALANCER_TYPES for r in resources)
+    nodes = sum(r.type in NODE_TYPES for r in resources)
+    declared = stack.get("nodeCount") if stack is not None else None
+    return no_balancer and nodes <= 1 and declared in (None, 1)
+
+
+def check_web_through_load_balancer(resources: list[Res]) -> list[Finding]:
+    """Behind a load balancer, a node answering the internet directly skips TLS and health."""
+    if _single_node_topology(resources):
+        return []
+    findings: list[Finding] = []
+    for res in resources:
+        for rule in ingress_rules(res):
+            public = sorted(str(s) for s in rule.sources if is_public_source(s))
+            ports = "/".join(str(p) for p in WEB_PORTS if rule.covers(p))
+            if tcp(rule) and ports and public:
+                findings.append(
+                    at(
+                        res,
+                        f"inbound port {ports} from {', '.join(public)}; with a load balancer, "
+                        "web traffic reaches nodes only from it (DigitalOcean: "
+                        "sourceLoadBalancerUids; OVHcloud: the private subnet)",
+                    )
+                )
+    return findings
+
+
+def check_nodes_in_private_network(resources: list[Res]) -> list[Finding]:
+    """Nodes reach the database and cache over the private network, never the internet."""
+    findings: list[Finding] = []
+    by_urn = {r.urn: r for r in resources}
+    for node in (r for r in resources if r.type in NODE_TYPES):
+        wanted = PRIVATE_NETWORK_TYPES[node.type]
+        if not any(by_urn[d].type in wanted for d in node.dependencies if d in by_urn):
+            kinds = " or ".join(sorted(t.split(":")[-1] for t in wanted))
+            findings.append(at(node, f"not attached to a {kinds} of this stack"))
+        if node.type == DO_DROPLET and not node.get("vpcUuid"):
+            findings.append(at(node, "no vpcUuid; the droplet lands in the default VPC"))
+    return findings
