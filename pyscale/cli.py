@@ -5,7 +5,8 @@ and shows what `pulumi up` would create, the capacity plan, the monthly cost and
 verdicts. `render` writes one node's cloud-init and every file it lands. `node` runs the
 rendered node on this machine (pyscale.localnode). `diff` turns two `plan --json` documents
 into the pull-request comment. `bench` measures a rendered node (bench/). `lock` regenerates
-the node's locked Python environment (deps/node.lock).
+the node's locked Python environment (deps/node.lock). `settings` checks (or, with --write,
+regenerates) the README's settings table and schema/stack.schema.json.
 
 Global flags (`--stack-dir`) are accepted before or after the command. Exit status: 0 done,
 2 bad settings or a capacity chain that cannot hold (every problem listed, nothing
@@ -23,6 +24,7 @@ from bench import node as bench_node
 from policy import offline as policy_offline
 from pyscale import capacity, diff, localnode, offline, render, report, settings
 from pyscale.render import lock
+from pyscale.settings import reference
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -59,8 +61,26 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_lock(args: argparse.Namespace) -> int:
-    lock.NODE_LOCK.write_text(lock.render(lock.lock()))
-    sys.stdout.write(f"wrote {lock.NODE_LOCK}\n")
+    render.NODE_LOCK.write_text(lock.render(lock.lock()))
+    sys.stdout.write(f"wrote {render.NODE_LOCK}\n")
+    return 0
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    root = reference.REPO
+    try:
+        changed = reference.write(root) if args.write else reference.stale(root)
+    except ValueError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    for path in changed:
+        verb = "wrote" if args.write else "stale:"
+        sys.stdout.write(f"{verb} {path}\n")
+    if changed and not args.write:
+        sys.stdout.write("regenerate them with `pyscale settings --write`\n")
+        return 1
+    if not changed:
+        sys.stdout.write(f"{reference.README} and {reference.SCHEMA} match the declarations\n")
     return 0
 
 
@@ -104,6 +124,14 @@ def parser() -> argparse.ArgumentParser:
 
     lock_p = sub.add_parser("lock", parents=[common], help="regenerate deps/node.lock (PyPI)")
     lock_p.set_defaults(func=_cmd_lock)
+
+    settings_p = sub.add_parser(
+        "settings", help="check the generated settings reference (README table, JSON schema)"
+    )
+    settings_p.add_argument(
+        "--write", action="store_true", help="regenerate the README table and the JSON schema"
+    )
+    settings_p.set_defaults(func=_cmd_settings)
     return main
 
 

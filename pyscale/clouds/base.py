@@ -12,7 +12,7 @@ source in the cloud's own catalog module.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -97,6 +97,8 @@ class Defaults:
     node_size: Mapping[str, str]
     database_size: Mapping[str, str]
     cache_size: Mapping[str, str]
+    # Valkey's maxmemory-policy; None where the cloud does not let clients set it.
+    eviction_policy: str | None
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,57 @@ class Estimate:
 
 
 @dataclass(frozen=True)
+class SettingRule:
+    """A limit on one setting's value that its declared range cannot say: it depends on other
+    settings or on this cloud. pyscale/settings runs it once every value is read, and skips it
+    when a setting it reads was already refused (one mistake, one message)."""
+
+    key: str  # the setting blamed (dotted: "database.readReplicas")
+    needs: tuple[str, ...]  # the other settings `refuse` reads
+    doc: str  # one line for the reference table
+    # Why the value cannot be, naming what to do instead; None when it can be. It receives
+    # every setting read so far, by dotted key, as parsed (sizes are catalog entries).
+    refuse: Callable[[Mapping[str, Any]], str | None]
+    # The same limit in JSON Schema where one fragment can say it ({"maxItems": 1}), for the
+    # stack-file schema; empty when it cannot.
+    schema: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DerivedDefault:
+    """A default this cloud computes from other settings instead of the declared one."""
+
+    key: str
+    needs: tuple[str, ...]
+    doc: str  # for the reference table: what the default is on this cloud
+    value: Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class SettingsRules:
+    """What this cloud does with the neutral settings (pyscale/settings) beyond its catalog.
+
+    A setting the cloud's wiring does not apply is listed in `ignored`, so that a stack that
+    sets it is refused instead of deploying something other than it says.
+    """
+
+    # Dotted keys, or a whole group such as "alerts", each with why and what to do instead.
+    ignored: Mapping[str, str]
+    # Settings a stack on this cloud must set.
+    required: tuple[str, ...] = ()
+    derived_defaults: tuple[DerivedDefault, ...] = ()
+    rules: tuple[SettingRule, ...] = ()
+
+    def ignores(self, key: str) -> bool:
+        """True when `key` (dotted) is not applied here, itself or as part of its group."""
+        return any(key == k or key.startswith(f"{k}.") for k in self.ignored)
+
+    def why_ignored(self, key: str) -> str:
+        """Why `key` is not applied here and what to do instead (it must be ignored)."""
+        return next(v for k, v in self.ignored.items() if key == k or key.startswith(f"{k}."))
+
+
+@dataclass(frozen=True)
 class Cloud:
     """One cloud, as the neutral core sees it."""
 
@@ -166,3 +219,5 @@ class Cloud:
     mocks: ModuleType
     # The module holding this cloud's `WebStack` component (components/<cloud>/).
     components: str
+    # Which settings it applies, requires or limits further (pyscale/settings reads these).
+    settings: SettingsRules

@@ -1,7 +1,7 @@
 """DigitalOcean: droplets in a VPC, a regional load balancer, managed PostgreSQL and Valkey."""
 
 from pyscale.clouds.base import Cloud, Defaults
-from pyscale.clouds.digitalocean import catalog, mocks, pricing
+from pyscale.clouds.digitalocean import catalog, mocks, pricing, settings_rules
 
 CLOUD = Cloud(
     name="digitalocean",
@@ -20,6 +20,8 @@ CLOUD = Cloud(
             "staging": "db-s-1vcpu-2gb",
             "prod": "db-s-2vcpu-4gb",
         },
+        # Valkey's default is noeviction: a full cache would refuse writes.
+        eviction_policy="allkeys-lru",
     ),
     # managed: a DigitalOcean-managed Let's Encrypt certificate on the load balancer.
     tls_modes=("managed", "certificate", "node", "off"),
@@ -30,4 +32,5 @@ CLOUD = Cloud(
     estimate=pricing.estimate,
     mocks=mocks,
     components="components.digitalocean",
+    settings=settings_rules.RULES,
 )

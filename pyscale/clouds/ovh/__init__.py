@@ -2,7 +2,7 @@
 PostgreSQL (plan-sized, standbys serve reads) and Valkey."""
 
 from pyscale.clouds.base import Cloud, Defaults
-from pyscale.clouds.ovh import catalog, mocks, pricing
+from pyscale.clouds.ovh import catalog, mocks, pricing, settings_rules
 
 CLOUD = Cloud(
     name="ovh",
@@ -13,6 +13,8 @@ CLOUD = Cloud(
         node_size={"dev": "d2-4", "staging": "c3-8", "prod": "c3-32"},
         database_size={"dev": "db1-4", "staging": "db1-7", "prod": "db1-15"},
         cache_size={"dev": "db1-4", "staging": "db1-4", "prod": "db1-7"},
+        # OVHcloud does not expose maxmemory-policy (settings_rules refuses it).
+        eviction_policy=None,
     ),
     # No managed Let's Encrypt on OVHcloud's load balancer: a key-manager certificate.
     tls_modes=("certificate", "node", "off"),
@@ -24,4 +26,5 @@ CLOUD = Cloud(
     estimate=pricing.estimate,
     mocks=mocks,
     components="components.ovh",
+    settings=settings_rules.RULES,
 )

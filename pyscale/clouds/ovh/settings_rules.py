@@ -1,0 +1,96 @@
+"""What OVHcloud does with pyscale's settings beyond its catalog: the settings its wiring does
+not apply (refused rather than silently dropped), the project id it needs, and read
+replicas that are the service plan's standby nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pyscale.clouds.base import DerivedDefault, SettingRule, SettingsRules
+from pyscale.clouds.ovh.catalog import DATABASE_PLANS
+
+# OVHcloud has no metric alerting for instances or databases in its provider (its only
+# alert, cloudproject.Alerting, watches spending): components/ovh registers no monitoring.
+NO_ALERTING = (
+    "pyscale has no alerting resource on OVHcloud (its provider alerts only on spending); "
+    "remove it and scrape the exporters every node runs (ports 9100 and 9113)"
+)
+# One key pair per instance: cloudInstance takes a single sshKey name (components/ovh/nodes).
+MAX_SSH_KEYS = 1
+# Standby nodes per plan, for messages: "essential: 0, business: 1, enterprise: 2".
+PLAN_STANDBYS = ", ".join(f"{name}: {nodes - 1}" for name, nodes in DATABASE_PLANS.items())
+
+
+def _plan_standbys(values: Mapping[str, Any]) -> int:
+    """The plan's standby nodes: every node but the primary serves the read-only endpoint."""
+    return DATABASE_PLANS[values["database.ovhPlan"]] - 1
+
+
+def _replicas_within_plan(values: Mapping[str, Any]) -> str | None:
+    standbys = _plan_standbys(values)
+    if values["database.readReplicas"] > standbys:
+        return (
+            f"OVHcloud plan '{values['database.ovhPlan']}' has {standbys} standby node(s) to "
+            f"read from; raise database.ovhPlan ({PLAN_STANDBYS})"
+        )
+    return None
+
+
+def _one_ssh_key(values: Mapping[str, Any]) -> str | None:
+    if len(values["sshKeys"]) > MAX_SSH_KEYS:
+        return (
+            f"an OVHcloud instance is created with {MAX_SSH_KEYS} key pair and pyscale would "
+            "drop the others; list one key name"
+        )
+    return None
+
+
+RULES = SettingsRules(
+    ignored={
+        "database.standbyNodes": (
+            "the OVHcloud plan fixes the standby nodes; set database.ovhPlan instead "
+            f"({PLAN_STANDBYS})"
+        ),
+        "database.replicaRegion": (
+            "OVHcloud read replicas are the plan's standby nodes, in the stack's region; remove it"
+        ),
+        "database.maintenanceDay": (
+            "OVHcloud takes only a daily start time; remove it and keep database.maintenanceHour"
+        ),
+        "cache.evictionPolicy": (
+            "OVHcloud does not let clients set maxmemory-policy; remove the key "
+            "(the app sets a TTL on every cache key)"
+        ),
+        "alerts": NO_ALERTING,
+        "alertSlackUrl": NO_ALERTING,
+        "backups": (
+            "pyscale wires no instance backups on OVHcloud (nodes hold no data; the managed "
+            "PostgreSQL keeps its own daily backups); remove it"
+        ),
+    },
+    required=("ovhServiceName",),
+    derived_defaults=(
+        DerivedDefault(
+            key="database.readReplicas",
+            needs=("database.ovhPlan",),
+            doc="the standby nodes of database.ovhPlan",
+            value=_plan_standbys,
+        ),
+    ),
+    rules=(
+        SettingRule(
+            key="database.readReplicas",
+            needs=("database.ovhPlan",),
+            doc="at most the standby nodes of database.ovhPlan",
+            refuse=_replicas_within_plan,
+        ),
+        SettingRule(
+            key="sshKeys",
+            needs=(),
+            doc=f"at most {MAX_SSH_KEYS} key (one key pair per instance)",
+            refuse=_one_ssh_key,
+            schema={"maxItems": MAX_SSH_KEYS},
+        ),
+    ),
+)

@@ -1,0 +1,296 @@
+"""Every `pyscale:` setting, declared once.
+
+The parser, the unknown-key check, the README's configuration table and the stack-file JSON
+schema (schema/stack.schema.json) are all generated from `SETTINGS`: adding a setting here
+is the whole of adding it, plus a field of the same name in model.py (the parser fills
+`database.readReplicas` into `Settings.database.read_replicas`). What depends on the cloud
+(regions, sizes, TLS modes, per-cloud defaults, which settings it applies) is read from the
+cloud's entry in pyscale/clouds, never decided here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from pyscale import clouds
+from pyscale.clouds.ovh.catalog import DATABASE_PLANS as OVH_DATABASE_PLANS
+from pyscale.settings.kinds import Boolean, Choice, Integer, Secret, Sized, Strings, Text
+from pyscale.settings.spec import ByCloud, ByEnvironment, FromStackName, Group, Setting
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+# managed: a certificate the cloud issues and renews on the load balancer (Let's Encrypt).
+# certificate: a certificate already uploaded to the cloud, named by `certificateName`.
+# node: Nginx terminates TLS itself with a certbot certificate (single-node topology).
+# off: plain HTTP (local runs and throwaway stacks only).
+# Each cloud offers a subset (Cloud.tls_modes).
+TLS_MODES = ("managed", "certificate", "node", "off")
+POOL_MODES = ("transaction", "session", "statement")
+EVICTION_POLICIES = (
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "noeviction",
+)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEMO_APP_MODULE = "pyscale_demo.wsgi:application"
+DEFAULT_CLOUD = "digitalocean"
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_WSGI = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_GIT_URL = re.compile(r"^(https://|git@|ssh://)\S+$")
+_HOUR = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_OVH_PROJECT = re.compile(r"^[0-9a-f]{32}$")
+
+# DigitalOcean takes VPC ranges from RFC 1918 only, no larger than /16 and no smaller than
+# /28; OVHcloud subnets accept the same. A range must also not overlap another VPC in the
+# same account, which one stack cannot see: each environment has its own default range.
+_PRIVATE_RANGES = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+_VPC_ALLOWED = "an RFC 1918 IPv4 CIDR from /16 to /28, such as 10.110.0.0/20"
+
+
+def _is_cidr(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        return False
+    return True
+
+
+def _named(value: str) -> bool:
+    return bool(value.strip())
+
+
+def _vpc_cidr_problem(value: str) -> str | None:
+    """Why `value` cannot be a VPC range, or None when it can."""
+    if not _is_cidr(value):
+        return f"must be {_VPC_ALLOWED}"
+    network = ipaddress.ip_network(value)
+    if network.version != 4 or not any(network.subnet_of(r) for r in _PRIVATE_RANGES):
+        return f"is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16; must be {_VPC_ALLOWED}"
+    if not 16 <= network.prefixlen <= 28:
+        return f"has a /{network.prefixlen} prefix; must be {_VPC_ALLOWED}"
+    return None
+
+
+_PLANS = ", ".join(f"{name} {nodes}" for name, nodes in OVH_DATABASE_PLANS.items())
+
+GROUPS = (
+    Group("database", "Managed PostgreSQL: the primary cluster, its read replicas, PgBouncer."),
+    Group("cache", "Managed Valkey (Redis-compatible), for cache and sessions."),
+    Group("app", "The WSGI application the nodes run; the embedded demo app without a repo."),
+    Group("alerts", "Where monitoring alerts go, and their thresholds."),
+)
+
+SETTINGS = (
+    Setting("cloud", Choice(clouds.NAMES), "The cloud the stack is built on.", DEFAULT_CLOUD),
+    Setting(
+        "region",
+        Choice(lambda c: c.catalog.regions),
+        "Where every resource lives: a region with instances, managed PostgreSQL and Valkey.",
+        ByCloud(lambda c, env: c.defaults.region),
+    ),
+    Setting(
+        "environment",
+        Choice(ENVIRONMENTS),
+        "Which environment's defaults apply (sizes, counts, TLS, protection).",
+        FromStackName(ENVIRONMENTS, "dev", "the stack name's first part (`prod-ovh`: `prod`)"),
+    ),
+    Setting(
+        "targetConcurrency",
+        Integer(1, 10_000_000),
+        "The concurrent requests the stack must hold: the capacity plan sizes everything from it.",
+        ByEnvironment(2_000, 10_000, 50_000),
+        unit="concurrent requests",
+    ),
+    Setting(
+        "nodeSize",
+        Sized(lambda c: c.catalog.machines, "node size"),
+        "The droplet size or instance flavor of every node.",
+        ByCloud(lambda c, env: c.defaults.node_size[env]),
+    ),
+    Setting(
+        "nodeCount",
+        Integer(1, 500),
+        "How many nodes; 1 is the single-node topology (no load balancer, Nginx faces users).",
+        ByEnvironment(1, None, None),
+        unit="nodes",
+        unset="the capacity plan's count for targetConcurrency plus one spare node (N+1)",
+    ),
+    Setting(
+        "domain",
+        Text("a lower-case DNS name such as app.example.com", _DOMAIN),
+        "The service's public name; tls managed and node issue its certificate.",
+        unset="the URL is the load balancer's (or the single node's) address",
+    ),
+    Setting(
+        "tls",
+        Choice(lambda c: c.tls_modes),
+        "Where HTTPS ends: managed (the cloud's certificate on the load balancer), certificate "
+        "(an uploaded one), node (certbot on the single node) or off.",
+        ByEnvironment("node", "managed", "managed"),
+    ),
+    Setting(
+        "certificateName",
+        Text("the name of an uploaded certificate"),
+        "The certificate tls: certificate serves (DigitalOcean certificate, OVHcloud key manager).",
+        unset="none; tls: certificate needs one",
+    ),
+    Setting(
+        "sshKeys",
+        Strings("SSH key fingerprints, ids or names", "a key fingerprint, id or name", _named),
+        "SSH keys put on every node (DigitalOcean fingerprints or ids, OVHcloud key-pair names).",
+        (),
+    ),
+    Setting(
+        "sshAllowCidrs",
+        Strings("networks such as 198.51.100.0/24", "a network such as 198.51.100.0/24", _is_cidr),
+        "Networks allowed to reach port 22 on the nodes; empty: SSH from nowhere.",
+        (),
+    ),
+    Setting(
+        "vpcCidr",
+        Text(_VPC_ALLOWED, check=_vpc_cidr_problem),
+        "The private network; one range per stack (DigitalOcean refuses overlapping VPCs).",
+        ByEnvironment("10.112.0.0/20", "10.111.0.0/20", "10.110.0.0/20"),
+    ),
+    Setting(
+        "database.size",
+        Sized(lambda c: c.catalog.databases, "database size"),
+        "The managed PostgreSQL size; its connection limit sizes the PgBouncer pools.",
+        ByCloud(lambda c, env: c.defaults.database_size[env]),
+    ),
+    Setting(
+        "database.version",
+        Choice(lambda c: c.catalog.database_versions),
+        "The PostgreSQL major version.",
+        "17",
+    ),
+    Setting(
+        "database.standbyNodes",
+        Integer(0, 2),  # DigitalOcean: at most 3 nodes (primary + 2 standbys) per cluster.
+        "Standby nodes in the primary cluster: high availability, not read capacity.",
+        ByEnvironment(0, 0, 1),
+        unit="nodes",
+    ),
+    Setting(
+        "database.readReplicas",
+        Integer(0, 5),  # where the per-replica connection budget stays meaningful
+        "Read replicas the app reads from; none: reads go to the primary.",
+        ByEnvironment(0, 1, 2),
+        unit="replicas",
+    ),
+    Setting(
+        "database.replicaRegion",
+        Choice(lambda c: c.catalog.regions),
+        "Where the read replicas live.",
+        unset="the stack's region",
+    ),
+    Setting(
+        "database.poolMode",
+        Choice(POOL_MODES),
+        "PgBouncer's pool mode; session mode admits no more clients than the pool holds.",
+        "transaction",
+    ),
+    Setting(
+        "database.maintenanceDay",
+        Choice(WEEKDAYS),
+        "The weekday the provider may run maintenance.",
+        "sunday",
+    ),
+    Setting(
+        "database.maintenanceHour",
+        Text("a 24-hour time HH:MM such as 03:00", _HOUR),
+        "When the provider may start maintenance (24-hour clock).",
+        "03:00",
+    ),
+    Setting(
+        "database.ovhPlan",
+        Choice(tuple(OVH_DATABASE_PLANS)),
+        f"The OVHcloud PostgreSQL plan, which fixes the cluster's nodes ({_PLANS}).",
+        ByEnvironment("essential", "business", "business"),
+    ),
+    Setting(
+        "cache.size",
+        Sized(lambda c: c.catalog.caches, "cache size"),
+        "The managed Valkey size; its client limit sizes the pools.",
+        ByCloud(lambda c, env: c.defaults.cache_size[env]),
+    ),
+    Setting(
+        "cache.version",
+        Choice(lambda c: c.catalog.cache_versions),
+        "The Valkey major version.",
+        "8",
+    ),
+    Setting(
+        "cache.evictionPolicy",
+        Choice(EVICTION_POLICIES),
+        "Valkey's maxmemory-policy, set explicitly: the engine's noeviction refuses writes.",
+        ByCloud(lambda c, env: c.defaults.eviction_policy),
+    ),
+    Setting(
+        "app.repo",
+        Text("an https:// or ssh git URL", _GIT_URL),
+        "The git repository of your WSGI app.",
+        unset="the embedded demo app (app/) is deployed",
+    ),
+    Setting("app.ref", Text("a branch, tag or commit"), "The branch, tag or commit.", "main"),
+    Setting(
+        "app.module",
+        Text("a WSGI path module:callable", _WSGI),
+        "The WSGI callable Gunicorn serves; another than the demo's needs app.repo.",
+        DEMO_APP_MODULE,
+    ),
+    Setting(
+        "alerts.emails",
+        Strings("e-mail addresses", "an e-mail address", lambda v: "@" in v),
+        "Who gets monitoring alerts by e-mail.",
+        (),
+    ),
+    Setting(
+        "alerts.slackChannel",
+        Text("a Slack channel such as #alerts"),
+        "The Slack channel for alerts; the webhook URL is the secret alertSlackUrl.",
+        unset="no Slack alerts",
+    ),
+    Setting("alerts.cpuPercent", Integer(1, 100), "Alert above this CPU use.", 85, unit="%"),
+    Setting("alerts.memoryPercent", Integer(1, 100), "Alert above this memory use.", 90, unit="%"),
+    Setting("alerts.diskPercent", Integer(1, 100), "Alert above this disk use.", 85, unit="%"),
+    Setting(
+        "alertSlackUrl",
+        Secret("a Slack incoming-webhook URL"),
+        "Where Slack alerts are posted; read as a Pulumi secret, never into the settings.",
+        unset="no Slack alerts",
+    ),
+    Setting(
+        "protect",
+        Boolean(),
+        "Protect the databases from `pulumi destroy` and replacement.",
+        ByEnvironment(False, False, True),
+    ),
+    Setting(
+        "backups",
+        Boolean(),
+        "Droplet backups of every node.",
+        ByEnvironment(False, False, True),
+    ),
+    Setting(
+        "ovhServiceName",
+        Text("an OVHcloud Public Cloud project id (32 hex characters)", _OVH_PROJECT),
+        "The OVHcloud Public Cloud project every resource is created in.",
+        unset="none; OVHcloud stacks must set it",
+    ),
+)
+
+BY_KEY = {setting.key: setting for setting in SETTINGS}
+# The keys at the top of the namespace, in declaration order, and each group's own keys.
+TOP_LEVEL = tuple(dict.fromkeys(s.top for s in SETTINGS))
+GROUP_KEYS = {
+    g.name: tuple(s.key.partition(".")[2] for s in SETTINGS if s.top == g.name) for g in GROUPS
+}

@@ -1,0 +1,123 @@
+"""The validated settings of one stack, as the rest of pyscale reads them.
+
+The fields mirror the declarations (pyscale/settings/declarations.py): `database.readReplicas`
+is `Settings.database.read_replicas`. The parser builds these from the declared keys, so a
+field without a declaration (or the reverse) fails at the first parse, not in production.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pyscale.clouds.base import CacheSize, DatabaseSize, MachineSize
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Managed PostgreSQL: the primary cluster, its read replicas and the PgBouncer pool."""
+
+    size: DatabaseSize
+    version: str
+    # Standby nodes in the primary cluster (high availability, not read capacity).
+    standby_nodes: int
+    read_replicas: int
+    replica_region: str | None
+    pool_mode: str
+    maintenance_day: str
+    maintenance_hour: str
+    # OVHcloud only: the service plan that fixes the node count (primary + standbys).
+    ovh_plan: str
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """Managed Valkey: Redis-compatible, used for cache and sessions."""
+
+    size: CacheSize
+    version: str
+    eviction_policy: str | None  # None on OVHcloud, which does not expose it
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """The WSGI application the nodes run; the embedded demo app when `repo` is unset."""
+
+    repo: str | None
+    ref: str
+    module: str
+
+    @property
+    def is_demo(self) -> bool:
+        return self.repo is None
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where monitoring alerts go. Slack webhooks are secrets and read by the wiring."""
+
+    emails: tuple[str, ...]
+    slack_channel: str | None
+    cpu_percent: int
+    memory_percent: int
+    disk_percent: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one stack asked for, validated."""
+
+    stack: str
+    cloud: str
+    region: str
+    environment: str
+    target_concurrency: int
+    node_size: MachineSize
+    node_count: int | None
+    domain: str | None
+    tls: str
+    certificate_name: str | None
+    ssh_keys: tuple[str, ...]
+    ssh_allow_cidrs: tuple[str, ...]
+    vpc_cidr: str
+    database: DatabaseSettings
+    cache: CacheSettings
+    app: AppSettings
+    alerts: AlertSettings
+    protect: bool
+    backups: bool
+    ovh_service_name: str | None = None
+
+    @property
+    def single_node(self) -> bool:
+        """The dev topology: one node, no load balancer, Nginx faces the internet."""
+        return self.node_count == 1
+
+    @property
+    def resource_prefix(self) -> str:
+        return f"pyscale-{self.stack}"
+
+
+# The dataclass each group of dotted keys (`database.*`) fills.
+GROUP_MODELS: dict[str, type] = {
+    "database": DatabaseSettings,
+    "cache": CacheSettings,
+    "app": AppSettings,
+    "alerts": AlertSettings,
+}
+
+
+def field_name(key: str) -> str:
+    """The dataclass field of a declared key's last part: `readReplicas` -> `read_replicas`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key.rpartition(".")[2]).lower()
+
+
+def build(stack: str, values: dict[str, object]) -> Settings:
+    """Settings from every declared, non-secret value by dotted key (all validated)."""
+    top: dict[str, object] = {}
+    groups: dict[str, dict[str, object]] = {name: {} for name in GROUP_MODELS}
+    for key, value in values.items():
+        group, _, _ = key.rpartition(".")
+        (groups[group] if group else top)[field_name(key)] = value
+    nested = {name: model(**groups[name]) for name, model in GROUP_MODELS.items()}
+    return Settings(stack=stack, **top, **nested)

@@ -1,0 +1,67 @@
+"""The rules that join settings on every cloud: TLS against the domain and the topology, a
+certificate name for uploaded certificates, a repo for a custom WSGI module. Each cloud adds
+its own (pyscale/clouds/<cloud>/settings_rules.py); both kinds run once every value is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pyscale.clouds.base import SettingRule
+from pyscale.settings.declarations import DEMO_APP_MODULE
+
+
+def _tls_needs_domain(v: Mapping[str, Any]) -> str | None:
+    if v["tls"] in ("managed", "node") and v["domain"] is None:
+        return (
+            "needs pyscale:domain (a certificate is issued for a name); "
+            "set a domain or use tls: off"
+        )
+    return None
+
+
+def _certificate_named(v: Mapping[str, Any]) -> str | None:
+    if v["tls"] == "certificate" and not v["certificateName"]:
+        return "must name an uploaded certificate when tls is 'certificate'"
+    return None
+
+
+def _node_tls_single_node(v: Mapping[str, Any]) -> str | None:
+    # Behind a load balancer the Let's Encrypt HTTP-01 check may reach another node, and
+    # every node would ask for its own certificate.
+    if v["tls"] == "node" and v["nodeCount"] != 1:
+        return (
+            "terminating TLS on the nodes needs pyscale:nodeCount: 1; "
+            "a cluster uses 'managed' (where the cloud offers it) or 'certificate'"
+        )
+    return None
+
+
+def _managed_tls_load_balancer(v: Mapping[str, Any]) -> str | None:
+    if v["tls"] == "managed" and v["nodeCount"] == 1:
+        return "a single node has no load balancer to hold the certificate; use 'node' or 'off'"
+    return None
+
+
+def _module_needs_repo(v: Mapping[str, Any]) -> str | None:
+    if v["app.repo"] is None and v["app.module"] != DEMO_APP_MODULE:
+        return (
+            "needs pyscale:app.repo; without a repo the "
+            f"embedded demo app ({DEMO_APP_MODULE}) is deployed"
+        )
+    return None
+
+
+RULES = (
+    SettingRule("tls", ("domain",), "managed and node need a domain", _tls_needs_domain),
+    SettingRule("certificateName", ("tls",), "required by tls: certificate", _certificate_named),
+    SettingRule("tls", ("nodeCount",), "node needs nodeCount: 1", _node_tls_single_node),
+    SettingRule(
+        "tls",
+        ("nodeCount",),
+        "managed needs a load balancer (not nodeCount: 1)",
+        _managed_tls_load_balancer,
+    ),
+    SettingRule("app.module", ("app.repo",), "another module needs app.repo", _module_needs_repo),
+)

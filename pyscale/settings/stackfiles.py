@@ -1,0 +1,61 @@
+"""Stack files and the engine's config map: where the raw `pyscale:` values come from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pyscale.settings.errors import NAMESPACE, Problem, SettingsError
+from pyscale.settings.model import Settings
+from pyscale.settings.parse import parse
+
+
+def from_pulumi_config(stack: str, config: Mapping[str, Any]) -> Settings:
+    """Parse the engine's flat config map (`pyscale:key` -> string) for this project."""
+    prefix = f"{NAMESPACE}:"
+    return parse(stack, {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)})
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
+    """Read Pulumi.<stack>.yaml into the engine's form: (config strings, secret keys).
+
+    Encrypted values (`secure:`) cannot be decrypted offline; they become a placeholder and
+    stay marked secret, which is all an offline plan needs.
+    """
+    document = yaml.safe_load(path.read_text()) or {}
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            config[key] = "[secret]"
+            secret_keys.append(key)
+        elif isinstance(value, str):
+            config[key] = value
+        else:
+            config[key] = json.dumps(value)
+    return config, secret_keys
+
+
+def stack_names(root: Path) -> list[str]:
+    """The stacks that have a `Pulumi.<stack>.yaml` in `root`, sorted."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def stack_config(stack: str, root: Path) -> tuple[dict[str, str], list[str]]:
+    """The engine's view of `Pulumi.<stack>.yaml` in `root`: config strings and secret keys.
+    A missing file is a SettingsError that lists the stacks there."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = ", ".join(stack_names(root))
+        raise SettingsError(stack, [Problem("stack", stack, f"no {path.name}; stacks: {known}")])
+    return read_stack_file(path)
+
+
+def load(stack: str, root: Path) -> Settings:
+    """Settings for a stack file in `root` (the CLI's and the tests' entry point)."""
+    config, _ = stack_config(stack, root)
+    return from_pulumi_config(stack, config)

@@ -1,0 +1,154 @@
+"""pyscale/settings per cloud: a setting the stack's cloud does not apply is refused, naming
+the key, the value, the cloud and what to do; what a cloud requires, derives or limits comes
+from its entry in pyscale/clouds, never from a branch on its name in pyscale/settings."""
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyscale import clouds, settings
+from pyscale.settings import declarations
+from pyscale.settings.spec import honoured_by
+
+SETTINGS_DIR = Path(settings.__file__).parent
+PROJECT = "0123456789abcdef0123456789abcdef"
+BASE = {
+    "ovh": {"cloud": "ovh", "ovhServiceName": PROJECT, "tls": "off"},
+    "digitalocean": {"cloud": "digitalocean", "domain": "app.example.com"},
+}
+SLACK_URL = "https://hooks.slack.com/services/T0/B0/x"
+
+# Settings each cloud's wiring leaves unused (components/<cloud>/): refused when set, even to
+# the value the default would give.
+IGNORED = [
+    ("ovh", {"database": {"maintenanceDay": "monday"}}, "database.maintenanceDay", "monday"),
+    ("ovh", {"database": {"standbyNodes": 1}}, "database.standbyNodes", 1),
+    ("ovh", {"database": {"replicaRegion": "GRA11"}}, "database.replicaRegion", "GRA11"),
+    ("ovh", {"alerts": {"emails": ["oncall@example.com"]}}, "alerts.emails",
+     ["oncall@example.com"]),
+    ("ovh", {"alerts": {"slackChannel": "#pyscale"}}, "alerts.slackChannel", "#pyscale"),
+    ("ovh", {"alerts": {"cpuPercent": 70}}, "alerts.cpuPercent", 70),
+    ("ovh", {"alerts": {"memoryPercent": 70}}, "alerts.memoryPercent", 70),
+    ("ovh", {"alerts": {"diskPercent": 70}}, "alerts.diskPercent", 70),
+    ("ovh", {"backups": True}, "backups", True),
+    ("ovh", {"backups": "false"}, "backups", "false"),
+    ("ovh", {"cache": {"evictionPolicy": "allkeys-lru"}}, "cache.evictionPolicy", "allkeys-lru"),
+    ("digitalocean", {"ovhServiceName": PROJECT}, "ovhServiceName", PROJECT),
+    ("digitalocean", {"database": {"ovhPlan": "business"}}, "database.ovhPlan", "business"),
+]  # fmt: skip
+
+
+def problems(raw: dict, stack: str = "prod") -> list[settings.Problem]:
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.parse(stack, raw)
+    return caught.value.problems
+
+
+def merged(cloud: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {**BASE[cloud], **extra}
+
+
+@pytest.mark.parametrize(("cloud", "extra", "key", "value"), IGNORED)
+def test_setting_the_cloud_ignores_is_refused(cloud: str, extra: dict, key: str, value) -> None:
+    found = problems(merged(cloud, extra))
+    assert [(p.key, p.value) for p in found] == [(key, value)]
+    message = str(found[0])
+    title = clouds.get(cloud).title
+    assert f"pyscale:{key} = {value!r}" in message
+    assert f"{title} (pyscale:cloud: {cloud}) does not apply this setting" in message
+    assert "remove" in message or "instead" in message, message
+
+
+@pytest.mark.parametrize(("cloud", "extra", "key", "value"), IGNORED)
+def test_what_one_cloud_ignores_another_applies(cloud: str, extra: dict, key: str, value) -> None:
+    assert cloud not in honoured_by(key)
+    assert honoured_by(key), f"{key} is applied by no cloud: drop it or wire it"
+
+
+def test_a_secret_the_cloud_ignores_is_refused_without_showing_it() -> None:
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.parse("prod", merged("ovh", {"alertSlackUrl": SLACK_URL}))
+    assert [(p.key, p.value) for p in caught.value.problems] == [("alertSlackUrl", "[secret]")]
+    assert "OVHcloud" in str(caught.value)
+    assert "hooks.slack.com" not in str(caught.value)
+
+
+def test_the_secret_is_accepted_where_it_is_applied_and_never_kept() -> None:
+    parsed = settings.parse("prod", merged("digitalocean", {"alertSlackUrl": SLACK_URL}))
+    assert SLACK_URL not in repr(parsed)
+
+
+def test_an_ignored_setting_left_unset_keeps_its_default() -> None:
+    parsed = settings.parse("prod", BASE["ovh"])
+    assert parsed.backups is True and parsed.database.maintenance_day == "sunday"
+
+
+def test_ovh_takes_one_ssh_key_pair() -> None:
+    found = problems(merged("ovh", {"sshKeys": ["ops-2025", "ops-backup"]}))
+    assert [(p.key, p.value) for p in found] == [("sshKeys", ["ops-2025", "ops-backup"])]
+    assert "OVHcloud" in found[0].allowed and "one key" in found[0].allowed
+    assert settings.parse("prod", merged("ovh", {"sshKeys": ["ops"]})).ssh_keys == ("ops",)
+
+
+def test_digitalocean_puts_every_ssh_key_on_the_droplets() -> None:
+    parsed = settings.parse("prod", merged("digitalocean", {"sshKeys": ["a", "b", "c"]}))
+    assert parsed.ssh_keys == ("a", "b", "c")
+
+
+def test_ovh_project_id_is_checked() -> None:
+    found = problems({**BASE["ovh"], "ovhServiceName": "my-project"})
+    assert [(p.key, p.value) for p in found] == [("ovhServiceName", "my-project")]
+    assert "32 hex" in found[0].allowed
+
+
+def test_ovh_requires_its_project_id_naming_the_cloud() -> None:
+    found = problems({"cloud": "ovh", "tls": "off"})
+    assert [(p.key, p.value) for p in found] == [("ovhServiceName", None)]
+    assert "required on OVHcloud" in found[0].allowed
+
+
+def test_a_default_the_cloud_does_not_offer_says_to_set_the_key() -> None:
+    found = problems({"cloud": "ovh", "ovhServiceName": PROJECT, "domain": "a.example.com"})
+    assert [(p.key, p.value) for p in found] == [("tls", "managed")]
+    assert "unset" in found[0].allowed and "prod default on OVHcloud" in found[0].allowed
+    assert "certificate, node, off" in found[0].allowed
+
+
+def test_tls_modes_come_from_the_cloud() -> None:
+    for name in clouds.NAMES:
+        offered = clouds.get(name).tls_modes
+        assert set(offered) <= set(settings.TLS_MODES), name
+        for mode in set(settings.TLS_MODES) - set(offered):
+            found = problems(merged(name, {"tls": mode}))
+            assert [p.key for p in found] == ["tls"], (name, mode)
+
+
+def test_every_ignored_or_required_key_is_declared() -> None:
+    """A misspelt key in a cloud's rules would refuse nothing."""
+    known = set(declarations.BY_KEY) | {g.name for g in declarations.GROUPS}
+    for name in clouds.NAMES:
+        rules = clouds.get(name).settings
+        named = [*rules.ignored, *rules.required, *(d.key for d in rules.derived_defaults)]
+        named += [key for rule in rules.rules for key in (rule.key, *rule.needs)]
+        assert set(named) <= known, (name, set(named) - known)
+
+
+def test_a_cloud_rule_reading_a_refused_setting_is_skipped() -> None:
+    """One mistake, one message: a bad plan is not also blamed for the replicas."""
+    found = problems(merged("ovh", {"database": {"ovhPlan": "gold", "readReplicas": 2}}))
+    assert [p.key for p in found] == ["database.ovhPlan"]
+
+
+def test_no_branch_on_a_cloud_name_in_pyscale_settings() -> None:
+    """Cloud knowledge lives in pyscale/clouds: no `x == "ovh"` (or `in ("ovh", ...)`)."""
+    for path in sorted(SETTINGS_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                literals = [
+                    n.value
+                    for n in ast.walk(node)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                ]
+                assert not set(literals) & set(clouds.NAMES), f"{path.name}:{node.lineno}"
