@@ -62,7 +62,11 @@ def node_user_data(
 
 
 class WebStack(pulumi.ComponentResource):
-    """Base of `pyscale:<cloud>:WebStack`; each cloud builds its parts, then `publish`es."""
+    """Base of `pyscale:<cloud>:WebStack`; each cloud builds its parts, then `publish`es.
+
+    A cloud's subclass carries its type token (`@pulumi.type_token("pyscale:<cloud>:WebStack")`),
+    which names the cloud too: the settings must be for that cloud.
+    """
 
     url: pulumi.Output[str]
     load_balancer_ip: pulumi.Output[str]
@@ -71,10 +75,10 @@ class WebStack(pulumi.ComponentResource):
     database_read_uris: pulumi.Output[list[str]]
     cache_uri: pulumi.Output[str]
 
-    def __init__(
-        self, cloud: str, name: str, args: WebStackArgs, opts: pulumi.ResourceOptions | None
-    ) -> None:
+    def __init__(self, name: str, args: WebStackArgs, opts: pulumi.ResourceOptions | None) -> None:
         settings, plan = args.settings, args.plan
+        token = pulumi.get_type_token(type(self))
+        cloud = token.split(":")[1]
         if settings.cloud != cloud:
             raise ValueError(f"pyscale:cloud = {settings.cloud!r}: this WebStack is {cloud}'s")
         self.settings, self.plan = settings, plan
@@ -84,7 +88,7 @@ class WebStack(pulumi.ComponentResource):
             "nodeCount": plan.nodes,
             "nodeSize": settings.node_size.name,
         }
-        super().__init__(f"pyscale:{cloud}:WebStack", name, props, opts)
+        super().__init__(token, name, props, opts)
 
     def publish(
         self,

@@ -1,5 +1,7 @@
-"""DigitalOcean wiring: `WebStack` and its parts (network, nodes, loadbalancer, database,
-cache, monitoring), and `mocks` for running the program offline."""
+"""DigitalOcean wiring: `WebStack` and its parts, one file each: network (VPC and tags),
+nodes (droplets and their firewall), loadbalancer, database (PostgreSQL), cache (Valkey),
+monitoring (alerts and the uptime check); moved.py keeps the URNs they had before the parts.
+"""
 
 from components.digitalocean.webstack import WebStack
 from components.webstack import WebStackArgs

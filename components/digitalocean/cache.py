@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
-from components.digitalocean import database
+from components.digitalocean import database, moved
 from components.digitalocean.network import Network
 from pyscale.settings import Settings
 
@@ -23,45 +23,57 @@ ENGINE = "valkey"
 
 
 @dataclass(frozen=True)
-class Cache:
-    cluster: do.DatabaseCluster
-    url: pulumi.Output[str]  # secret: rediss:// on the VPC address
+class CacheArgs:
+    settings: Settings
+    network: Network
 
 
-def create(name: str, settings: Settings, network: Network, parent: pulumi.Resource) -> Cache:
-    opts = pulumi.ResourceOptions(parent=parent)
-    policy = settings.cache.eviction_policy
-    if policy == "noeviction":
-        pulumi.log.warn(
-            "pyscale:cache.evictionPolicy is noeviction: writes fail once the cache is full; "
-            "use allkeys-lru unless every key must survive"
+@pulumi.type_token("pyscale:digitalocean:Cache")
+class Cache(pulumi.ComponentResource):
+    """The Valkey cluster, its eviction policy and its firewall; children are named after the
+    stack (settings.resource_prefix), as before this part existed."""
+
+    uri: pulumi.Output[str]  # secret: rediss:// on the VPC address
+    cluster_urn: pulumi.Output[str]  # DigitalOcean's own URN, for the Project
+
+    def __init__(
+        self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings, network = args.settings, args.network
+        prefix = settings.resource_prefix
+        child = moved.child_options(self, opts)
+        policy = settings.cache.eviction_policy
+        if policy == "noeviction":
+            pulumi.log.warn(
+                "pyscale:cache.evictionPolicy is noeviction: writes fail once the cache is "
+                "full; use allkeys-lru unless every key must survive"
+            )
+        cluster = do.DatabaseCluster(
+            f"{prefix}-valkey",
+            name=f"{prefix}-valkey",
+            engine=ENGINE,
+            version=settings.cache.version,
+            size=settings.cache.size.name,
+            region=settings.region,
+            node_count=1,
+            private_network_uuid=network.vpc_id,
+            maintenance_windows=[database.maintenance_window(settings)],
+            tags=[network.tags.stack, network.tags.cache],
+            opts=moved.child_options(self, opts, custom_timeouts=database.TIMEOUTS),
         )
-    cluster = do.DatabaseCluster(
-        f"{name}-valkey",
-        name=f"{name}-valkey",
-        engine=ENGINE,
-        version=settings.cache.version,
-        size=settings.cache.size.name,
-        region=settings.region,
-        node_count=1,
-        private_network_uuid=network.vpc.id,
-        maintenance_windows=[database.maintenance_window(settings)],
-        tags=[network.tags.stack, network.tags.cache],
-        opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=database.TIMEOUTS),
-    )
-    do.DatabaseValkeyConfig(
-        f"{name}-valkey-config",
-        cluster_id=cluster.id,
-        valkey_maxmemory_policy=policy,
-        opts=opts,
-    )
-    do.DatabaseFirewall(
-        f"{name}-valkey-firewall",
-        cluster_id=cluster.id,
-        rules=database.trusted_sources(network),
-        opts=opts,
-    )
-    return Cache(
-        cluster=cluster,
-        url=pulumi.Output.secret(cluster.private_uri),
-    )
+        do.DatabaseValkeyConfig(
+            f"{prefix}-valkey-config",
+            cluster_id=cluster.id,
+            valkey_maxmemory_policy=policy,
+            opts=child,
+        )
+        do.DatabaseFirewall(
+            f"{prefix}-valkey-firewall",
+            cluster_id=cluster.id,
+            rules=database.trusted_sources(network),
+            opts=child,
+        )
+        self.uri = pulumi.Output.secret(cluster.private_uri)
+        self.cluster_urn = cluster.cluster_urn
+        self.register_outputs({"uri": self.uri, "cluster_urn": self.cluster_urn})

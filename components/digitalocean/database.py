@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
+from components.digitalocean import moved
 from components.digitalocean.network import Network
 from pyscale.capacity import CapacityPlan
 from pyscale.settings import Settings
@@ -36,10 +37,10 @@ TIMEOUTS = pulumi.CustomTimeouts(create="2h", update="2h", delete="30m")
 
 
 @dataclass(frozen=True)
-class Database:
-    cluster: do.DatabaseCluster
-    primary_url: pulumi.Output[str]  # secret: the pool, sslmode=require
-    read_urls: pulumi.Output[list[str]]  # secret: one per replica, sslmode=require
+class DatabaseArgs:
+    settings: Settings
+    plan: CapacityPlan
+    network: Network
 
 
 def maintenance_window(settings: Settings) -> do.DatabaseClusterMaintenanceWindowArgs:
@@ -53,74 +54,98 @@ def trusted_sources(network: Network) -> list[do.DatabaseFirewallRuleArgs]:
     return [do.DatabaseFirewallRuleArgs(type="tag", value=network.tags.web)]
 
 
-def create(
-    name: str, settings: Settings, plan: CapacityPlan, network: Network, parent: pulumi.Resource
-) -> Database:
-    db = settings.database
-    opts = pulumi.ResourceOptions(parent=parent)
-    cluster = do.DatabaseCluster(
-        f"{name}-pg",
-        name=f"{name}-pg",
-        engine=ENGINE,
-        version=db.version,
-        size=db.size.name,
-        region=settings.region,
-        # Standby nodes take over when the primary fails; they are not read capacity.
-        node_count=1 + db.standby_nodes,
-        private_network_uuid=network.vpc.id,
-        maintenance_windows=[maintenance_window(settings)],
-        tags=[network.tags.stack, network.tags.db],
-        opts=pulumi.ResourceOptions(
-            parent=parent, protect=settings.protect, custom_timeouts=TIMEOUTS
-        ),
-    )
-    database = do.DatabaseDb(f"{name}-pg-db", cluster_id=cluster.id, name=APP_DATABASE, opts=opts)
-    user = do.DatabaseUser(f"{name}-pg-user", cluster_id=cluster.id, name=APP_USER, opts=opts)
-    pool = do.DatabaseConnectionPool(
-        f"{name}-pg-pool",
-        cluster_id=cluster.id,
-        name=POOL_NAME,
-        mode=plan.database.pool_mode,
-        size=plan.database.pool_size,
-        db_name=database.name,
-        user=user.name,
-        opts=opts,
-    )
-    do.DatabaseFirewall(
-        f"{name}-pg-firewall", cluster_id=cluster.id, rules=trusted_sources(network), opts=opts
-    )
-    replica_region = db.replica_region or settings.region
-    # A VPC is regional: a replica elsewhere sits in that region's default VPC and the nodes
-    # reach it on its public host (TLS either way).
-    same_region = replica_region == settings.region
-    read_urls = []
-    for index in range(1, db.read_replicas + 1):
-        replica = do.DatabaseReplica(
-            f"{name}-pg-replica-{index}",
-            cluster_id=cluster.id,
-            name=f"{name}-pg-replica-{index}",
-            region=replica_region,
-            # A read-only node must be at least the primary's size.
+@pulumi.type_token("pyscale:digitalocean:Database")
+class Database(pulumi.ComponentResource):
+    """The PostgreSQL cluster with its standbys, replicas, database, user, pool and firewalls;
+    children are named after the stack (settings.resource_prefix), as before this part."""
+
+    primary_uri: pulumi.Output[str]  # secret: the pool, sslmode=require
+    read_uris: pulumi.Output[list[str]]  # secret: one per replica, sslmode=require
+    cluster_urn: pulumi.Output[str]  # DigitalOcean's own URN, for the Project
+
+    def __init__(
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings, plan, network = args.settings, args.plan, args.network
+        db = settings.database
+        prefix = settings.resource_prefix
+        child = moved.child_options(self, opts)
+        cluster = do.DatabaseCluster(
+            f"{prefix}-pg",
+            name=f"{prefix}-pg",
+            engine=ENGINE,
+            version=db.version,
             size=db.size.name,
-            private_network_uuid=network.vpc.id if same_region else None,
+            region=settings.region,
+            # Standby nodes take over when the primary fails; they are not read capacity.
+            node_count=1 + db.standby_nodes,
+            private_network_uuid=network.vpc_id,
+            maintenance_windows=[maintenance_window(settings)],
             tags=[network.tags.stack, network.tags.db],
-            opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=TIMEOUTS),
+            opts=moved.child_options(
+                self, opts, protect=settings.protect, custom_timeouts=TIMEOUTS
+            ),
+        )
+        database = do.DatabaseDb(
+            f"{prefix}-pg-db", cluster_id=cluster.id, name=APP_DATABASE, opts=child
+        )
+        user = do.DatabaseUser(
+            f"{prefix}-pg-user", cluster_id=cluster.id, name=APP_USER, opts=child
+        )
+        pool = do.DatabaseConnectionPool(
+            f"{prefix}-pg-pool",
+            cluster_id=cluster.id,
+            name=POOL_NAME,
+            mode=plan.database.pool_mode,
+            size=plan.database.pool_size,
+            db_name=database.name,
+            user=user.name,
+            opts=child,
         )
         do.DatabaseFirewall(
-            f"{name}-pg-replica-{index}-firewall",
-            # A replica is addressed by its uuid (its id is its name).
-            cluster_id=replica.uuid,
+            f"{prefix}-pg-firewall",
+            cluster_id=cluster.id,
             rules=trusted_sources(network),
-            opts=opts,
+            opts=child,
         )
-        host = replica.private_host if same_region else replica.host
-        read_urls.append(
-            pulumi.Output.all(user.name, user.password, host, replica.port, database.name).apply(
-                lambda v: postgres_url(*v)
+        replica_region = db.replica_region or settings.region
+        # A VPC is regional: a replica elsewhere sits in that region's default VPC and the
+        # nodes reach it on its public host (TLS either way).
+        same_region = replica_region == settings.region
+        read_uris = []
+        for index in range(1, db.read_replicas + 1):
+            replica = do.DatabaseReplica(
+                f"{prefix}-pg-replica-{index}",
+                cluster_id=cluster.id,
+                name=f"{prefix}-pg-replica-{index}",
+                region=replica_region,
+                # A read-only node must be at least the primary's size.
+                size=db.size.name,
+                private_network_uuid=network.vpc_id if same_region else None,
+                tags=[network.tags.stack, network.tags.db],
+                opts=moved.child_options(self, opts, custom_timeouts=TIMEOUTS),
             )
+            do.DatabaseFirewall(
+                f"{prefix}-pg-replica-{index}-firewall",
+                # A replica is addressed by its uuid (its id is its name).
+                cluster_id=replica.uuid,
+                rules=trusted_sources(network),
+                opts=child,
+            )
+            host = replica.private_host if same_region else replica.host
+            read_uris.append(
+                pulumi.Output.all(
+                    user.name, user.password, host, replica.port, database.name
+                ).apply(lambda v: postgres_url(*v))
+            )
+        self.primary_uri = pulumi.Output.secret(pool.private_uri.apply(require_tls))
+        self.read_uris = pulumi.Output.secret(pulumi.Output.all(*read_uris))
+        self.cluster_urn = cluster.cluster_urn
+        self.register_outputs(
+            {
+                "primary_uri": self.primary_uri,
+                "read_uris": self.read_uris,
+                "cluster_urn": self.cluster_urn,
+            }
         )
-    return Database(
-        cluster=cluster,
-        primary_url=pulumi.Output.secret(pool.private_uri.apply(require_tls)),
-        read_urls=pulumi.Output.secret(pulumi.Output.all(*read_urls)),
-    )

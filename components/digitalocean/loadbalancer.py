@@ -1,4 +1,5 @@
-"""The load balancer in front of the nodes (absent in the single-node topology).
+"""The load balancer in front of the nodes (the WebStack leaves it out in the single-node
+topology).
 
 Size: `plan.load_balancer.size_unit`; each unit holds 10,000 simultaneous connections,
 10,000 requests/s and 250 new TLS connections/s (LB_UNIT in pyscale/clouds/digitalocean/
@@ -8,8 +9,8 @@ VPC, so it reaches Nginx on port 80 over the private network.
 TLS ends here (tls: managed or certificate): HTTPS 443 -> HTTP 80, and HTTP 80 redirected to
 HTTPS. The client's address travels in X-Forwarded-For, which Nginx trusts only from the VPC
 CIDR (cloud-init/files/etc/nginx/conf.d/pyscale.conf.j2, "Real client address"); PROXY
-protocol stays off because Nginx does not expect it. (tls: node has no load balancer: the
-WebStack refuses it with more than one node, see webstack.py.)
+protocol stays off because Nginx does not expect it. (tls: node has no load balancer:
+settings refuse it with more than one node.)
 
 A certificate cannot be deleted while a load balancer uses it, so a changed certificate
 must be a new one beside the old: its name carries a digest of its domains, a new domain
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
+from components.digitalocean import moved
 from components.digitalocean.network import Network
 from pyscale import render
 from pyscale.capacity import CapacityPlan
@@ -52,6 +54,13 @@ class HealthCheck:
 
 
 HEALTH_CHECK = HealthCheck()
+
+
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    settings: Settings
+    plan: CapacityPlan
+    network: Network
 
 
 def certificate_name(name: str, domains: list[str]) -> str:
@@ -80,46 +89,66 @@ def forwarding_rules(
     return [terminated, plain]
 
 
-def create(
-    name: str, settings: Settings, plan: CapacityPlan, network: Network, parent: pulumi.Resource
-) -> do.LoadBalancer | None:
-    """The load balancer in front of the web tag; None in the single-node topology."""
-    if not plan.load_balancer.enabled:
-        return None
-    opts = pulumi.ResourceOptions(parent=parent)
-    certificate_ref: pulumi.Input[str] | None = None
-    if settings.tls == "managed":
-        domains = [settings.domain]
-        certificate = do.Certificate(
-            f"{name}-certificate",
-            name=certificate_name(name, domains),
-            type="lets_encrypt",
-            domains=domains,
-            opts=opts,
+@pulumi.type_token("pyscale:digitalocean:LoadBalancer")
+class LoadBalancer(pulumi.ComponentResource):
+    """The load balancer in front of the web tag, with its Let's Encrypt certificate under
+    tls: managed; children are named after the stack (settings.resource_prefix), as they
+    were before this part existed."""
+
+    ip: pulumi.Output[str]
+    load_balancer_id: pulumi.Output[str]  # what the nodes' firewall admits web traffic from
+    load_balancer_urn: pulumi.Output[str]  # DigitalOcean's own URN, for the Project
+
+    def __init__(
+        self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings, plan, network = args.settings, args.plan, args.network
+        prefix = settings.resource_prefix
+        child = moved.child_options(self, opts)
+        certificate_ref: pulumi.Input[str] | None = None
+        if settings.tls == "managed":
+            domains = [settings.domain]
+            certificate = do.Certificate(
+                f"{prefix}-certificate",
+                name=certificate_name(prefix, domains),
+                type="lets_encrypt",
+                domains=domains,
+                opts=child,
+            )
+            certificate_ref = certificate.name
+        elif settings.tls == "certificate":
+            certificate_ref = settings.certificate_name
+        balancer = do.LoadBalancer(
+            f"{prefix}-lb",
+            name=f"{prefix}-lb",
+            region=settings.region,
+            vpc_uuid=network.vpc_id,
+            droplet_tag=network.tags.web,
+            size_unit=plan.load_balancer.size_unit,
+            forwarding_rules=forwarding_rules(settings, certificate_ref),
+            redirect_http_to_https=settings.tls in ("managed", "certificate"),
+            healthcheck=do.LoadBalancerHealthcheckArgs(
+                protocol=HEALTH_CHECK.protocol,
+                port=HEALTH_CHECK.port,
+                path=plan.load_balancer.health_check_path,
+                check_interval_seconds=HEALTH_CHECK.check_interval_seconds,
+                response_timeout_seconds=HEALTH_CHECK.response_timeout_seconds,
+                unhealthy_threshold=HEALTH_CHECK.unhealthy_threshold,
+                healthy_threshold=HEALTH_CHECK.healthy_threshold,
+            ),
+            enable_backend_keepalive=True,
+            http_idle_timeout_seconds=HTTP_IDLE_TIMEOUT_S,
+            enable_proxy_protocol=False,
+            opts=child,
         )
-        certificate_ref = certificate.name
-    elif settings.tls == "certificate":
-        certificate_ref = settings.certificate_name
-    return do.LoadBalancer(
-        f"{name}-lb",
-        name=f"{name}-lb",
-        region=settings.region,
-        vpc_uuid=network.vpc.id,
-        droplet_tag=network.tags.web,
-        size_unit=plan.load_balancer.size_unit,
-        forwarding_rules=forwarding_rules(settings, certificate_ref),
-        redirect_http_to_https=settings.tls in ("managed", "certificate"),
-        healthcheck=do.LoadBalancerHealthcheckArgs(
-            protocol=HEALTH_CHECK.protocol,
-            port=HEALTH_CHECK.port,
-            path=plan.load_balancer.health_check_path,
-            check_interval_seconds=HEALTH_CHECK.check_interval_seconds,
-            response_timeout_seconds=HEALTH_CHECK.response_timeout_seconds,
-            unhealthy_threshold=HEALTH_CHECK.unhealthy_threshold,
-            healthy_threshold=HEALTH_CHECK.healthy_threshold,
-        ),
-        enable_backend_keepalive=True,
-        http_idle_timeout_seconds=HTTP_IDLE_TIMEOUT_S,
-        enable_proxy_protocol=False,
-        opts=opts,
-    )
+        self.ip = balancer.ip
+        self.load_balancer_id = balancer.id
+        self.load_balancer_urn = balancer.load_balancer_urn
+        self.register_outputs(
+            {
+                "ip": self.ip,
+                "load_balancer_id": self.load_balancer_id,
+                "load_balancer_urn": self.load_balancer_urn,
+            }
+        )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
+from components.digitalocean import moved
 from components.digitalocean.network import Network
 from pyscale.capacity import CapacityPlan
 from pyscale.settings import Settings
@@ -24,6 +25,16 @@ from pyscale.settings import Settings
 UPTIME_REGIONS = ("us_east", "us_west", "eu_west", "se_asia")
 LATENCY_THRESHOLD_MS = 1000
 CERTIFICATE_DAYS_LEFT = 14
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    settings: Settings
+    plan: CapacityPlan
+    network: Network
+    url: pulumi.Input[str]  # the public URL the uptime check probes
+    # Secret Slack webhook (pyscale:alertSlackUrl); alerts.slackChannel names the channel.
+    slack_url: pulumi.Input[str] | None
 
 
 @dataclass(frozen=True)
@@ -84,89 +95,99 @@ def destinations(settings: Settings, slack_url: pulumi.Input[str] | None) -> Des
     return Destinations(list(settings.alerts.emails), channel, slack_url)
 
 
-def create(
-    name: str,
-    settings: Settings,
-    plan: CapacityPlan,
-    network: Network,
-    url: pulumi.Input[str],
-    slack_url: pulumi.Input[str] | None,
-    parent: pulumi.Resource,
-) -> list[pulumi.CustomResource]:
-    opts = pulumi.ResourceOptions(parent=parent)
-    to = destinations(settings, slack_url)
-    created: list[pulumi.CustomResource] = []
-    https = settings.tls != "off"
-    check = do.UptimeCheck(
-        f"{name}-uptime",
-        name=f"{name}-uptime",
-        target=url,
-        type="https" if https else "http",
-        regions=list(UPTIME_REGIONS),
-        enabled=True,
-        opts=opts,
-    )
-    created.append(check)
-    if not to.any:
-        return created
-    slacks = (
-        [do.MonitorAlertAlertsSlackArgs(channel=to.slack_channel, url=to.slack_url)]
-        if to.slack
-        else []
-    )
-    for metric in metrics(settings, plan):
-        created.append(
+@pulumi.type_token("pyscale:digitalocean:Monitoring")
+class Monitoring(pulumi.ComponentResource):
+    """The uptime check, and the monitor and uptime alerts when they have somewhere to go;
+    children are named after the stack (settings.resource_prefix), as before this part."""
+
+    uptime_check_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings = args.settings
+        prefix = settings.resource_prefix
+        child = moved.child_options(self, opts)
+        to = destinations(settings, args.slack_url)
+        check = do.UptimeCheck(
+            f"{prefix}-uptime",
+            name=f"{prefix}-uptime",
+            target=args.url,
+            type="http" if settings.tls == "off" else "https",
+            regions=list(UPTIME_REGIONS),
+            enabled=True,
+            opts=child,
+        )
+        if to.any:
+            self._alerts(args, to, check.id, child)
+        self.uptime_check_id = check.id
+        self.register_outputs({"uptime_check_id": self.uptime_check_id})
+
+    def _alerts(
+        self,
+        args: MonitoringArgs,
+        to: Destinations,
+        check_id: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """Monitor alerts on the web tag's droplets, and uptime alerts on the check."""
+        settings, prefix = args.settings, args.settings.resource_prefix
+        slacks = (
+            [do.MonitorAlertAlertsSlackArgs(channel=to.slack_channel, url=to.slack_url)]
+            if to.slack
+            else []
+        )
+        for metric in metrics(settings, args.plan):
             do.MonitorAlert(
-                f"{name}-alert-{metric.key}",
+                f"{prefix}-alert-{metric.key}",
                 description=f"pyscale {settings.stack}: {metric.description} above "
                 f"{metric.value:g} for {metric.window}",
                 type=metric.type,
                 compare="GreaterThan",
                 value=metric.value,
                 window=metric.window,
-                tags=[network.tags.web],
+                tags=[args.network.tags.web],
                 enabled=True,
                 alerts=do.MonitorAlertAlertsArgs(emails=to.emails, slacks=slacks),
-                opts=opts,
+                opts=child,
             )
+        notification = do.UptimeAlertNotificationArgs(
+            emails=to.emails,
+            slacks=[
+                do.UptimeAlertNotificationSlackArgs(channel=s.channel, url=s.url) for s in slacks
+            ],
         )
-    notification = do.UptimeAlertNotificationArgs(
-        emails=to.emails,
-        slacks=[do.UptimeAlertNotificationSlackArgs(channel=s.channel, url=s.url) for s in slacks],
-    )
-    uptime_alerts = [
-        ("down", {"type": "down_global", "period": "2m"}),
-        (
-            "latency",
-            {
-                "type": "latency",
-                "comparison": "greater_than",
-                "threshold": LATENCY_THRESHOLD_MS,
-                "period": "5m",
-            },
-        ),
-    ]
-    if https:
-        uptime_alerts.append(
+        uptime_alerts = [
+            ("down", {"type": "down_global", "period": "2m"}),
             (
-                "certificate",
+                "latency",
                 {
-                    "type": "ssl_expiry",
-                    "comparison": "less_than",
-                    "threshold": CERTIFICATE_DAYS_LEFT,
+                    "type": "latency",
+                    "comparison": "greater_than",
+                    "threshold": LATENCY_THRESHOLD_MS,
                     "period": "5m",
                 },
+            ),
+        ]
+        if settings.tls != "off":
+            uptime_alerts.append(
+                (
+                    "certificate",
+                    {
+                        "type": "ssl_expiry",
+                        "comparison": "less_than",
+                        "threshold": CERTIFICATE_DAYS_LEFT,
+                        "period": "5m",
+                    },
+                )
             )
-        )
-    for key, spec in uptime_alerts:
-        created.append(
+        for key, spec in uptime_alerts:
             do.UptimeAlert(
-                f"{name}-uptime-{key}",
-                name=f"{name}-uptime-{key}",
-                check_id=check.id,
+                f"{prefix}-uptime-{key}",
+                name=f"{prefix}-uptime-{key}",
+                check_id=check_id,
                 notifications=[notification],
-                opts=opts,
+                opts=child,
                 **spec,
             )
-        )
-    return created

@@ -1,4 +1,4 @@
-"""The stack's private network, its tags and the Project that groups its resources.
+"""The stack's private network and its tags.
 
 One VPC per stack (settings.vpc_cidr): the load balancer reaches the nodes, and the nodes
 reach PostgreSQL and Valkey, on private addresses only. The tags are how everything else
@@ -10,17 +10,14 @@ balancer never references a tag that does not exist yet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_digitalocean as do
 
+from components.digitalocean import moved
 from pyscale.settings import Settings
 
-# DigitalOcean's project environments (API: Development, Staging or Production).
-PROJECT_ENVIRONMENTS = {"dev": "Development", "staging": "Staging", "prod": "Production"}
-PROJECT_PURPOSE = "Web Application"
 ROLES = ("web", "db", "cache")
 
 
@@ -35,47 +32,42 @@ class Tags:
 
 
 @dataclass(frozen=True)
-class Network:
-    vpc: do.Vpc
+class NetworkArgs:
+    settings: Settings
+
+
+def tag_names(prefix: str) -> dict[str, str]:
+    """`pyscale-prod` for the stack, `pyscale-prod-web` etc. for each role."""
+    return {"stack": prefix} | {role: f"{prefix}-{role}" for role in ROLES}
+
+
+@pulumi.type_token("pyscale:digitalocean:Network")
+class Network(pulumi.ComponentResource):
+    """The VPC and the stack and role tags; children are named after the stack
+    (settings.resource_prefix), as they were before this part existed."""
+
+    vpc_id: pulumi.Output[str]
     tags: Tags
 
-
-def tag_names(name: str) -> dict[str, str]:
-    """`pyscale-prod` for the stack, `pyscale-prod-web` etc. for each role."""
-    return {"stack": name} | {role: f"{name}-{role}" for role in ROLES}
-
-
-def create(name: str, settings: Settings, parent: pulumi.Resource) -> Network:
-    opts = pulumi.ResourceOptions(parent=parent)
-    vpc = do.Vpc(
-        f"{name}-vpc",
-        name=f"{name}-vpc",
-        region=settings.region,
-        ip_range=settings.vpc_cidr,
-        description=f"pyscale {settings.stack}: nodes, load balancer, PostgreSQL, Valkey",
-        opts=opts,
-    )
-    tags = {
-        key: do.Tag(f"{name}-tag-{key}", name=value, opts=opts).name
-        for key, value in tag_names(name).items()
-    }
-    return Network(vpc=vpc, tags=Tags(**tags))
-
-
-def create_project(
-    name: str,
-    settings: Settings,
-    resource_urns: Sequence[pulumi.Input[str]],
-    parent: pulumi.Resource,
-) -> do.Project:
-    """Group the droplets, load balancer and database clusters in the control panel and
-    under one set of team permissions; otherwise they land in the default project."""
-    return do.Project(
-        f"{name}-project",
-        name=name,
-        description=f"pyscale {settings.stack} ({settings.target_concurrency:,} concurrent)",
-        environment=PROJECT_ENVIRONMENTS[settings.environment],
-        purpose=PROJECT_PURPOSE,
-        resources=list(resource_urns),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
+    def __init__(
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings = args.settings
+        prefix = settings.resource_prefix
+        child = moved.child_options(self, opts)
+        vpc = do.Vpc(
+            f"{prefix}-vpc",
+            name=f"{prefix}-vpc",
+            region=settings.region,
+            ip_range=settings.vpc_cidr,
+            description=f"pyscale {settings.stack}: nodes, load balancer, PostgreSQL, Valkey",
+            opts=child,
+        )
+        tags = {
+            key: do.Tag(f"{prefix}-tag-{key}", name=value, opts=child).name
+            for key, value in tag_names(prefix).items()
+        }
+        self.vpc_id = vpc.id
+        self.tags = Tags(**tags)
+        self.register_outputs({"vpc_id": self.vpc_id, "tags": tags})

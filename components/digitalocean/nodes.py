@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 
+from components.digitalocean import moved
 from components.digitalocean.network import Network
 from pyscale import render
 from pyscale.capacity import CapacityPlan
@@ -29,39 +30,13 @@ SSH_PORT = 22
 
 
 @dataclass(frozen=True)
-class Nodes:
-    droplets: tuple[do.Droplet, ...]
-    ips: pulumi.Output[list[str]]
-
-
-def create(
-    name: str,
-    settings: Settings,
-    plan: CapacityPlan,
-    network: Network,
-    node_user_data: pulumi.Input[str],
-    parent: pulumi.Resource,
-) -> Nodes:
-    droplets = tuple(
-        do.Droplet(
-            f"{name}-node-{index}",
-            name=f"{name}-node-{index}",
-            image=IMAGE,
-            size=settings.node_size.name,
-            region=settings.region,
-            vpc_uuid=network.vpc.id,
-            ssh_keys=list(settings.ssh_keys),
-            # The metrics agent feeds the monitor alerts (monitoring.py).
-            monitoring=True,
-            backups=settings.backups,
-            tags=[network.tags.stack, network.tags.web],
-            user_data=node_user_data,
-            opts=pulumi.ResourceOptions(parent=parent),
-        )
-        for index in range(1, plan.nodes + 1)
-    )
-    ips = pulumi.Output.all(*(d.ipv4_address for d in droplets))
-    return Nodes(droplets=droplets, ips=ips)
+class NodesArgs:
+    settings: Settings
+    plan: CapacityPlan
+    network: Network
+    user_data: pulumi.Input[str]  # secret: holds the database and cache URIs
+    # None without a load balancer (single node): web ports are then open to the internet.
+    load_balancer_id: pulumi.Input[str] | None
 
 
 def inbound_rules(
@@ -103,18 +78,47 @@ def outbound_rules() -> list[do.FirewallOutboundRuleArgs]:
     ] + [do.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=list(ANYWHERE))]
 
 
-def create_firewall(
-    name: str,
-    settings: Settings,
-    network: Network,
-    load_balancer_id: pulumi.Input[str] | None,
-    parent: pulumi.Resource,
-) -> do.Firewall:
-    return do.Firewall(
-        f"{name}-firewall",
-        name=f"{name}-web",
-        tags=[network.tags.web],
-        inbound_rules=inbound_rules(settings, load_balancer_id),
-        outbound_rules=outbound_rules(),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
+@pulumi.type_token("pyscale:digitalocean:Nodes")
+class Nodes(pulumi.ComponentResource):
+    """The droplets and the cloud firewall on their tag; children are named after the stack
+    (settings.resource_prefix), as they were before this part existed."""
+
+    public_ips: pulumi.Output[list[str]]  # in node order
+    droplet_urns: list[pulumi.Output[str]]  # DigitalOcean's own URNs, for the Project
+
+    def __init__(
+        self, name: str, args: NodesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings, network = args.settings, args.network
+        prefix = settings.resource_prefix
+        child = moved.child_options(self, opts)
+        droplets = [
+            do.Droplet(
+                f"{prefix}-node-{index}",
+                name=f"{prefix}-node-{index}",
+                image=IMAGE,
+                size=settings.node_size.name,
+                region=settings.region,
+                vpc_uuid=network.vpc_id,
+                ssh_keys=list(settings.ssh_keys),
+                # The metrics agent feeds the monitor alerts (monitoring.py).
+                monitoring=True,
+                backups=settings.backups,
+                tags=[network.tags.stack, network.tags.web],
+                user_data=args.user_data,
+                opts=child,
+            )
+            for index in range(1, args.plan.nodes + 1)
+        ]
+        do.Firewall(
+            f"{prefix}-firewall",
+            name=f"{prefix}-web",
+            tags=[network.tags.web],
+            inbound_rules=inbound_rules(settings, args.load_balancer_id),
+            outbound_rules=outbound_rules(),
+            opts=child,
+        )
+        self.public_ips = pulumi.Output.all(*(d.ipv4_address for d in droplets))
+        self.droplet_urns = [d.droplet_urn for d in droplets]
+        self.register_outputs({"public_ips": self.public_ips, "droplet_urns": self.droplet_urns})

@@ -1,53 +1,102 @@
 """`pyscale:digitalocean:WebStack`: the whole DigitalOcean topology as one component.
 
-Built only from the Settings and the CapacityPlan, in dependency order: network and tags,
-PostgreSQL and Valkey (their URIs go into the user-data), the nodes, the load balancer, the
-firewall that admits the load balancer, monitoring, and last the Project that lists them.
-Every resource is a direct child of the WebStack and named after it.
+Built only from the Settings and the CapacityPlan, one part per concern, in dependency
+order: network (VPC and tags), database and cache (their URIs go into the user-data), the
+load balancer (with more than one node), the nodes with the firewall that admits the load
+balancer, monitoring, and last the Project that lists the billable resources. The Project
+stays the WebStack's own child: it groups the whole stack, not one part.
+
+Every resource keeps the name it had when it was a direct child of the WebStack, and an
+alias to that URN (moved.py), so that existing stacks are moved, not replaced.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
+import pulumi_digitalocean as do
 
 from components import webstack
-from components.digitalocean import cache, database, loadbalancer, monitoring, network, nodes
+from components.digitalocean.cache import Cache, CacheArgs
+from components.digitalocean.database import Database, DatabaseArgs
+from components.digitalocean.loadbalancer import LoadBalancer, LoadBalancerArgs
+from components.digitalocean.monitoring import Monitoring, MonitoringArgs
+from components.digitalocean.network import Network, NetworkArgs
+from components.digitalocean.nodes import Nodes, NodesArgs
 from components.webstack import WebStackArgs
+from pyscale.settings import Settings
+
+# DigitalOcean's project environments (API: Development, Staging or Production).
+PROJECT_ENVIRONMENTS = {"dev": "Development", "staging": "Staging", "prod": "Production"}
+PROJECT_PURPOSE = "Web Application"
 
 
+@pulumi.type_token("pyscale:digitalocean:WebStack")
 class WebStack(webstack.WebStack):
     """Nodes behind a load balancer, managed PostgreSQL with replicas and a pool, Valkey."""
 
     def __init__(
         self, name: str, args: WebStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("digitalocean", name, args, opts)
+        super().__init__(name, args, opts)
         settings, plan = args.settings, args.plan
-        net = network.create(name, settings, self)
-        db = database.create(name, settings, plan, net, self)
-        valkey = cache.create(name, settings, net, self)
-        node_user_data = webstack.node_user_data(
-            settings, plan, db.primary_url, db.read_urls, valkey.url
+        part = pulumi.ResourceOptions(parent=self)
+        network = Network(f"{name}-net", NetworkArgs(settings), opts=part)
+        database = Database(f"{name}-db", DatabaseArgs(settings, plan, network), opts=part)
+        cache = Cache(f"{name}-cache", CacheArgs(settings, network), opts=part)
+        user_data = webstack.node_user_data(
+            settings, plan, database.primary_uri, database.read_uris, cache.uri
         )
-        fleet = nodes.create(name, settings, plan, net, node_user_data, self)
-        lb = loadbalancer.create(name, settings, plan, net, self)
-        nodes.create_firewall(name, settings, net, lb.id if lb else None, self)
-
+        balancer = (
+            LoadBalancer(f"{name}-lb", LoadBalancerArgs(settings, plan, network), opts=part)
+            if plan.load_balancer.enabled
+            else None
+        )
+        nodes = Nodes(
+            f"{name}-node",
+            NodesArgs(
+                settings,
+                plan,
+                network,
+                user_data,
+                load_balancer_id=balancer.load_balancer_id if balancer else None,
+            ),
+            opts=part,
+        )
         # Single node: the node itself is what the domain's A record points at.
-        entry_ip = lb.ip if lb else fleet.droplets[0].ipv4_address
+        entry_ip = balancer.ip if balancer else nodes.public_ips.apply(lambda ips: ips[0])
         url = webstack.public_url(settings, entry_ip)
-        monitoring.create(name, settings, plan, net, url, args.alert_slack_url, self)
-
-        urns = [d.droplet_urn for d in fleet.droplets]
-        urns += [lb.load_balancer_urn] if lb else []
-        urns += [db.cluster.cluster_urn, valkey.cluster.cluster_urn]
-        network.create_project(name, settings, urns, self)
+        Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(settings, plan, network, url, args.alert_slack_url),
+            opts=part,
+        )
+        billable = [*nodes.droplet_urns]
+        billable += [balancer.load_balancer_urn] if balancer else []
+        billable += [database.cluster_urn, cache.cluster_urn]
+        self._project(name, settings, billable)
 
         self.publish(
             url=url,
             entry_ip=entry_ip,
-            node_ips=fleet.ips,
-            primary_uri=db.primary_url,
-            read_uris=db.read_urls,
-            cache_uri=valkey.url,
+            node_ips=nodes.public_ips,
+            primary_uri=database.primary_uri,
+            read_uris=database.read_uris,
+            cache_uri=cache.uri,
+        )
+
+    def _project(
+        self, name: str, settings: Settings, resource_urns: Sequence[pulumi.Input[str]]
+    ) -> None:
+        """Group the droplets, load balancer and database clusters in the control panel and
+        under one set of team permissions; otherwise they land in the default project."""
+        do.Project(
+            f"{name}-project",
+            name=name,
+            description=f"pyscale {settings.stack} ({settings.target_concurrency:,} concurrent)",
+            environment=PROJECT_ENVIRONMENTS[settings.environment],
+            purpose=PROJECT_PURPOSE,
+            resources=list(resource_urns),
+            opts=pulumi.ResourceOptions(parent=self),
         )

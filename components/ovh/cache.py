@@ -9,6 +9,7 @@ a TTL. What the parameters do allow for a cache is turning RDB persistence off.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -37,19 +38,23 @@ def redis_url(user: str, password: str, host: str, port: int) -> str:
     return f"rediss://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/0"
 
 
+@dataclass(frozen=True)
+class CacheArgs:
+    settings: Settings
+    network: Network
+
+
+@pulumi.type_token("pyscale:ovh:Cache")
 class Cache(pulumi.ComponentResource):
     """The Valkey service and the app's user; `uri` is the app's REDIS_URL."""
 
     uri: pulumi.Output[str]
 
     def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        network: Network,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("pyscale:ovh:Cache", name, {}, opts)
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings, network = args.settings, args.network
         service_name = settings.ovh_service_name
         service = ovh.cloudproject.Database(
             f"{name}-valkey",

@@ -10,6 +10,7 @@ primary, sized by the capacity plan; reads go to the service's read-only endpoin
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -81,6 +82,14 @@ def endpoint(endpoints: Sequence[Mapping[str, Any]], component: str) -> Mapping[
     return next((e for e in endpoints if e["component"] == component), None)
 
 
+@dataclass(frozen=True)
+class DatabaseArgs:
+    settings: Settings
+    plan: CapacityPlan
+    network: Network
+
+
+@pulumi.type_token("pyscale:ovh:Database")
 class Database(pulumi.ComponentResource):
     """The PostgreSQL service with its standbys, the app's database, user and pool."""
 
@@ -88,14 +97,10 @@ class Database(pulumi.ComponentResource):
     read_uris: pulumi.Output[list[str]]
 
     def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        plan: CapacityPlan,
-        network: Network,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("pyscale:ovh:Database", name, {}, opts)
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings, plan, network = args.settings, args.plan, args.network
         child = pulumi.ResourceOptions(parent=self)
         db = settings.database
         service_name = settings.ovh_service_name

@@ -90,21 +90,25 @@ def _container_ref(containers: Sequence[Mapping[str, Any]], name: str, region: s
     )
 
 
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    settings: Settings
+    plan: CapacityPlan
+    network: Network
+    members: Sequence[pulumi.Output[str]]  # the nodes' private addresses, in node order
+
+
+@pulumi.type_token("pyscale:ovh:LoadBalancer")
 class LoadBalancer(pulumi.ComponentResource):
     """Floating IP + Octavia load balancer; `ip` is the public address."""
 
     ip: pulumi.Output[str]
 
     def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        plan: CapacityPlan,
-        network: Network,
-        members: Sequence[pulumi.Output[str]],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("pyscale:ovh:LoadBalancer", name, {}, opts)
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings, plan, network = args.settings, args.plan, args.network
         child = pulumi.ResourceOptions(parent=self)
         service_name = settings.ovh_service_name
         floating_ip = ovh.CloudFloatingIp(
@@ -131,7 +135,7 @@ class LoadBalancer(pulumi.ComponentResource):
         pool_specs, listener_specs = layout(settings.tls)
         pools = {spec.key: self._pool(name, settings, plan, balancer, spec) for spec in pool_specs}
         for spec in pool_specs:
-            for index, member in enumerate(members, start=1):
+            for index, member in enumerate(args.members, start=1):
                 ovh.CloudLoadbalancerPoolMember(
                     f"{name}-{spec.key}-member-{index}",
                     service_name=service_name,

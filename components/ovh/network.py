@@ -11,6 +11,7 @@ Private" architecture, docs.ovhcloud.com, Public Cloud Load Balancer concepts).
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_ovh as ovh
@@ -30,6 +31,12 @@ def gateway_ip(cidr: str) -> str:
     return str(next(ipaddress.ip_network(cidr).hosts()))
 
 
+@dataclass(frozen=True)
+class NetworkArgs:
+    settings: Settings
+
+
+@pulumi.type_token("pyscale:ovh:Network")
 class Network(pulumi.ComponentResource):
     """The vRack network, its subnet (settings.vpc_cidr) and the gateway that routes it."""
 
@@ -40,9 +47,10 @@ class Network(pulumi.ComponentResource):
     cidr: str
 
     def __init__(
-        self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("pyscale:ovh:Network", name, {}, opts)
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         service_name = settings.ovh_service_name
         network = ovh.CloudNetworkPrivateVrack(

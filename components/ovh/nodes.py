@@ -79,6 +79,15 @@ def _addresses(state: Mapping[str, Any], subnet_id: str, private: bool) -> list[
     ]
 
 
+@dataclass(frozen=True)
+class NodesArgs:
+    settings: Settings
+    plan: CapacityPlan
+    network: Network
+    user_data: pulumi.Input[str]  # secret: holds the database and cache URIs
+
+
+@pulumi.type_token("pyscale:ovh:Nodes")
 class Nodes(pulumi.ComponentResource):
     """The security group and the instances; addresses in node order."""
 
@@ -88,15 +97,10 @@ class Nodes(pulumi.ComponentResource):
     public_ips: pulumi.Output[list[str]]
 
     def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        plan: CapacityPlan,
-        network: Network,
-        user_data: pulumi.Output[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: NodesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("pyscale:ovh:Nodes", name, {}, opts)
+        super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
+        settings, plan, network = args.settings, args.plan, args.network
         child = pulumi.ResourceOptions(parent=self)
         service_name = settings.ovh_service_name
         lookup = pulumi.InvokeOutputOptions(parent=self)
@@ -148,7 +152,7 @@ class Nodes(pulumi.ComponentResource):
                 security_group_ids=[group.id],
                 # OVHcloud injects one key pair at boot; the first configured key is it.
                 ssh_key_name=settings.ssh_keys[0] if settings.ssh_keys else None,
-                user_data=user_data,
+                user_data=args.user_data,
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     # New user-data means a new node, created before the old one goes: the

@@ -11,10 +11,10 @@ plan`, `pyscale render` and the stack tests all use this, so what they inspect i
 from __future__ import annotations
 
 import runpy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.runtime import settings as pulumi_settings
@@ -25,10 +25,24 @@ from pyscale import capacity, settings
 from pyscale.offline.engine import RecordingMonitor, Registered
 from pyscale.offline.mocks import Mocks, UnknownToMocks
 
+if TYPE_CHECKING:
+    from components.webstack import Exports
+
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "pyscale"
 
-__all__ = ["PROJECT", "REPO", "Mocks", "Registered", "Run", "UnknownToMocks", "run"]
+__all__ = [
+    "PROJECT",
+    "REPO",
+    "Mocks",
+    "RecordingMonitor",
+    "Registered",
+    "Run",
+    "UnknownToMocks",
+    "execute",
+    "install",
+    "run",
+]
 
 
 @dataclass
@@ -57,30 +71,52 @@ def _resolve(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = None) -> Run:
-    """Run `__main__.py` for `stack` under mocks and return what it registered and exported.
+def install(
+    stack: str,
+    cloud: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: Sequence[str] = (),
+) -> RecordingMonitor:
+    """Set Pulumi's mock engine up for one run of `stack` on `cloud`: `config` handed to the
+    runtime as the engine hands it over, a fresh root stack (so several stacks can run in
+    one process), and the cloud's mocks behind a monitor that records every registration.
 
-    `root` is the directory holding `Pulumi.<stack>.yaml`. `overrides` replaces config values
-    (`pyscale:key` -> string), for tests of bad input.
-    Raises SettingsError or CapacityError, before any resource is registered, on bad config.
+    `run` uses it for the program; tests use it alone to build a component directly, or to
+    watch the program refuse bad config without registering anything.
     """
-    config, secret_keys = settings.stack_config(stack, root)
-    config = {**config, **(overrides or {})}
-    cloud = settings.from_pulumi_config(stack, config).cloud  # validated again by the program
     monitor = RecordingMonitor(Mocks(cloud), stack, PROJECT)
-    pulumi.runtime.set_all_config(config, secret_keys)
-    # A fresh root stack resource per run, so several stacks can run in one process.
+    pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor
     )
+    return monitor
+
+
+def execute() -> Exports:
+    """Run `__main__.py` under the installed mock engine, as `pulumi up` runs it, and return
+    what it exported. Whatever the program raises (SettingsError, CapacityError) propagates."""
     namespace: dict[str, Any] = {}
 
     def program() -> None:
         namespace.update(runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi__"))
 
     _sync_await(run_pulumi_func(program))
-    exports = namespace["exports"]
+    return namespace["exports"]
+
+
+def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = None) -> Run:
+    """Run `__main__.py` for `stack` under mocks and return what it registered and exported.
+
+    `root` is the directory holding `Pulumi.<stack>.yaml`. `overrides` replaces config values
+    (`pyscale:key` -> string), for tests of bad input and for variants of a stack.
+    Raises SettingsError or CapacityError, before any resource is registered, on bad config.
+    """
+    config, secret_keys = settings.stack_config(stack, root)
+    config = {**config, **(overrides or {})}
+    cloud = settings.from_pulumi_config(stack, config).cloud  # validated again by the program
+    monitor = install(stack, cloud, config, secret_keys)
+    exports = execute()
     return Run(
         stack=stack,
         settings=exports.settings,

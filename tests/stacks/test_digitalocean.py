@@ -21,13 +21,11 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import rpc
-from pulumi.runtime import settings as pulumi_settings
 
 from components.digitalocean import WebStack, WebStackArgs, loadbalancer
 from pyscale import capacity, clouds, offline, render, settings, urls
 from pyscale.clouds.digitalocean import mocks
-from pyscale.offline import Registered, Run
+from pyscale.offline import RecordingMonitor, Registered, Run
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "staging", "prod")
@@ -46,6 +44,16 @@ PROJECT = DO + "project:Project"
 MONITOR_ALERT = DO + "monitorAlert:MonitorAlert"
 UPTIME_CHECK = DO + "uptimeCheck:UptimeCheck"
 UPTIME_ALERT = DO + "uptimeAlert:UptimeAlert"
+WEBSTACK = "pyscale:digitalocean:WebStack"
+# The WebStack's parts: component type -> the suffix of its name.
+PARTS = {
+    "pyscale:digitalocean:Network": "net",
+    "pyscale:digitalocean:Nodes": "node",
+    "pyscale:digitalocean:Database": "db",
+    "pyscale:digitalocean:Cache": "cache",
+    "pyscale:digitalocean:LoadBalancer": "lb",
+    "pyscale:digitalocean:Monitoring": "monitoring",
+}
 WEB_PORTS = {"80", "443"}
 # What each stack file must come to (Pulumi.<stack>.yaml): written out, not derived, so a
 # plan or wiring change that alters the topology shows up here.
@@ -164,7 +172,10 @@ def test_resource_types_and_counts(stack_run: Callable[[str], Run], stack: str) 
     managed_tls = run.settings.tls == "managed"
     https = run.settings.tls != "off"
     expected = {
-        "pyscale:digitalocean:WebStack": 1,
+        WEBSTACK: 1,
+        **{part: 1 for part in PARTS},
+        # No load balancer part in the single-node topology.
+        "pyscale:digitalocean:LoadBalancer": want["load_balancers"],
         VPC: 1,
         DO + "tag:Tag": 4,
         PROJECT: 1,
@@ -401,20 +412,28 @@ def test_connection_strings_are_secret_and_require_tls(
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_child_is_a_direct_child_of_the_webstack(
+def test_every_child_sits_in_a_part_of_the_webstack(
     stack_run: Callable[[str], Run], stack: str
 ) -> None:
+    """Parts are the WebStack's children and resources the parts' (but the Project, which
+    groups the whole stack)."""
     run = stack_run(stack)
-    (web,) = run.of_type("pyscale:digitalocean:WebStack")
+    (web,) = run.of_type(WEBSTACK)
     assert web.inputs == {
         "cloud": "digitalocean",
         "environment": run.settings.environment,
         "nodeCount": run.plan.nodes,
         "nodeSize": run.settings.node_size.name,
     }
+    parts = {r.urn: r for r in run.resources if r.type in PARTS}
+    for part in parts.values():
+        assert part.parent == web.urn, f"{part.urn} is not parented to {web.urn}"
+        assert part.name == f"{web.name}-{PARTS[part.type]}", part.urn
     for resource in run.resources:
         if resource is not web:
-            assert resource.parent == web.urn, f"{resource.urn} is not parented to {web.urn}"
+            on_the_webstack = resource.type in PARTS or resource.type == PROJECT
+            expected = {web.urn} if on_the_webstack else set(parts)
+            assert resource.parent in expected, f"{resource.urn} is not in a part of {web.urn}"
             assert resource.name.startswith(run.settings.resource_prefix + "-"), resource.urn
 
 
@@ -520,25 +539,10 @@ def test_a_wrong_value_fails_the_checks(stack_run: Callable[[str], Run]) -> None
 # ------------------------------------------------------------------ component-level tests
 
 
-class RecordingMocks(offline.Mocks):
-    """The DigitalOcean mocks, keeping every registration's type and inputs."""
-
-    def __init__(self) -> None:
-        super().__init__("digitalocean")
-        self.registered: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.registered.append(args)
-        return super().new_resource(args)
-
-
 @pytest.fixture
-def recorder() -> RecordingMocks:
-    """Fresh mocks and a fresh root stack for one component test."""
-    recording = RecordingMocks()
-    pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(recording, project="pyscale", stack="prod", preview=False)
-    return recording
+def recorder(mock_engine) -> RecordingMonitor:
+    """The mock engine for one component test, recording what the component registers."""
+    return mock_engine("prod")
 
 
 def build(stack: str) -> tuple[WebStack, settings.Settings, capacity.CapacityPlan]:
@@ -549,7 +553,7 @@ def build(stack: str) -> tuple[WebStack, settings.Settings, capacity.CapacityPla
 
 
 @pulumi.runtime.test
-def test_component_outputs_are_secret_where_they_hold_credentials(recorder: RecordingMocks):
+def test_component_outputs_are_secret_where_they_hold_credentials(recorder: RecordingMonitor):
     web, _, _ = build("prod")
     secret_outputs = (web.database_primary_uri, web.database_read_uris, web.cache_uri)
     public_outputs = (web.url, web.load_balancer_ip, web.node_ips)
@@ -563,7 +567,7 @@ def test_component_outputs_are_secret_where_they_hold_credentials(recorder: Reco
 
 
 @pulumi.runtime.test
-def test_component_nodes_boot_with_the_rendered_config(recorder: RecordingMocks):
+def test_component_nodes_boot_with_the_rendered_config(recorder: RecordingMonitor):
     web, stack_settings, plan = build("prod")
 
     def check(values: list) -> None:
@@ -574,12 +578,11 @@ def test_component_nodes_boot_with_the_rendered_config(recorder: RecordingMocks)
         expected = render.node(
             plan, stack_settings, render.NodeSecrets(primary, tuple(reads), cache)
         )
-        droplets = [a for a in recorder.registered if a.typ == DROPLET]
+        droplets = [r for r in recorder.registered if r.type == DROPLET]
         assert len(droplets) == plan.nodes
-        for args in droplets:
-            user_data = args.inputs["userData"]
-            assert rpc.is_rpc_secret(user_data), f"{args.name}: user-data not secret"
-            assert rpc.unwrap_rpc_secret(user_data) == expected.user_data, args.name
+        for droplet in droplets:
+            assert "userData" in droplet.secret_inputs, f"{droplet.urn}: user-data not secret"
+            assert droplet.inputs["userData"] == expected.user_data, droplet.urn
 
     return pulumi.Output.all(
         web.node_ips,
@@ -592,13 +595,13 @@ def test_component_nodes_boot_with_the_rendered_config(recorder: RecordingMocks)
 
 
 @pulumi.runtime.test
-def test_component_single_node_has_no_load_balancer(recorder: RecordingMocks):
+def test_component_single_node_has_no_load_balancer(recorder: RecordingMonitor):
     web, _, _ = build("dev")
 
     def check(values: list) -> None:
         node_ips, lb_ip = values
         assert [node_ips[0]] == node_ips and lb_ip == node_ips[0]
-        types = {a.typ for a in recorder.registered}
+        types = {r.type for r in recorder.registered}
         assert LB not in types and CERTIFICATE not in types
 
     return pulumi.Output.all(web.node_ips, web.load_balancer_ip).apply(check)

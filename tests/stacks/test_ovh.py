@@ -181,8 +181,9 @@ def test_security_group_behind_the_load_balancer() -> None:
     }  # fmt: skip
 
 
-def test_ssh_key_is_the_first_configured_key() -> None:
-    r = run(sshKeys=json.dumps(["ops-2025", "ops-backup"]))
+def test_ssh_key_is_the_configured_key() -> None:
+    # OVHcloud injects one key pair at boot; settings refuse a list of several.
+    r = run(sshKeys=json.dumps(["ops-2025"]))
     assert {n.inputs["sshKeyName"] for n in r.of_type(T_INSTANCE)} == {"ops-2025"}
 
 
@@ -374,7 +375,7 @@ def test_exports_are_the_shared_contract() -> None:
 
 
 @pulumi.runtime.test
-def test_webstack_attributes_are_outputs_and_the_uris_secret() -> None:
+def test_webstack_attributes_are_outputs_and_the_uris_secret(mock_engine) -> None:
     """Built directly (not through the program): the component itself keeps them secret."""
     stack_settings = settings.parse(
         "prod-ovh",
@@ -387,7 +388,7 @@ def test_webstack_attributes_are_outputs_and_the_uris_secret() -> None:
         },
     )
     plan = capacity.plan(stack_settings)
-    pulumi.runtime.set_mocks(offline.Mocks("ovh"), project="pyscale", stack="prod-ovh")
+    mock_engine("prod-ovh")
     web = WebStack("pyscale-test", WebStackArgs(settings=stack_settings, plan=plan))
 
     def check(args: list) -> None:

@@ -1,41 +1,15 @@
 """The program as `pulumi up` runs it: validation first, then the shared output contract."""
 
-import runpy
-from pathlib import Path
-
-import pulumi
 import pytest
 
 from pyscale import capacity, offline, settings
 
-REPO = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "staging", "prod", "prod-ovh")
 CONTRACT = {
     "url", "load_balancer_ip", "node_ips", "database_primary_uri", "database_read_uris",
     "cache_uri", "capacity", "monthly_cost_estimate",
 }  # fmt: skip
 SECRET_EXPORTS = {"database_primary_uri", "database_read_uris", "cache_uri"}
-
-
-class CountingMocks(pulumi.runtime.Mocks):
-    """Counts registrations: a refused config must register nothing at all."""
-
-    def __init__(self) -> None:
-        self.created: list[str] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.created.append(args.typ)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        return {}
-
-
-def run_main(stack: str, overrides: dict[str, str], mocks: CountingMocks) -> None:
-    config, secret_keys = settings.stack_config(stack, offline.REPO)
-    pulumi.runtime.set_all_config({**config, **overrides}, secret_keys)
-    pulumi.runtime.set_mocks(mocks, project="pyscale", stack=stack, preview=True)
-    runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi__")
 
 
 @pytest.mark.parametrize(
@@ -46,22 +20,29 @@ def run_main(stack: str, overrides: dict[str, str], mocks: CountingMocks) -> Non
         ({"pyscale:cloud": "aws"}, "cloud"),
     ],
 )
-def test_bad_setting_registers_nothing(overrides: dict[str, str], key: str) -> None:
-    mocks = CountingMocks()
+def test_bad_setting_registers_nothing(mock_engine, overrides: dict[str, str], key: str) -> None:
+    engine = mock_engine("prod", overrides)
     with pytest.raises(settings.SettingsError) as caught:
-        run_main("prod", overrides, mocks)
+        offline.execute()
     assert f"pyscale:{key}" in str(caught.value)
-    assert mocks.created == []
+    assert engine.registered == []
 
 
-def test_chain_that_cannot_hold_registers_nothing() -> None:
+def test_chain_that_cannot_hold_registers_nothing(mock_engine) -> None:
     overrides = {"pyscale:nodeSize": "c-2", "pyscale:nodeCount": "2",
                  "pyscale:targetConcurrency": "60000"}  # fmt: skip
-    mocks = CountingMocks()
+    engine = mock_engine("prod", overrides)
     with pytest.raises(capacity.CapacityError) as caught:
-        run_main("prod", overrides, mocks)
+        offline.execute()
     assert "N+1" in str(caught.value)
-    assert mocks.created == []
+    assert engine.registered == []
+
+
+def test_the_recording_engine_does_record(mock_engine) -> None:
+    """The two tests above can fail: the same engine, given good config, records the stack."""
+    engine = mock_engine("prod")
+    offline.execute()
+    assert any(r.type == "pyscale:digitalocean:WebStack" for r in engine.registered)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -28,6 +28,10 @@ VALKEY_PORT = 20182
 # Subnet id -> its CIDR: an instance's private address comes from the subnet it is attached
 # to, and the mock for the instance only sees the subnet's id.
 _SUBNET_CIDRS: dict[str, str] = {}
+# Service id -> its primary host, and user id -> its name: a connection pool is served on its
+# service's host for its user, and the mock for the pool only sees their ids.
+_SERVICE_HOSTS: dict[str, str] = {}
+_USER_NAMES: dict[str, str] = {}
 
 
 def _uuid(*parts: str) -> str:
@@ -67,6 +71,7 @@ def _database(cluster: str, inputs: dict[str, Any]) -> dict[str, Any]:
     engine = inputs["engine"]
     short = cluster.split("-")
     host = f"{engine}-{short[0]}-o{short[1]}{short[2][:4]}.database.cloud.ovh.net"
+    _SERVICE_HOSTS[cluster] = host
     if engine == "postgresql":
         endpoints = [
             {"component": "postgresql", "domain": host, "port": POSTGRES_PORT},
@@ -143,6 +148,7 @@ def _computed(typ: str, name: str, rid: str, inputs: dict[str, Any]) -> dict[str
             "ovh:CloudProjectDatabase/postgresSqlUser:PostgresSqlUser"
             | "ovh:index/cloudProjectDatabaseValkeyUser:CloudProjectDatabaseValkeyUser"
         ):
+            _USER_NAMES[rid] = inputs["name"]
             return {
                 "password": f"mock-{_uuid('password', rid)[:12]}",
                 "status": "READY",
@@ -152,7 +158,9 @@ def _computed(typ: str, name: str, rid: str, inputs: dict[str, Any]) -> dict[str
             return {
                 "port": POOL_PORT,
                 "sslMode": "require",
-                "uri": f"postgresql://{inputs.get('name')}:{POOL_PORT}?sslmode=require",
+                "uri": f"postgresql://{_USER_NAMES[inputs['userId']]}@"
+                f"{_SERVICE_HOSTS[inputs['clusterId']]}:{POOL_PORT}/{inputs['name']}"
+                "?sslmode=require",
             }
     return None
 

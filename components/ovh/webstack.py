@@ -1,0 +1,64 @@
+"""`pyscale:ovh:WebStack`: the service on OVHcloud Public Cloud, same outputs as DigitalOcean.
+
+Built only from the Settings and the CapacityPlan, one part per concern, in dependency
+order: network (vRack, subnet, gateway), database and cache (their URIs go into the
+user-data), the nodes with their security group, and the load balancer in front of their
+private addresses (with more than one node).
+
+There is no monitoring part, as there is on DigitalOcean: the OVHcloud provider has no
+metric alerting for instances or databases (its only alert, `cloudproject.Alerting`,
+watches the project's spending), so nothing here pretends to alert on CPU, memory or disk;
+Octavia and the databases expose metrics to scrape.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components import webstack
+from components.ovh.cache import Cache, CacheArgs
+from components.ovh.database import Database, DatabaseArgs
+from components.ovh.loadbalancer import LoadBalancer, LoadBalancerArgs
+from components.ovh.network import Network, NetworkArgs
+from components.ovh.nodes import Nodes, NodesArgs
+from components.webstack import WebStackArgs
+
+
+@pulumi.type_token("pyscale:ovh:WebStack")
+class WebStack(webstack.WebStack):
+    """Network, database, cache, nodes and (with more than one node) a load balancer.
+
+    `args.alert_slack_url` is taken and unused: OVHcloud has no alerting resource for it.
+    """
+
+    def __init__(
+        self, name: str, args: WebStackArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
+        settings, plan = args.settings, args.plan
+        part = pulumi.ResourceOptions(parent=self)
+        network = Network(f"{name}-net", NetworkArgs(settings), opts=part)
+        database = Database(f"{name}-db", DatabaseArgs(settings, plan, network), opts=part)
+        cache = Cache(f"{name}-cache", CacheArgs(settings, network), opts=part)
+        user_data = webstack.node_user_data(
+            settings, plan, database.primary_uri, database.read_uris, cache.uri
+        )
+        nodes = Nodes(f"{name}-node", NodesArgs(settings, plan, network, user_data), opts=part)
+        if plan.load_balancer.enabled:
+            balancer = LoadBalancer(
+                f"{name}-lb",
+                LoadBalancerArgs(settings, plan, network, nodes.private_addresses),
+                opts=part,
+            )
+            public_ip = balancer.ip
+        else:
+            # Single node: Nginx faces the internet on the node's own address.
+            public_ip = nodes.public_ips.apply(lambda ips: ips[0])
+        self.publish(
+            url=webstack.public_url(settings, public_ip),
+            entry_ip=public_ip,
+            node_ips=nodes.public_ips,
+            primary_uri=database.primary_uri,
+            read_uris=database.read_uris,
+            cache_uri=cache.uri,
+        )
