@@ -1,4 +1,4 @@
-"""Process supervision for the local node: start, record, stop, and never lose track.
+"""Process supervision for the local node: start, wait until ready, stop, never lose track.
 
 Every process the node starts is recorded in the state directory (`pids.json`) the moment
 it starts, with its start time from /proc, so that `node down` run later from another
@@ -18,9 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pyscale.localnode.commands import NodeError, wait_until
 
-class NodeError(RuntimeError):
-    """A step of bringing the node up failed; the message says which and where the log is."""
+# How long a service may take to become ready (PostgreSQL's first start, Gunicorn importing
+# the app under a loaded 2-core machine) before `node up` gives up.
+READY_TIMEOUT_S = 60
+# The end of a process's log shown when it died during start-up.
+LOG_TAIL_LINES = 30
 
 
 @dataclass(frozen=True)
@@ -34,33 +38,42 @@ class Proc:
     log: str
 
 
-def start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot, or None when it is gone."""
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks since boot) from one read of /proc/<pid>/stat;
+    None when the pid is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[0], int(fields[19])
 
 
 def alive(proc: Proc) -> bool:
-    """True while the recorded process (not merely its pid) still runs."""
-    return start_time(proc.pid) == proc.start_time and not _zombie(proc.pid)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
+    """True while the recorded process (not merely its pid) still runs (a zombie does not)."""
+    stat = _stat(proc.pid)
+    return stat is not None and stat[1] == proc.start_time and stat[0] != "Z"
 
 
 def raise_nofile(limit: int) -> None:
-    """preexec helper: the soft descriptor limit up to `limit` (never above the hard one)."""
+    """The soft descriptor limit up to `limit` (never above the hard one); a preexec_fn."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     soft = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def load(record: Path) -> list[Proc]:
+    if not record.exists():
+        return []
+    return [Proc(**entry) for entry in json.loads(record.read_text())]
+
+
+def tail(path: str, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 class Supervisor:
@@ -97,31 +110,42 @@ class Supervisor:
                 start_new_session=True,
                 preexec_fn=(lambda: raise_nofile(nofile)) if nofile else None,
             )
-        started = start_time(popen.pid)
-        proc = Proc(name, popen.pid, started or 0, int(stop_signal), str(log))
+        stat = _stat(popen.pid)
+        proc = Proc(name, popen.pid, stat[1] if stat else 0, int(stop_signal), str(log))
         self._popen[popen.pid] = popen
         self.procs.append(proc)
         self._save()
         return proc
 
-    def run(self, argv: Sequence[str], what: str, timeout: float = 120) -> str:
-        """Run a setup command to completion; NodeError with its output when it fails."""
-        done = subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if done.returncode != 0:
-            raise NodeError(
-                f"{what} failed (exit {done.returncode}): {' '.join(argv)}\n"
-                f"{(done.stdout + done.stderr).strip()[-2000:]}"
-            )
-        return done.stdout
+    def start_ready(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        ready: Callable[[], bool],
+        what: str,
+        timeout: float = READY_TIMEOUT_S,
+        stop_signal: int = signal.SIGTERM,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        nofile: int | None = None,
+    ) -> Proc:
+        """Start `argv` and return once `ready()` holds with the process still running.
 
-    def check_running(self, proc: Proc) -> None:
-        """NodeError with the tail of its log when a started process has already exited."""
-        if not alive(proc):
-            raise NodeError(
-                f"{proc.name} exited during start-up; log {proc.log}:\n{tail(proc.log)}"
-            )
+        A process that exits meanwhile fails the step at once, with the end of its log,
+        instead of after `timeout`: a bad config is reported in a second, not a minute.
+        """
+        proc = self.start(name, argv, stop_signal=stop_signal, env=env, cwd=cwd, nofile=nofile)
+
+        def check() -> bool:
+            is_ready = ready()
+            if not alive(proc):  # after ready(): something else may answer in its place
+                log = f"log {proc.log}:\n{tail(proc.log)}"
+                raise NodeError(f"{name} exited during start-up; {log}")
+            return is_ready
+
+        wait_until(check, what, timeout)
+        return proc
 
     def stop_all(self, timeout: float = 20) -> list[str]:
         """Stop every recorded process, newest first (the app before its database).
@@ -168,26 +192,3 @@ def _signal_group(pid: int, sig: int) -> None:
             continue
         except PermissionError:
             return
-
-
-def load(record: Path) -> list[Proc]:
-    if not record.exists():
-        return []
-    return [Proc(**entry) for entry in json.loads(record.read_text())]
-
-
-def tail(path: str, lines: int = 30) -> str:
-    try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float, interval: float = 0.1) -> None:
-    """Poll `check()` until it is true; NodeError naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(interval)
-    raise NodeError(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -17,46 +17,64 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyscale.capacity import CachePlan, DatabasePlan
+from pyscale.localnode.commands import NodeError, run_checked, wait_until
+from pyscale.localnode.host import POSTGRESQL_SERVERS
 from pyscale.localnode.netns import Namespace
-from pyscale.localnode.procs import NodeError, Supervisor, wait_until
+from pyscale.localnode.procs import READY_TIMEOUT_S, Supervisor
 
-PRIMARY_PORT = 5432
-REPLICA_PORT = 5433
-PRIMARY_POOLER_PORT = 6432
-REPLICA_POOLER_PORT = 6433
-REDIS_PORT = 6379
 DB_NAME = "pyscale"
 DB_USER = "pyscale"
 SERVICE_USER = "postgres"  # PostgreSQL and PgBouncer refuse to run as root
 # Redis memory for a local run: the cache holds a counter; the eviction policy is the plan's.
 REDIS_MAXMEMORY = "256mb"
-READY_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
 class Endpoints:
-    """What the app's environment points at, inside the namespace."""
+    """Where each service listens inside the namespace, and the URLs the app is given."""
 
-    database_url: str
-    read_url: str
-    redis_url: str
+    primary: int = 5432
+    replica: int = 5433
+    primary_pooler: int = 6432
+    replica_pooler: int = 6433
+    redis: int = 6379
+
+    @property
+    def database_url(self) -> str:
+        """Writes: through the primary's PgBouncer, as the app reaches a managed cluster."""
+        return f"postgresql://{DB_USER}@127.0.0.1:{self.primary_pooler}/{DB_NAME}"
+
+    @property
+    def read_url(self) -> str:
+        return f"postgresql://{DB_USER}@127.0.0.1:{self.replica_pooler}/{DB_NAME}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis}/0"
 
 
-ENDPOINTS = Endpoints(
-    database_url=f"postgresql://{DB_USER}@127.0.0.1:{PRIMARY_POOLER_PORT}/{DB_NAME}",
-    read_url=f"postgresql://{DB_USER}@127.0.0.1:{REPLICA_POOLER_PORT}/{DB_NAME}",
-    redis_url=f"redis://127.0.0.1:{REDIS_PORT}/0",
-)
+ENDPOINTS = Endpoints()
 
 
 def pg_bin() -> Path:
     """The newest installed PostgreSQL server's bin directory (Debian layout)."""
     found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name)
+        POSTGRESQL_SERVERS.glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name)
     )
     if not found:
-        raise NodeError("PostgreSQL server not found under /usr/lib/postgresql (apt: postgresql)")
+        raise NodeError(f"PostgreSQL server not found under {POSTGRESQL_SERVERS} (apt: postgresql)")
     return found[-1].parent
+
+
+def psql(ns: Namespace, port: int, sql: str, database: str = DB_NAME) -> str:
+    """Run SQL as the superuser inside `ns`: unaligned, tuples only, fields split by '|'.
+
+    `port` may be a PgBouncer's with database "pgbouncer" (its admin console)."""
+    argv = ns.exec(
+        str(pg_bin() / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+        "-h", "127.0.0.1", "-p", str(port), "-U", SERVICE_USER, "-d", database, "-c", sql,
+    )  # fmt: skip
+    return run_checked(argv, f"psql on port {port}").strip()
 
 
 def as_service_user(*argv: str) -> list[str]:
@@ -86,25 +104,14 @@ class Services:
         shutil.chown(self.root, SERVICE_USER, SERVICE_USER)
         self._primary()
         self._replica()
-        self._pooler("pgbouncer-primary", PRIMARY_PORT, PRIMARY_POOLER_PORT)
-        self._pooler("pgbouncer-replica", REPLICA_PORT, REPLICA_POOLER_PORT)
+        self._pooler("pgbouncer-primary", ENDPOINTS.primary, ENDPOINTS.primary_pooler)
+        self._pooler("pgbouncer-replica", ENDPOINTS.replica, ENDPOINTS.replica_pooler)
         self._redis()
 
-    def psql(self, port: int, sql: str, database: str = DB_NAME) -> str:
-        """Run SQL as the superuser inside the namespace; unaligned, tuples only."""
-        argv = self.ns.exec(
-            str(self.bin / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-            "-h", "127.0.0.1", "-p", str(port), "-U", SERVICE_USER, "-d", database, "-c", sql,
-        )  # fmt: skip
-        return self.sup.run(argv, f"psql on port {port}").strip()
-
-    def _ready(self, port: int, what: str) -> None:
-        isready = self.ns.exec(
-            str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)
-        )
-        wait_until(
-            lambda: subprocess.run(isready, check=False).returncode == 0, what, READY_TIMEOUT_S
-        )
+    def _accepting(self, port: int) -> bool:
+        """pg_isready: the server (or PgBouncer) on `port` accepts connections."""
+        argv = self.ns.exec(str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port))
+        return subprocess.run(argv, check=False).returncode == 0
 
     def _server_conf(self, port: int) -> str:
         # fsync/full_page_writes off: a throwaway local cluster, rebuilt on every `node up`;
@@ -130,7 +137,7 @@ class Services:
 
     def _primary(self) -> None:
         data = self.root / "primary"
-        self.sup.run(
+        run_checked(
             as_service_user(
                 str(self.bin / "initdb"), "-D", str(data), "-U", SERVICE_USER,
                 "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions",
@@ -138,53 +145,53 @@ class Services:
             "initdb",
         )  # fmt: skip
         with (data / "postgresql.conf").open("a") as conf:
-            conf.write(self._server_conf(PRIMARY_PORT))
+            conf.write(self._server_conf(ENDPOINTS.primary))
         (data / "pg_hba.conf").write_text(
             "local all all trust\n"
             "host all all 127.0.0.1/32 trust\n"
             "host replication all 127.0.0.1/32 trust\n"
         )
-        proc = self.sup.start(
+        self.sup.start_ready(
             "postgres-primary",
             self.ns.exec(*as_service_user(str(self.bin / "postgres"), "-D", str(data))),
+            ready=lambda: self._accepting(ENDPOINTS.primary),
+            what="the PostgreSQL primary",
             stop_signal=signal.SIGINT,  # PostgreSQL's fast shutdown
         )
-        self._ready(PRIMARY_PORT, "the PostgreSQL primary")
-        self.sup.check_running(proc)
-        self.psql(PRIMARY_PORT, f"CREATE ROLE {DB_USER} LOGIN", database="postgres")
-        self.psql(PRIMARY_PORT, f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}", database="postgres")
+        for sql in (f"CREATE ROLE {DB_USER} LOGIN", f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}"):
+            psql(self.ns, ENDPOINTS.primary, sql, database="postgres")
 
     def _replica(self) -> None:
         data = self.root / "replica"
         # -R writes standby.signal and primary_conninfo; a fast checkpoint starts the copy at
         # once instead of after a spread checkpoint (minutes).
-        self.sup.run(
+        run_checked(
             self.ns.exec(
                 *as_service_user(
-                    str(self.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(PRIMARY_PORT),
-                    "-U", SERVICE_USER, "-D", str(data), "-R", "-X", "stream", "--no-sync",
-                    "--checkpoint=fast",
+                    str(self.bin / "pg_basebackup"), "-h", "127.0.0.1",
+                    "-p", str(ENDPOINTS.primary), "-U", SERVICE_USER, "-D", str(data), "-R",
+                    "-X", "stream", "--no-sync", "--checkpoint=fast",
                 )
             ),
             "pg_basebackup of the replica",
         )  # fmt: skip
-        proc = self.sup.start(
+        self.sup.start_ready(
             "postgres-replica",
             self.ns.exec(
                 *as_service_user(
-                    str(self.bin / "postgres"), "-D", str(data), "-p", str(REPLICA_PORT)
+                    str(self.bin / "postgres"), "-D", str(data), "-p", str(ENDPOINTS.replica)
                 )
             ),
+            ready=lambda: self._accepting(ENDPOINTS.replica),
+            what="the PostgreSQL read replica",
             stop_signal=signal.SIGINT,
         )
-        self._ready(REPLICA_PORT, "the PostgreSQL read replica")
-        self.sup.check_running(proc)
+        streaming = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
         wait_until(
-            lambda: self.psql(PRIMARY_PORT, "SELECT count(*) FROM pg_stat_replication "
-                              "WHERE state = 'streaming'", database="postgres") == "1",
+            lambda: psql(self.ns, ENDPOINTS.primary, streaming, database="postgres") == "1",
             "the replica to stream from the primary",
             READY_TIMEOUT_S,
-        )  # fmt: skip
+        )
 
     def _pooler(self, name: str, server_port: int, listen_port: int) -> None:
         """PgBouncer with the plan's mode and sizes; max_db_connections caps the server side."""
@@ -216,33 +223,33 @@ class Services:
             )
         )
         shutil.chown(conf_dir, SERVICE_USER, SERVICE_USER)
-        proc = self.sup.start(
+        self.sup.start_ready(
             name,
             self.ns.exec(*as_service_user("pgbouncer", str(ini))),
+            ready=lambda: self._accepting(listen_port),
+            what=name,
             stop_signal=signal.SIGINT,  # safe shutdown: waits for clients to finish
             nofile=self.db.pool_max_clients + 2 * self.db.pool_size + 64,
         )
-        self._ready(listen_port, name)
-        self.sup.check_running(proc)
 
     def _redis(self) -> None:
         data = self.root / "redis"
         data.mkdir(exist_ok=True)
-        proc = self.sup.start(
-            "redis",
-            self.ns.exec(
-                "redis-server", "--bind", "127.0.0.1", "--port", str(REDIS_PORT),
-                "--maxclients", str(self.cache.max_clients),
-                "--maxmemory", REDIS_MAXMEMORY, "--maxmemory-policy", self.cache.eviction_policy,
-                "--save", "", "--appendonly", "no", "--dir", str(data), "--daemonize", "no",
-            ),
-            nofile=self.cache.max_clients + 64,  # Redis needs maxclients + 32 descriptors
-        )  # fmt: skip
-        ping = self.ns.exec("redis-cli", "-p", str(REDIS_PORT), "ping")
+        ping = self.ns.exec("redis-cli", "-p", str(ENDPOINTS.redis), "ping")
 
         def pong() -> bool:
             done = subprocess.run(ping, capture_output=True, text=True, check=False)
             return done.stdout.strip() == "PONG"
 
-        wait_until(pong, "Redis", READY_TIMEOUT_S)
-        self.sup.check_running(proc)
+        self.sup.start_ready(
+            "redis",
+            self.ns.exec(
+                "redis-server", "--bind", "127.0.0.1", "--port", str(ENDPOINTS.redis),
+                "--maxclients", str(self.cache.max_clients),
+                "--maxmemory", REDIS_MAXMEMORY, "--maxmemory-policy", self.cache.eviction_policy,
+                "--save", "", "--appendonly", "no", "--dir", str(data), "--daemonize", "no",
+            ),
+            ready=pong,
+            what="Redis",
+            nofile=self.cache.max_clients + 64,  # Redis needs maxclients + 32 descriptors
+        )  # fmt: skip

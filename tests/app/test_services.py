@@ -19,40 +19,38 @@ from pathlib import Path
 import pytest
 
 from pyscale import capacity, settings
-from pyscale.localnode import netns, packages
-from pyscale.localnode.netns import Namespace
-from pyscale.localnode.procs import Supervisor
-from pyscale.localnode.services import (
+from pyscale.localnode import (
     ENDPOINTS,
-    PRIMARY_PORT,
-    REPLICA_PORT,
+    Namespace,
     Services,
+    Supervisor,
+    delete_namespace,
+    prepare,
 )
 
 PROBES = Path(__file__).with_name("probes.py")
 NAMESPACE = "pyscale-apptest"
-DIRECT_PRIMARY = f"postgresql://pyscale@127.0.0.1:{PRIMARY_PORT}/pyscale"
-DIRECT_REPLICA = f"postgresql://pyscale@127.0.0.1:{REPLICA_PORT}/pyscale"
-ADMIN = f"postgresql://postgres@127.0.0.1:{PRIMARY_PORT}/postgres"
+DIRECT_PRIMARY = f"postgresql://pyscale@127.0.0.1:{ENDPOINTS.primary}/pyscale"
+ADMIN = f"postgresql://postgres@127.0.0.1:{ENDPOINTS.primary}/postgres"
 
 
 @pytest.fixture(scope="module")
 def ns() -> Iterator[Namespace]:
-    packages.ensure()
+    prepare("the app tests")
     stack = settings.parse("dev", {"tls": "off", "database": {"readReplicas": 1}, "nodeCount": 1})
     plan = capacity.plan(stack)
     state = Path(tempfile.mkdtemp(prefix="pyscale-app-tests-"))
     state.chmod(0o755)
-    netns.delete(NAMESPACE)
+    delete_namespace(NAMESPACE)
     namespace = Namespace.for_name(NAMESPACE)
     sup = Supervisor(state)
     try:
-        netns.create(namespace)
+        namespace.create()
         Services(sup, namespace, state, plan.database, plan.cache).start()
         yield namespace
     finally:
         sup.stop_all()
-        netns.delete(NAMESPACE)
+        delete_namespace(NAMESPACE)
         shutil.rmtree(state, ignore_errors=True)
 
 

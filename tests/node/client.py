@@ -12,7 +12,6 @@ Gunicorn retires an idle keep-alive connection during a graceful reload. Retries
 from __future__ import annotations
 
 import asyncio
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,12 +49,6 @@ class Report:
             f"{len(self.outcomes)} requests, {len(self.errors)} errors {kinds}, "
             f"{self.retries} idle-close retries, peak {self.peak_open} open connections"
         )
-
-
-def raise_nofile() -> None:
-    """Thousands of client sockets need the soft descriptor limit at the hard one."""
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class _Closed(Exception):

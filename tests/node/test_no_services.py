@@ -1,4 +1,4 @@
-"""`node up --no-services` / `bench.node --no-services`: the node without PostgreSQL,
+"""`node up --no-services` / `bench node --no-services`: the node without PostgreSQL,
 PgBouncer and Redis still serves what needs none of them (/healthz, /, /io), says so, and
 /db and /cache answer the app's clean 503; the package check asks for none of the services'
 packages.
@@ -9,19 +9,26 @@ A second, separate node (its own name, namespace and state) beside the suite's n
 from __future__ import annotations
 
 import json
+import pathlib
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from pyscale import settings
-from pyscale.localnode import LocalNode, packages
-from pyscale.localnode.netns import exists
-from tests.node.client import raise_nofile
-from tests.node.conftest import DOMAIN, STACK, STACK_FILE
+from pyscale.localnode import missing_packages, namespace_exists
+from tests.node.conftest import DOMAIN, local_node
+
+# The Debian packages only PostgreSQL, PgBouncer and Redis need.
+SERVICE_PACKAGES = {
+    "pgbouncer",
+    "postgresql",
+    "postgresql-client",
+    "redis-server",
+    "redis-tools",
+    "util-linux",
+}
 
 
 def _get(ip: str, path: str) -> int:
@@ -36,39 +43,29 @@ def _get(ip: str, path: str) -> int:
 def test_missing_without_services_never_asks_for_the_services_packages(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(packages.shutil, "which", lambda _: None)
-    monkeypatch.setattr(packages.Path, "glob", lambda self, pattern: iter(()))
-    everything = set(packages.missing())
-    without = set(packages.missing(services=False))
-    service_packages = {packages.PROGRAMS[p] for p in packages.SERVICE_PROGRAMS} | {"postgresql"}
-    assert service_packages <= everything
-    assert without == everything - service_packages
+    # A bare machine: no program on PATH, no PostgreSQL server installed.
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    monkeypatch.setattr(pathlib.Path, "glob", lambda self, pattern: iter(()))
+    everything = set(missing_packages())
+    without = set(missing_packages(services=False))
+    assert everything >= SERVICE_PACKAGES
+    assert without == everything - SERVICE_PACKAGES
     assert {"nginx", "wrk", "iproute2"} <= without
 
 
 def test_a_node_without_services_serves_io_and_answers_503_for_the_database(
     tmp_path: Path,
 ) -> None:
-    packages.ensure(services=False)
-    raise_nofile()
-    (tmp_path / f"Pulumi.{STACK}.yaml").write_text(STACK_FILE)
-    state_root = Path(tempfile.mkdtemp(prefix="pyscale-node-tests-noservices-"))
-    state_root.chmod(0o755)
-    local = LocalNode(STACK, state_root, name="noservices")
-    local.down()
-    try:
-        info = local.up(settings.load(STACK, tmp_path), services=False)
-        ip = info["namespace"]["node_ip"]
-        assert info["services"] is False
-        assert any(note.startswith("backing services: not started") for note in info["notes"])
+    with local_node(tmp_path, name="noservices", services=False) as (local, info):
+        assert info.services is False
+        assert any(note.startswith("backing services: not started") for note in info.notes)
         started = {p["name"] for p in json.loads((local.state / "pids.json").read_text())}
         assert started == {"gunicorn", "nginx"}
+        ip = info.namespace.node_ip
         assert _get(ip, "/healthz") == 200
         assert _get(ip, "/io?ms=50") == 200
         assert _get(ip, "/db") == 503
         assert _get(ip, "/cache") == 503
-    finally:
         stopped = local.down()
-        shutil.rmtree(state_root, ignore_errors=True)
     assert "gunicorn" in stopped and "nginx" in stopped
-    assert not exists(local.ns_name)
+    assert not namespace_exists(local.ns_name)

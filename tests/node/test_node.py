@@ -18,9 +18,9 @@ import urllib.request
 from pathlib import Path
 
 from pyscale import render
-from pyscale.localnode.node import nginx_reload
+from pyscale.localnode import ENDPOINTS, psql, wait_until
 from tests.node.client import Report, run_load
-from tests.node.conftest import DOMAIN, PRIMARY_PORT, REPLICA_PORT, RunningNode, wait_for
+from tests.node.conftest import DOMAIN, RunningNode
 
 
 def _get(node: RunningNode, path: str, method: str = "GET", host: str = DOMAIN) -> tuple[int, str]:
@@ -31,6 +31,14 @@ def _get(node: RunningNode, path: str, method: str = "GET", host: str = DOMAIN) 
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def _soft_nofile(pid: int) -> int:
+    """The process's soft descriptor limit, from /proc (what it can actually open)."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError(f"no 'Max open files' in /proc/{pid}/limits")
 
 
 def _load(node: RunningNode, concurrency: int, duration: float, path_for, during=None) -> Report:
@@ -51,29 +59,37 @@ def test_node_runs_the_rendered_numbers(node: RunningNode) -> None:
     plan = node.plan
     # The rendered files run from the state directory; the host's own Nginx is untouched.
     assert str(node.node.state) not in Path("/etc/nginx/nginx.conf").read_text()
-    assert len(node.gunicorn_workers()) == plan["gunicorn"]["workers"]
-    conf = (node.node.root / "etc/pyscale/gunicorn.conf.py").read_text()
-    assert f"worker_connections = {plan['gunicorn']['worker_connections']}" in conf
-    assert f"backlog = {plan['gunicorn']['backlog']}" in conf
-    assert node.info["sysctls_applied"]["net.core.somaxconn"] == str(plan["kernel"]["somaxconn"])
-    somaxconn = node.ns.exec("sysctl", "-n", "net.core.somaxconn")
-    assert os.popen(" ".join(somaxconn)).read().strip() == str(plan["kernel"]["somaxconn"])
-    pool_mode = node.psql(6432, "SHOW CONFIG", database="pgbouncer")
-    assert f"pool_mode|{plan['database']['pool_mode']}" in pool_mode
+    assert len(node.gunicorn_workers()) == plan.gunicorn.workers
+    conf = (node.node.layout.root / "etc/pyscale/gunicorn.conf.py").read_text()
+    assert f"worker_connections = {plan.gunicorn.worker_connections}" in conf
+    assert f"backlog = {plan.gunicorn.backlog}" in conf
+    assert node.info.sysctls_applied["net.core.somaxconn"] == str(plan.kernel.somaxconn)
+    assert node.ns.read_sysctl("net.core.somaxconn") == str(plan.kernel.somaxconn)
+    low, high = plan.kernel.ip_local_port_range
+    assert node.ns.read_sysctl("net.ipv4.ip_local_port_range") == f"{low} {high}"
+    # Each process runs with its unit's LimitNOFILE, as systemd would give it.
+    for pid, limit in (
+        (node.info.gunicorn_pid, plan.gunicorn.limit_nofile),
+        (node.info.nginx_pid, plan.nginx.limit_nofile),
+    ):
+        assert _soft_nofile(pid) == limit
+    pgbouncer = psql(node.ns, ENDPOINTS.primary_pooler, "SHOW CONFIG", database="pgbouncer")
+    assert f"pool_mode|{plan.database.pool_mode}" in pgbouncer
 
 
 def test_writes_go_to_the_primary_and_reads_come_from_the_replica(node: RunningNode) -> None:
     status, body = _get(node, "/db", method="POST")
     written = json.loads(body)
-    assert status == 201 and written["server"] == "primary" and written["port"] == PRIMARY_PORT
+    assert status == 201 and written["server"] == "primary"
+    assert written["port"] == ENDPOINTS.primary
     status, body = _get(node, "/db")
     read = json.loads(body)
-    assert status == 200 and read["server"] == "replica" and read["port"] == REPLICA_PORT
+    assert status == 200 and read["server"] == "replica" and read["port"] == ENDPOINTS.replica
 
     def replicated() -> bool:
         return json.loads(_get(node, f"/db?id={written['id']}")[1])["found"]
 
-    wait_for(replicated, 10, f"row {written['id']} to reach the replica")
+    wait_until(replicated, f"row {written['id']} to reach the replica", 10)
 
 
 def _mixed(n: int) -> tuple[str, str]:
@@ -92,15 +108,14 @@ def _mixed(n: int) -> tuple[str, str]:
 def test_thousands_of_connections_without_errors_within_the_database_budget(
     node: RunningNode,
 ) -> None:
-    db = node.plan["database"]
-    gunicorn = node.plan["gunicorn"]
+    db, gunicorn = node.plan.database, node.plan.gunicorn
     samples: dict[str, list[int]] = {"primary": [], "replica": [], "pooler_clients": []}
 
     async def sample() -> None:
         deadline = time.monotonic() + 9
         while time.monotonic() < deadline:
-            samples["primary"].append(await node.app_backends(PRIMARY_PORT))
-            samples["replica"].append(await node.app_backends(REPLICA_PORT))
+            samples["primary"].append(await node.app_backends(ENDPOINTS.primary))
+            samples["replica"].append(await node.app_backends(ENDPOINTS.replica))
             samples["pooler_clients"].append(await node.pooler_clients())
             await asyncio.sleep(0.2)
 
@@ -110,10 +125,10 @@ def test_thousands_of_connections_without_errors_within_the_database_budget(
     assert len(report.outcomes) > 5000, report.summary()
     # The chain the plan promises: PgBouncer caps server connections at its pool, and the
     # app's pools cap the clients at workers x per-process pool.
-    assert max(samples["primary"]) <= db["pool_size"], samples["primary"]
-    assert max(samples["replica"]) <= db["pool_size"], samples["replica"]
+    assert max(samples["primary"]) <= db.pool_size, samples["primary"]
+    assert max(samples["replica"]) <= db.pool_size, samples["replica"]
     assert max(samples["primary"]) > 0, "the load never reached the primary"
-    assert max(samples["pooler_clients"]) <= gunicorn["workers"] * db["per_process_pool"]
+    assert max(samples["pooler_clients"]) <= gunicorn.workers * db.per_process_pool
 
 
 def test_graceful_reloads_under_load_lose_no_request(node: RunningNode) -> None:
@@ -121,9 +136,9 @@ def test_graceful_reloads_under_load_lose_no_request(node: RunningNode) -> None:
 
     async def reload() -> None:
         await asyncio.sleep(1.5)
-        os.kill(node.info["gunicorn_pid"], signal.SIGHUP)
+        os.kill(node.info.gunicorn_pid, signal.SIGHUP)
         await asyncio.sleep(2)
-        await asyncio.to_thread(nginx_reload, node.node)
+        await asyncio.to_thread(node.node.reload_nginx)
 
     report = _load(node, 2000, 7, lambda n: ("GET", "/io?ms=300"), during=reload)
     assert not report.errors, report.summary()
@@ -138,7 +153,7 @@ def test_graceful_reloads_under_load_lose_no_request(node: RunningNode) -> None:
 def test_a_killed_worker_is_respawned_and_errors_stop_within_two_seconds(
     node: RunningNode,
 ) -> None:
-    workers = node.plan["gunicorn"]["workers"]
+    workers = node.plan.gunicorn.workers
     killed: dict[str, float] = {}
 
     async def kill() -> None:
