@@ -69,6 +69,33 @@ def test_bad_stack_exits_non_zero_naming_the_key(tmp_path: Path, change: dict, k
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_global_flags_go_before_or_after_the_command(tmp_path: Path, where: str) -> None:
+    """`--stack-dir X plan ...` and `plan ... --stack-dir X` read the same stack file."""
+    stack_dir = str(write_stack(tmp_path, nodeSize="m-99"))
+    args = ["plan", "--stack", "prod"]
+    args = (
+        ["--stack-dir", stack_dir, *args]
+        if where == "before"
+        else [*args, "--stack-dir", stack_dir]
+    )
+    result = cli(*args)
+    assert result.returncode == 2, result.stdout
+    assert "pyscale:nodeSize = 'm-99'" in result.stderr
+
+
+def test_the_console_command_is_the_module(tmp_path: Path) -> None:
+    """The installed `pyscale` command and `python -m pyscale` are one program."""
+    command = Path(sys.executable).with_name("pyscale")
+    installed = subprocess.run(
+        [str(command), "render", "--stack", "dev", "--out", str(tmp_path / "a")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    module = cli("render", "--stack", "dev", "--out", str(tmp_path / "b"))
+    assert installed.returncode == module.returncode == 0, installed.stderr + module.stderr
+    assert (tmp_path / "a/user-data").read_text() == (tmp_path / "b/user-data").read_text()
+
+
 def test_render_writes_user_data_and_every_file(tmp_path: Path) -> None:
     result = cli("render", "--stack", "prod", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
