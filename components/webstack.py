@@ -82,6 +82,13 @@ class WebStack(pulumi.ComponentResource):
         if settings.cloud != cloud:
             raise ValueError(f"pyscale:cloud = {settings.cloud!r}: this WebStack is {cloud}'s")
         self.settings, self.plan = settings, plan
+        os = settings.node_os
+        if not os.rehearsable:
+            pulumi.log.warn(
+                f"pyscale:nodeImage = {os.key!r}: {os.title} cannot be rehearsed on a "
+                "development machine (`pyscale node boot` builds Debian images only), so its "
+                "nodes boot files no boot test has run; prefer debian-13"
+            )
         props = {
             "cloud": cloud,
             "environment": settings.environment,

@@ -3,7 +3,8 @@
 `plan` runs the real Pulumi program under the mock engine (no cloud account, no Pulumi CLI)
 and shows what `pulumi up` would create, the capacity plan, the monthly cost and the policy
 verdicts. `render` writes one node's cloud-init and every file it lands. `node` runs the
-rendered node on this machine (pyscale.localnode). `diff` turns two `plan --json` documents
+rendered node on this machine (pyscale.localnode), or boots its user-data through cloud-init
+in a container (`node boot`, pyscale.rehearsal). `diff` turns two `plan --json` documents
 into the pull-request comment. `bench` measures a rendered node (bench/). `lock` regenerates
 the node's locked Python environment (deps/node.lock). `settings` checks (or, with --write,
 regenerates) the README's settings table and schema/stack.schema.json.
@@ -23,6 +24,7 @@ from pathlib import Path
 from bench import node as bench_node
 from policy import offline as policy_offline
 from pyscale import capacity, diff, localnode, offline, render, report, settings
+from pyscale.rehearsal import cli as rehearsal_cli
 from pyscale.render import lock
 from pyscale.settings import reference
 
@@ -109,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
     render_p.set_defaults(func=_cmd_render)
 
     node = sub.add_parser("node", parents=[common], help="run a stack's rendered node here")
-    localnode.add_arguments(node, common)
+    rehearsal_cli.add_arguments(localnode.add_arguments(node, common), common)
 
     diff_p = sub.add_parser("diff", parents=[common], help="two plans as pull-request markdown")
     diff_p.add_argument("base", type=Path, help="base branch `plan --json` (may be missing)")

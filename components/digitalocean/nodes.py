@@ -1,6 +1,7 @@
-"""The nodes: `plan.nodes` Ubuntu 24.04 droplets in the VPC, and the cloud firewall on them.
+"""The nodes: `plan.nodes` droplets in the VPC, and the cloud firewall on them.
 
-Every node boots from the same rendered user-data (pyscale/render/), which holds the
+Every node boots the image of `pyscale:nodeImage` (the catalog's slug, Debian 13 unless the
+stack says otherwise) from the same rendered user-data (pyscale/render/), which holds the
 database and cache URIs and is therefore a secret. DigitalOcean cannot change a droplet's
 user-data in place: a new bootstrap replaces the nodes. Replacement is Pulumi's default,
 create-before-destroy (never `delete_before_replace`), so the new droplet exists, tagged and
@@ -20,11 +21,10 @@ import pulumi_digitalocean as do
 
 from components.digitalocean import moved
 from components.digitalocean.network import Network
-from pyscale import render
+from pyscale import clouds, render
 from pyscale.capacity import CapacityPlan
 from pyscale.settings import Settings
 
-IMAGE = "ubuntu-24-04-x64"
 ANYWHERE = ("0.0.0.0/0", "::/0")
 SSH_PORT = 22
 
@@ -97,7 +97,7 @@ class Nodes(pulumi.ComponentResource):
             do.Droplet(
                 f"{prefix}-node-{index}",
                 name=f"{prefix}-node-{index}",
-                image=IMAGE,
+                image=clouds.get(settings.cloud).catalog.images[settings.node_image],
                 size=settings.node_size.name,
                 region=settings.region,
                 vpc_uuid=network.vpc_id,

@@ -1,10 +1,15 @@
-"""The nodes: `plan.nodes` Ubuntu 24.04 instances on the vRack, behind one security group.
+"""The nodes: `plan.nodes` instances on the vRack, behind one security group.
 
 Each node has two interfaces: the private one on the subnet, where the load balancer, the
 database and the cache reach it, and a public one for SSH from `sshAllowCidrs` and for the
 single-node topology, where Nginx faces the internet. The security group (applied to every
 interface) is what keeps the public side closed: web ports only from the subnet when a load
 balancer is in front, SSH only from the allowed CIDRs, exporters only from the subnet.
+
+Each instance boots the image of `pyscale:nodeImage` (the catalog's name, looked up in the
+region). A changed image id, whether the stack chose another OS or OVHcloud published a new
+build under the same name, replaces the instance (created before the old one goes) instead
+of rebuilding it in place, which the provider would do and which wipes a serving node.
 """
 
 from __future__ import annotations
@@ -18,11 +23,10 @@ import pulumi
 import pulumi_ovh as ovh
 
 from components.ovh.network import Network
-from pyscale import render
+from pyscale import clouds, render
 from pyscale.capacity import CapacityPlan
 from pyscale.settings import Settings
 
-IMAGE_NAME = "Ubuntu 24.04"
 ANYWHERE = "0.0.0.0/0"
 SSH_PORT = 22
 
@@ -113,7 +117,10 @@ class Nodes(pulumi.ComponentResource):
         flavor_id = flavors.apply(
             lambda r: _by_name(r.flavors, settings.node_size.name, "flavor", "pyscale:nodeSize")
         )
-        image_id = images.apply(lambda r: _by_name(r.images, IMAGE_NAME, "image", "node image"))
+        image_name = clouds.get(settings.cloud).catalog.images[settings.node_image]
+        image_id = images.apply(
+            lambda r: _by_name(r.images, image_name, "image", "pyscale:nodeImage")
+        )
 
         group = ovh.CloudSecurityGroup(
             f"{name}-sg",
@@ -155,13 +162,12 @@ class Nodes(pulumi.ComponentResource):
                 user_data=args.user_data,
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    # New user-data means a new node, created before the old one goes: the
-                    # load balancer's health check admits it once Nginx answers /healthz.
-                    replace_on_changes=["userData"],
+                    # New user-data or a new image means a new node, created before the old
+                    # one goes: the load balancer's health check admits it once its
+                    # bootstrap has finished and Nginx answers /healthz. (ignoreChanges on
+                    # imageId would make a replacement keep the old image.)
+                    replace_on_changes=["userData", "imageId"],
                     delete_before_replace=False,
-                    # A newer Ubuntu 24.04 image would rebuild (wipe) running nodes in
-                    # place; replacements pick it up instead.
-                    ignore_changes=["imageId"],
                 ),
             )
             for index in range(1, plan.nodes + 1)

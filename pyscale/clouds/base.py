@@ -87,6 +87,8 @@ class Catalog:
     regions: tuple[str, ...]
     database_versions: tuple[str, ...]
     cache_versions: tuple[str, ...]
+    # pyscale:nodeImage key (pyscale/nodeos.py) -> the cloud's image reference.
+    images: Mapping[str, str]
 
 
 @dataclass(frozen=True)

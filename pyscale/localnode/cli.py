@@ -126,8 +126,11 @@ def _runs(action: Callable[[argparse.Namespace, LocalNode], int]) -> Callable[..
     return run
 
 
-def add_arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
-    """`node up|down|status` as subcommands (`common` carries the global --stack-dir)."""
+def add_arguments(
+    parser: argparse.ArgumentParser, common: argparse.ArgumentParser
+) -> argparse._SubParsersAction:
+    """`node up|down|status` as subcommands (`common` carries the global --stack-dir); the
+    subcommands' action, for other node commands (`boot`) to join."""
     stack = argparse.ArgumentParser(add_help=False)
     stack.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
     stack.add_argument(
@@ -152,3 +155,4 @@ def add_arguments(parser: argparse.ArgumentParser, common: argparse.ArgumentPars
     down.set_defaults(func=_runs(_down))
     status = actions.add_parser("status", parents=[common, stack], help="its state as JSON")
     status.set_defaults(func=_runs(_status))
+    return actions

@@ -18,13 +18,13 @@ from pyscale import render
 # Rendered absolute paths that land in the state directory instead. /etc/nginx/mime.types
 # stays: it is the package's own file and the rendered config only reads it.
 REMAPPED_PREFIXES = ("/etc/nginx/conf.d/", "/etc/nginx/pyscale/", "/etc/pyscale/", "/run/",
-                     "/var/log/nginx/", "/opt/pyscale/")  # fmt: skip
+                     "/var/log/nginx/", "/opt/pyscale/", "/var/lib/pyscale/")  # fmt: skip
 # The rendered files a local run writes: Nginx's and the app's. The rest (units, sysctl and
 # limits files) are read by systemd and the kernel, which the local run stands in for.
 WRITTEN_PREFIXES = ("/etc/nginx/", "/etc/pyscale/")
 # Directories the services expect to exist before they start (systemd's RuntimeDirectory,
 # the nginx package's log directory, the static root).
-RUNTIME_DIRS = ("/run/pyscale/", "/var/log/nginx/", "/opt/pyscale/static/")
+RUNTIME_DIRS = ("/run/pyscale/", "/var/log/nginx/", "/opt/pyscale/static/", "/var/lib/pyscale/")
 # The unit's Group=: with Gunicorn's umask the socket is group www-data, so Nginx's workers
 # reach it. The unit's User= (a system user the node creates) is not mirrored: a local run
 # adds no user to this machine, and this venv's interpreter may live where only root reads.

@@ -147,6 +147,8 @@ class LocalNode:
             )
         gunicorn = self._start_gunicorn(sup, ns, plan.gunicorn.limit_nofile)
         nginx = self._start_nginx(sup, ns, plan.nginx.limit_nofile)
+        # What a node's last bootstrap step does: from now on /healthz answers 200.
+        self.layout.path(render.NODE.bootstrap_done).touch()
         info = NodeInfo(
             stack=self.stack,
             namespace=ns,

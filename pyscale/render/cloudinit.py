@@ -94,6 +94,7 @@ _TEMPLATES = (
     _Template("/etc/nginx/conf.d/pyscale.conf"),
     _Template("/etc/nginx/pyscale/proxy.conf"),
     _Template("/etc/nginx/pyscale/locations.conf"),
+    _Template("/etc/nginx/pyscale/health.conf"),
     _Template("/etc/nginx/pyscale/tls.conf", tls_node_only=True),
     _Template("/etc/systemd/system/nginx.service.d/pyscale.conf"),
     _Template("/etc/pyscale/gunicorn.conf.py"),

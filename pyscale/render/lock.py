@@ -9,8 +9,8 @@ node. Hashes are limited to the wheel pip would choose on each target (its most 
 compatible tag): the lock travels inside the user-data, which OVHcloud caps at 48 KiB, and a
 full hash list for gevent, greenlet and zope.interface alone is over 10 KiB.
 
-`python -m pyscale.render.lock` regenerates the lock (network: PyPI); resolution is uv's,
-which evaluates environment markers for the target Python, not the one it runs on.
+`pyscale lock` regenerates the lock (network: PyPI); resolution is uv's, which evaluates
+environment markers for the target Python, not the one it runs on.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from pyscale import nodeos
 from pyscale.render.cloudinit import REPO
 
 NODE_IN = REPO / "deps" / "node.in"
@@ -57,12 +58,24 @@ class Target:
         ]
 
 
-# Ubuntu 24.04 (the node image: Python 3.12, glibc 2.39) and Debian 12 (these machines, where
-# tests/node and bench/ run the same packages: Python 3.11, glibc 2.36).
-TARGETS = (
-    Target("3.12", (2, 39), "node: Ubuntu 24.04"),
-    Target("3.11", (2, 36), "tests and bench: Debian 12"),
-)
+# These machines (Debian 12), where tests/node and bench/ run the node's packages.
+DEVELOPMENT = Target("3.11", (2, 36), "tests and bench on Debian 12")
+
+
+def targets() -> tuple[Target, ...]:
+    """One target per Python: every node OS (pyscale/nodeos.py) and the development machines;
+    where two share a Python, the older glibc bounds the wheels, so one wheel suits both."""
+    by_python: dict[str, list[Target]] = {}
+    for os in nodeos.SYSTEMS.values():
+        by_python.setdefault(os.python, []).append(Target(os.python, os.glibc, f"node: {os.title}"))
+    by_python.setdefault(DEVELOPMENT.python, []).append(DEVELOPMENT)
+    return tuple(
+        Target(python, min(t.glibc for t in group), "; ".join(t.where for t in group))
+        for python, group in sorted(by_python.items(), reverse=True)
+    )
+
+
+TARGETS = targets()
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,7 @@ def render(pins: Iterable[Pin], targets: Iterable[Target] = TARGETS) -> str:
     header = [
         "# The node's Python environment, every package pinned with the hash of the wheel each",
         "# target Python installs (`pip install --require-hashes -r`). Generated from",
-        "# deps/node.in by `python -m pyscale.render.lock`: do not edit by hand.",
+        "# deps/node.in by `pyscale lock`: do not edit by hand.",
         *(f"#   Python {t.python}: {t.where}" for t in targets),
     ]
     pythons = [t.python for t in targets]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from pyscale import clouds
+from pyscale import clouds, nodeos
 from pyscale.clouds.ovh.catalog import DATABASE_PLANS as OVH_DATABASE_PLANS
 from pyscale.settings.kinds import Boolean, Choice, Integer, Secret, Sized, Strings, Text
 from pyscale.settings.spec import ByCloud, ByEnvironment, FromStackName, Group, Setting
@@ -114,6 +114,13 @@ SETTINGS = (
         Sized(lambda c: c.catalog.machines, "node size"),
         "The droplet size or instance flavor of every node.",
         ByCloud(lambda c, env: c.defaults.node_size[env]),
+    ),
+    Setting(
+        "nodeImage",
+        Choice(lambda c: tuple(c.catalog.images)),
+        "The operating system every node boots; the node files are rendered for its versions, "
+        "and `pyscale node boot` rehearses the Debian ones here.",
+        nodeos.DEFAULT,
     ),
     Setting(
         "nodeCount",

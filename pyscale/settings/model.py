@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pyscale import nodeos
 from pyscale.clouds.base import CacheSize, DatabaseSize, MachineSize
+from pyscale.nodeos import NodeOS
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Settings:
     environment: str
     target_concurrency: int
     node_size: MachineSize
+    node_image: str  # a pyscale/nodeos.py key; the cloud's catalog maps it to its image
     node_count: int | None
     domain: str | None
     tls: str
@@ -96,6 +99,11 @@ class Settings:
     @property
     def resource_prefix(self) -> str:
         return f"pyscale-{self.stack}"
+
+    @property
+    def node_os(self) -> NodeOS:
+        """The operating system the nodes boot: what their files are rendered for."""
+        return nodeos.get(self.node_image)
 
 
 # The dataclass each group of dotted keys (`database.*`) fills.

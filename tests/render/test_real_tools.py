@@ -7,6 +7,11 @@ its configuration with the demo app and the rendered env file, and shellcheck re
 shell script. These are real dependencies (deps/apt.txt, requirements-dev.txt): a missing
 tool fails the test, it is never skipped. Each tool also gets a deliberately broken render,
 to show the check can fail.
+
+Nginx and gixy run at the node's own versions: a debian-13 node's files go to the
+rehearsal's toolbox image (Debian trixie: Nginx 1.26), a debian-12 node's to this machine's
+(Debian 12: Nginx 1.22). Ubuntu 24.04's Nginx 1.24 is reachable nowhere here; its files go
+to Nginx 1.22, which takes the same syntax (both are before 1.25.1).
 """
 
 import dataclasses
@@ -23,19 +28,25 @@ import pytest
 import yaml
 
 from pyscale import capacity, render, settings
+from pyscale.rehearsal.toolbox import GIXY, Toolbox
 from pyscale.render import PLACEHOLDER_SECRETS, RenderedNode
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 STACK_FILES = ("dev", "staging", "prod", "prod-ovh")
-# Variants no stack file covers: an app from git, and plain HTTP without a domain.
+# Variants no stack file covers: an app from git, plain HTTP without a domain, and a
+# single TLS-terminating node on each other node OS.
 VARIANTS: dict[str, dict] = {
     "custom-app": {
         "domain": "app.example.com",
         "app": {"repo": "https://github.com/example/shop.git", "ref": "v1.2", "module": "shop:app"},
     },
     "no-domain": {"tls": "off", "nodeCount": 2, "targetConcurrency": 2000},
-}
+    "debian-12": {"nodeImage": "debian-12", "domain": "app.example.com", "tls": "node",
+                  "nodeCount": 1, "targetConcurrency": 2000},
+    "ubuntu-24.04": {"nodeImage": "ubuntu-24.04", "domain": "app.example.com", "tls": "node",
+                     "nodeCount": 1, "targetConcurrency": 2000},
+}  # fmt: skip
 CASES = STACK_FILES + tuple(VARIANTS)
 # Absolute paths in the Nginx files that `nginx -t` opens or creates.
 NGINX_PATHS = ("/etc/nginx/", "/var/log/nginx/", "/run/nginx.pid", "/etc/letsencrypt/", "/var/www/")
@@ -104,8 +115,26 @@ def nginx_states(s: settings.Settings) -> tuple[bool, ...]:
     return (False, True) if s.tls == "node" else (False,)
 
 
-def nginx_t(config: Path) -> subprocess.CompletedProcess[str]:
-    return run(["nginx", "-t", "-c", config, "-p", f"{config.parent}/"])
+@pytest.fixture(scope="session")
+def toolbox() -> Toolbox:
+    """The node's tools at Debian 13's versions (built once per machine, then cached)."""
+    return Toolbox()
+
+
+def on_node_os(
+    toolbox: Toolbox, s: settings.Settings, argv: list[str | Path], root: Path
+) -> subprocess.CompletedProcess[str]:
+    """`argv` with the node OS's own tool: in the toolbox for its release, else here."""
+    if s.node_os.debian_release == toolbox.release:
+        return toolbox.run(*argv, mounts=[root])
+    return run(argv)
+
+
+def nginx_t(
+    toolbox: Toolbox, s: settings.Settings, config: Path
+) -> subprocess.CompletedProcess[str]:
+    root = config.parents[2]  # <root>/etc/nginx/nginx.conf
+    return on_node_os(toolbox, s, ["nginx", "-t", "-c", config, "-p", f"{config.parent}/"], root)
 
 
 # --- cloud-init -----------------------------------------------------------------------
@@ -186,31 +215,49 @@ def test_cloud_init_schema_rejects_a_broken_document(rendered, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_nginx_accepts_the_configuration(case: str, rendered, tmp_path: Path) -> None:
+def test_nginx_accepts_the_configuration(case: str, rendered, toolbox, tmp_path: Path) -> None:
     s, _, node = rendered(case)
     for tls_enabled in nginx_states(s):
-        result = nginx_t(nginx_tree(node, s, tmp_path / f"tls-{tls_enabled}", tls_enabled))
+        config = nginx_tree(node, s, tmp_path / f"tls-{tls_enabled}", tls_enabled)
+        result = nginx_t(toolbox, s, config)
         assert result.returncode == 0, result.stderr
         assert "test is successful" in result.stderr
         assert "[warn]" not in result.stderr, result.stderr
 
 
-def test_nginx_rejects_a_plan_with_an_empty_upstream_pool(rendered, tmp_path: Path) -> None:
+def test_nginx_rejects_a_plan_with_an_empty_upstream_pool(rendered, toolbox, tmp_path) -> None:
     """A plan whose per-worker upstream keepalive rounds down to 0 must not reach a node."""
     s, plan, _ = rendered("prod")
     broken = dataclasses.replace(plan, nginx=dataclasses.replace(plan.nginx, upstream_keepalive=0))
     node = render.node(broken, s, PLACEHOLDER_SECRETS)
-    result = nginx_t(nginx_tree(node, s, tmp_path, tls_enabled=False))
+    result = nginx_t(toolbox, s, nginx_tree(node, s, tmp_path, tls_enabled=False))
     assert result.returncode != 0
     assert '"keepalive"' in result.stderr
 
 
+def test_the_node_nginx_refuses_what_this_machine_accepts(rendered, toolbox, tmp_path) -> None:
+    """Why files are checked at the node's versions: Debian 13's Nginx warns on the HTTP/2
+    listen parameter that Debian 12's takes silently."""
+    s, _, node = rendered("dev")
+    old_style = dataclasses.replace(
+        node,
+        files=tuple(
+            dataclasses.replace(f, content=f.content.replace("ssl;\n    http2 on;", "ssl http2;"))
+            for f in node.files
+        ),
+    )
+    result = nginx_t(toolbox, s, nginx_tree(old_style, s, tmp_path, tls_enabled=True))
+    assert result.returncode == 0, result.stderr
+    assert 'the "listen ... http2" directive is deprecated' in result.stderr
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_gixy_finds_no_issue(case: str, rendered, tmp_path: Path) -> None:
+def test_gixy_finds_no_issue(case: str, rendered, toolbox, tmp_path: Path) -> None:
     s, _, node = rendered(case)
     for tls_enabled in nginx_states(s):
         config = nginx_tree(node, s, tmp_path / f"tls-{tls_enabled}", tls_enabled)
-        result = run([VENV_BIN / "gixy", config])
+        gixy = GIXY if s.node_os.debian_release == toolbox.release else VENV_BIN / "gixy"
+        result = on_node_os(toolbox, s, [gixy, config], config.parents[2])
         assert result.returncode == 0, result.stdout + result.stderr
         assert "No issues found" in result.stdout, result.stdout
 

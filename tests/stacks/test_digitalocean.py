@@ -211,7 +211,7 @@ def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> N
     for droplet in droplets:
         inputs = droplet.inputs
         assert inputs["size"] == run.settings.node_size.name, droplet.urn
-        assert inputs["image"] == "ubuntu-24-04-x64", droplet.urn
+        assert inputs["image"] == "debian-13-x64", droplet.urn
         assert inputs["vpcUuid"] == vpc.id, f"{droplet.urn} is not in the VPC"
         private = ipaddress.ip_address(droplet.outputs["ipv4AddressPrivate"])
         assert private in ipaddress.ip_network(run.settings.vpc_cidr), droplet.urn

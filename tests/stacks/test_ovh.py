@@ -146,7 +146,7 @@ def test_instances_flavor_image_and_network_equal_the_plan() -> None:
     images = mocks.call(
         "ovh:index/getCloudInstanceImages:getCloudInstanceImages", {"region": "GRA11"}
     )
-    image_id = next(i["id"] for i in images["images"] if i["name"] == "Ubuntu 24.04")
+    image_id = next(i["id"] for i in images["images"] if i["name"] == "Debian 13")
     vrack, subnet, group = one(r, T_VRACK), one(r, T_SUBNET), one(r, T_SG)
     for node in nodes:
         assert node.inputs["flavorId"] == flavor_id, node.urn
@@ -157,9 +157,11 @@ def test_instances_flavor_image_and_network_equal_the_plan() -> None:
             {"autoAssignPublicIp": True},
         ], node.urn
         assert node.inputs["securityGroupIds"] == [group.id], node.urn
-        assert node.options["replaceOnChanges"] == ["userData"], node.urn
+        # A new image replaces the node (never an in-place rebuild), and the replacement
+        # takes the new image: nothing may ignore imageId (ignoreChanges keeps old values).
+        assert node.options["replaceOnChanges"] == ["userData", "imageId"], node.urn
         assert node.options["deleteBeforeReplace"] is False, node.urn
-        assert node.options["ignoreChanges"] == ["imageId"], node.urn
+        assert node.options["ignoreChanges"] == [], node.urn
     assert len({n.inputs["name"] for n in nodes}) == len(nodes)
 
 

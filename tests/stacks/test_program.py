@@ -91,3 +91,18 @@ def test_resource_names_are_unique(stack_run, stack: str) -> None:
 
 def test_both_clouds_export_the_same_keys(stack_run) -> None:
     assert set(stack_run("prod").outputs) == set(stack_run("prod-ovh").outputs)
+
+
+def test_a_node_os_the_rehearsal_cannot_reproduce_is_planned_with_a_warning(caplog) -> None:
+    """The engine's warning (the mock engine logs it; `pulumi preview` prints it)."""
+    run = offline.run("prod", overrides={"pyscale:nodeImage": "ubuntu-24.04"})
+    assert {r.inputs["image"] for r in run.of_type("digitalocean:index/droplet:Droplet")} == {
+        "ubuntu-24-04-x64"
+    }
+    assert "pyscale:nodeImage = 'ubuntu-24.04'" in caplog.text
+    assert "cannot be rehearsed" in caplog.text
+
+
+def test_the_shipped_stacks_boot_debian_13_which_the_rehearsal_reproduces(caplog) -> None:
+    offline.run("dev")
+    assert "cannot be rehearsed" not in caplog.text

@@ -103,7 +103,7 @@ def test_every_tuning_number_on_the_node_is_the_plans(stack: str) -> None:
 
 # Digits a config template may hold literally, each for a reason that is not tuning.
 _ALLOWED_LITERALS = (
-    r"return (301|404|421|444)\b",  # HTTP status codes
+    r"return (301|404|421|444|503)\b",  # HTTP status codes
     r"127\.0\.0\.1|::1",  # loopback
     r"umask = 0o007|control_socket_mode = 0o600|RuntimeDirectoryMode=0750|UMask=0027",  # modes
     r"fail_timeout=0",  # never mark the only upstream down (Gunicorn's deploy docs)
@@ -197,7 +197,9 @@ def test_tls_node_terminates_tls_with_certbot_and_redirects() -> None:
     tls = node.file("/etc/nginx/pyscale/tls.conf").content
     assert f"ssl_certificate /etc/letsencrypt/live/{s.domain}/fullchain.pem;" in tls
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in tls
-    assert re.search(r"listen 443 ssl http2 default_server backlog=\d+ reuseport;", tls)
+    # Debian 13's Nginx 1.26: HTTP/2 is a directive (the listen parameter is deprecated).
+    assert re.search(r"listen 443 ssl default_server backlog=\d+ reuseport;\n\s+http2 on;", tls)
+    assert "ssl http2" not in tls
     site = node.file("/etc/nginx/conf.d/pyscale.conf").content
     assert f"return 301 https://{s.domain}$request_uri;" in site
     assert "location ^~ /.well-known/acme-challenge/" in site
@@ -222,7 +224,35 @@ def test_unknown_hosts_are_dropped_but_the_health_check_is_answered() -> None:
     site = render_node(settings_for()).file("/etc/nginx/conf.d/pyscale.conf").content
     default = site[site.index("default_server") : site.index("server_name app.example.com")]
     assert "return 444;" in default
-    assert "location = /healthz" in default
+    assert "include /etc/nginx/pyscale/health.conf;" in default
+
+
+def test_the_health_check_fails_until_the_bootstrap_is_done() -> None:
+    node = render_node(settings_for())
+    health = node.file("/etc/nginx/pyscale/health.conf").content
+    assert f"if (!-f {NODE.bootstrap_done}) {{\n        return 503" in health
+    assert "proxy_pass http://pyscale_app;" in health
+    # Every server the balancer's check reaches includes it.
+    assert (
+        "include /etc/nginx/pyscale/health.conf;"
+        in node.file("/etc/nginx/pyscale/locations.conf").content
+    )
+    runcmd = yaml.safe_load(node.user_data)["runcmd"]
+    assert runcmd[-1].splitlines()[-1] == f"touch {NODE.bootstrap_done}"
+    assert NODE.bootstrap_done not in "\n".join(runcmd[:-1]).replace(
+        f"rm -f {NODE.bootstrap_done}", ""
+    )
+
+
+def test_an_older_nginx_gets_http2_as_a_listen_parameter() -> None:
+    """Nginx before 1.25.1 has no `http2` directive (Ubuntu 24.04 ships 1.24)."""
+    tls = (
+        render_node(settings_for(nodeImage="ubuntu-24.04", tls="node", nodeCount=1))
+        .file("/etc/nginx/pyscale/tls.conf")
+        .content
+    )
+    assert "http2 on;" not in tls
+    assert re.search(r"listen 443 ssl http2 default_server backlog=\d+ reuseport;", tls)
 
 
 def test_without_a_domain_the_app_server_is_the_default() -> None:
@@ -323,9 +353,15 @@ def test_packages_and_user() -> None:
     assert user["name"] == "pyscale" and user["system"] and user["shell"] == "/usr/sbin/nologin"
 
 
-def test_runcmd_stops_at_the_first_failing_step() -> None:
+def test_runcmd_stops_at_the_first_failing_step_and_names_it() -> None:
     runcmd = yaml.safe_load(render_node(settings_for()).user_data)["runcmd"]
-    assert runcmd[0].splitlines()[-1] == "set -eu"
+    first = runcmd[0].splitlines()
+    assert "set -eu" in first and first[-1] == "trap record_failure EXIT"
+    assert f">{NODE.bootstrap_failed}" in runcmd[0]
+    # Every later step names itself before it runs anything.
+    for entry in runcmd[1:]:
+        commands = [line for line in entry.splitlines() if not line.startswith("#")]
+        assert commands[0].startswith("step="), entry
     joined = "\n".join(runcmd)
     steps = ["sysctl --system", "python3 -m venv", "systemctl daemon-reload",
              "systemctl enable --now pyscale.service", "systemctl restart nginx.service",

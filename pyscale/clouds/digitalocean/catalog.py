@@ -69,6 +69,12 @@ LB_MAX_UNITS = 100
 REGIONS = ("ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3", "sfo2", "sfo3",
            "sgp1", "syd1", "tor1")  # fmt: skip
 
+# Distribution image slugs (docs.digitalocean.com/products/droplets/details/images; Debian 13
+# added 2025-09-13 per the Droplets release notes). DigitalOcean's base images carry
+# cloud-init and openssh-server (digitalocean/marketplace-partners README).
+IMAGES = {"debian-13": "debian-13-x64", "debian-12": "debian-12-x64",
+          "ubuntu-24.04": "ubuntu-24-04-x64"}  # fmt: skip
+
 CATALOG = Catalog(
     machines=MACHINES,
     databases=DATABASES,
@@ -76,6 +82,7 @@ CATALOG = Catalog(
     regions=REGIONS,
     database_versions=("14", "15", "16", "17"),
     cache_versions=("7", "8"),
+    images=IMAGES,
 )
 
 

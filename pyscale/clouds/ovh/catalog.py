@@ -73,6 +73,11 @@ LB_FLAVORS = (
 REGIONS = ("BHS5", "DE1", "GRA7", "GRA9", "GRA11", "SBG5", "SGP1", "UK1", "WAW1",
            "EU-WEST-PAR", "EU-SOUTH-MIL")  # fmt: skip
 
+# Public Cloud image names, as `GET /cloud/project/{serviceName}/image` returns them and the
+# WebStack looks them up per region ("Debian 13": ovh/terraform-provider-ovh, instance
+# acceptance tests, 2026-08).
+IMAGES = {"debian-13": "Debian 13", "debian-12": "Debian 12", "ubuntu-24.04": "Ubuntu 24.04"}
+
 CATALOG = Catalog(
     machines=MACHINES,
     databases=DATABASES,
@@ -80,6 +85,7 @@ CATALOG = Catalog(
     regions=REGIONS,
     database_versions=("14", "15", "16", "17"),
     cache_versions=("7", "8"),
+    images=IMAGES,
 )
 
 

@@ -197,7 +197,7 @@ def call(token: str, args: dict[str, Any]) -> dict | None:
                 "region": region,
                 "images": [
                     {"id": _uuid("image", region or "", name), "name": name, "status": "active"}
-                    for name in ("Debian 12", "Ubuntu 22.04", "Ubuntu 24.04")
+                    for name in ("Debian 12", "Debian 13", "Ubuntu 22.04", "Ubuntu 24.04")
                 ],
             }
         case "ovh:index/getCloudKeyManagerContainers:getCloudKeyManagerContainers":
