@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pyscale import capacity, offline
+from pyscale import capacity
+
+if TYPE_CHECKING:  # an offline run is read here; the engine (and Pulumi) is the caller's
+    from pyscale import offline
 
 SECRET = "[secret]"
 # Inputs worth a glance in the text listing; the JSON carries all of them.
