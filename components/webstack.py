@@ -118,26 +118,22 @@ class WebStack(pulumi.ComponentResource):
             pulumi.Output.all(read_uris, primary_uri).apply(lambda a: a[0] or [a[1]])
         )
         self.cache_uri = pulumi.Output.secret(cache_uri)
-        self.register_outputs(
-            {
-                "url": self.url,
-                "load_balancer_ip": self.load_balancer_ip,
-                "node_ips": self.node_ips,
-                "database_primary_uri": self.database_primary_uri,
-                "database_read_uris": self.database_read_uris,
-                "cache_uri": self.cache_uri,
-            }
-        )
+        self.register_outputs(self._outputs())
 
-    def export(self, estimate: Estimate) -> Exports:
-        """Export the shared outputs and the plan's numbers as the stack's outputs."""
-        values: dict[str, Any] = {
+    def _outputs(self) -> dict[str, pulumi.Output[Any]]:
+        """The shared outputs, by the names every cloud registers and exports them under."""
+        return {
             "url": self.url,
             "load_balancer_ip": self.load_balancer_ip,
             "node_ips": self.node_ips,
             "database_primary_uri": self.database_primary_uri,
             "database_read_uris": self.database_read_uris,
             "cache_uri": self.cache_uri,
+        }
+
+    def export(self, estimate: Estimate) -> Exports:
+        """Export the shared outputs and the plan's numbers as the stack's outputs."""
+        values: dict[str, Any] = self._outputs() | {
             "capacity": self.plan.to_dict(),
             "monthly_cost_estimate": estimate.to_dict(),
         }

@@ -24,7 +24,7 @@ from pyscale.rehearsal import images, recipes, tls, tlscheck
 from pyscale.rehearsal.inspect import REQUESTS, Node, probes
 from pyscale.rehearsal.podman import Podman, host_nofile
 from pyscale.rehearsal.report import BootReport, Probe
-from pyscale.rehearsal.services import Addresses, DataStores
+from pyscale.rehearsal.services import SERVICES, Addresses, DataStores
 from pyscale.settings import Settings
 
 CACHE = Path(os.environ.get("PYSCALE_CACHE", "/var/cache/pyscale"))
@@ -162,10 +162,8 @@ class Rehearsal:
 
     def remove(self) -> None:
         """Remove this stack's rehearsal containers and network, whatever is left."""
-        names = [self.node_name] + [f"{self.prefix}-{s}" for s in
-                                    ("postgres-primary", "postgres-replica", "pgbouncer",
-                                     "valkey", "acme")]  # fmt: skip
-        self.podman.remove(names)
+        services = [f"{self.prefix}-{service}" for service in SERVICES]
+        self.podman.remove([self.node_name, *services])
         self.podman.remove_network(self.network)
 
 

@@ -27,6 +27,8 @@ POSTGRES_PORT = 25060  # a managed database's direct port (DigitalOcean)
 POOL_PORT = 25061  # its PgBouncer pool, and Valkey's TLS port
 POOL_NAME = "pyscale-pool"
 READY_TIMEOUT_S = 120
+# Every container a stack's data stores may run, each from scripts/<name>.sh.
+SERVICES = ("postgres-primary", "postgres-replica", "pgbouncer", "valkey", "acme")
 # Valkey needs maxclients + 32 descriptors; a container gets at most the host's hard limit.
 VALKEY_FD_MARGIN = 32
 
@@ -63,6 +65,7 @@ class DataStores:
         self.app_password = secrets.token_urlsafe(18)
 
     def _run(self, service: str, address: str, script: str, env: dict[str, str]) -> str:
+        assert service in SERVICES, service
         name = f"{self.prefix}-{service}"
         args = ["run", "-d", "--name", name, "--network", self.network, "--ip", address,
                 "-v", f"{self.state}:/rehearsal:ro", "-v", f"{SCRIPTS}:/scripts:ro"]  # fmt: skip
