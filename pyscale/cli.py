@@ -10,8 +10,8 @@ the node's locked Python environment (deps/node.lock). `settings` checks (or, wi
 regenerates) the README's settings table and schema/stack.schema.json.
 
 Global flags (`--stack-dir`) are accepted before or after the command. Exit status: 0 done,
-2 bad settings or a capacity chain that cannot hold (every problem listed, nothing
-registered), 3 a mandatory policy violated.
+2 bad settings, a capacity chain that cannot hold, or (plan) an input the providers would
+refuse (every problem listed), 3 a mandatory policy violated.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from bench import node as bench_node
 from policy import offline as policy_offline
 from pyscale import capacity, diff, localnode, offline, render, report, settings
+from pyscale.offline import conformance
 from pyscale.rehearsal import cli as rehearsal_cli
 from pyscale.render import lock
 from pyscale.settings import reference
@@ -31,6 +32,9 @@ from pyscale.settings import reference
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     run = offline.run(args.stack, Path(args.stack_dir))
+    findings = conformance.check(run.resources, run.settings.cloud)
+    if findings:
+        raise conformance.NonConforming(findings)
     violations = policy_offline.evaluate(run.resources, run.outputs, run.config)
     doc = report.plan_document(run, violations)
     if args.json:
@@ -143,6 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         args.stack_dir = str(offline.REPO)
     try:
         return args.func(args)
-    except (settings.SettingsError, capacity.CapacityError) as error:
+    except (settings.SettingsError, capacity.CapacityError, conformance.NonConforming) as error:
         sys.stderr.write(f"error: {error}\n")
         return 2

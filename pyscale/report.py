@@ -1,5 +1,6 @@
 """What `pyscale plan` shows: the resources an offline run registered, the capacity plan,
-the monthly estimate and the policy verdicts, as one JSON document or as text for people."""
+the monthly estimate, what the account needs first and the policy verdicts, as one JSON
+document or as text for people."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from pyscale import capacity
+from pyscale import capacity, prerequisites
 
 if TYPE_CHECKING:  # an offline run is read here; the engine (and Pulumi) is the caller's
     from pyscale import offline
@@ -64,6 +65,7 @@ def plan_document(run: offline.Run, violations: list[Any]) -> dict[str, Any]:
         "cost": cost,
         "outputs": {k: _mask(v, secret) for k, (v, secret) in run.outputs.items()},
         "policy": [vars(v) for v in violations],
+        "prerequisites": [p.to_dict() for p in prerequisites.for_stack(run.settings, run.plan)],
     }
 
 
@@ -120,10 +122,14 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
     )
     out(
         f"  valkey           {c.size}: {c.client_connections:,} clients of maxclients "
-        f"{c.max_clients:,}, eviction {c.eviction_policy or 'not settable: keys carry TTLs'}\n"
+        f"{c.max_clients:,}, eviction {c.runs_with}"
+        f"{'' if c.eviction_policy else ' (the engine default, not settable: keys carry TTLs)'}\n"
     )
     lb_text = (
-        f"{lb.size} ({lb.max_connections:,} connections)" if lb.enabled else "none (single node)"
+        f"{lb.size} ({lb.max_connections:,} connections, {lb.requests_per_second:,} requests/s, "
+        f"{lb.new_tls_per_second:,} new TLS connections/s)"
+        if lb.enabled
+        else "none (single node)"
     )
     out(f"  load balancer    {lb_text}\n")
     out(f"  checks           {sum(ch.ok for ch in all_checks)}/{len(all_checks)} links hold\n")
@@ -134,6 +140,13 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
         label = f"{line['item']:<28} {line['size']:<18} x{line['quantity']:<3}"
         out(f"  {label} {line['monthly']:>10,.2f}\n")
     out(f"  {'total':<52} {cost['total']:>10,.2f}\n")
+
+    needed = doc["prerequisites"]
+    out(f"\nPrerequisites ({len(needed)}), what the account needs; pyscale cannot check them:\n")
+    for i, p in enumerate(needed, 1):
+        out(f"  {i}. {p['what']} ({p['when']})\n")
+        out(f"     why: {p['why']}\n")
+        out(f"     how: {p['how']}\n")
 
     violations = doc["policy"]
     out(f"\nPolicy: {len(violations)} violation(s)\n")

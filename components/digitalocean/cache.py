@@ -3,9 +3,12 @@
 DigitalOcean's managed Redis is discontinued; Valkey is its Redis-compatible replacement
 (`engine="valkey"`, version 8 in the provider's examples). Its `maxmemory-policy` defaults
 to `noeviction`, which turns a full cache into write errors; the policy is therefore always
-set explicitly, through DatabaseValkeyConfig's `valkey_maxmemory_policy`. (The cluster's own
-`eviction_policy` argument accepts only an underscore subset without the LFU policies that
-settings allow, and two resources must not manage one setting.)
+set explicitly, through DatabaseValkeyConfig's `valkey_maxmemory_policy`, and the cluster's
+own `eviction_policy` is left unset, because two resources must not manage one setting.
+Neither takes an LFU policy: DigitalOcean accepts noeviction, allkeys-lru, allkeys-random,
+volatile-lru, volatile-random and volatile-ttl (the cluster argument spells them with
+underscores; providers.md D2 for the config resource's validation, which the pinned SDK's
+docstring does not list), so settings must refuse allkeys-lfu and volatile-lfu here.
 """
 
 from __future__ import annotations

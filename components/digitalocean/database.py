@@ -32,8 +32,16 @@ APP_DATABASE = "pyscale"
 APP_USER = "pyscale"
 POOL_NAME = "pyscale-pool"
 # Cluster creation takes 5-20 minutes and a resize or restore can take hours; the provider's
-# defaults (30 minutes) fail a healthy `pulumi up` halfway.
-TIMEOUTS = pulumi.CustomTimeouts(create="2h", update="2h", delete="30m")
+# default (30 minutes) fails a healthy `pulumi up` halfway. Only `create` is given because it
+# is the only key the provider keeps: DatabaseCluster declares a create timeout alone
+# (terraform-provider-digitalocean resource_database_cluster.go), and the bridge drops, with a
+# warning, every key a resource does not declare (pulumi-terraform-bridge
+# pkg/tfshim/sdk-v2/provider2.go). It bounds updates too: a resize or region migration waits
+# for the cluster to be `online` again under this same create timeout. A delete sends one
+# request and waits for nothing. Replicas declare no timeout at all, so they get none: their
+# creation and resize wait for `online` 120 x 15 s (about 30 minutes), hard-coded
+# (resource_database_replica.go).
+TIMEOUTS = pulumi.CustomTimeouts(create="2h")
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,7 @@ class Database(pulumi.ComponentResource):
                 size=db.size.name,
                 private_network_uuid=network.vpc_id if same_region else None,
                 tags=[network.tags.stack, network.tags.db],
-                opts=moved.child_options(self, opts, custom_timeouts=TIMEOUTS),
+                opts=child,
             )
             do.DatabaseFirewall(
                 f"{prefix}-pg-replica-{index}-firewall",

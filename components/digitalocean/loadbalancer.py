@@ -3,8 +3,11 @@ topology).
 
 Size: `plan.load_balancer.size_unit`; each unit holds 10,000 simultaneous connections,
 10,000 requests/s and 250 new TLS connections/s (LB_UNIT in pyscale/clouds/digitalocean/
-catalog.py). It targets the web tag (droplet ids are limited to 10) and lives in the stack's
-VPC, so it reaches Nginx on port 80 over the private network.
+catalog.py). The API's schema caps `size_unit` at 100 (openapi load_balancer_base.yml), the
+scaling guide allows up to 200 only where support raised the account's limits, and the
+provider accepts 1 to 200; the capacity plan refuses more than 100 (LB_MAX_UNITS). It
+targets the web tag (droplet ids are limited to 10) and lives in the stack's VPC, so it
+reaches Nginx on port 80 over the private network.
 
 TLS ends here (tls: managed or certificate): HTTPS 443 -> HTTP 80, and HTTP 80 redirected to
 HTTPS. The client's address travels in X-Forwarded-For, which Nginx trusts only from the VPC
@@ -34,7 +37,8 @@ from pyscale import render
 from pyscale.capacity import CapacityPlan
 from pyscale.settings import Settings
 
-# DigitalOcean's default idle timeout; it must stay below Nginx's client keepalive_timeout
+# DigitalOcean's default idle timeout (openapi load_balancer_base.yml: 60, within 30..600);
+# it must stay below Nginx's client keepalive_timeout
 # (render.NodeDefaults.client_keepalive_timeout_s) so the balancer closes idle
 # connections first and never sends a request onto a socket Nginx is closing.
 HTTP_IDLE_TIMEOUT_S = 60
@@ -42,8 +46,12 @@ HTTP_IDLE_TIMEOUT_S = 60
 
 @dataclass(frozen=True)
 class HealthCheck:
-    """DigitalOcean's documented defaults except `healthy_threshold`: 3 passes (30 s)
-    rather than 5 put a replacement node into service sooner after create-before-destroy."""
+    """Every field set, because the defaults differ by where they are read: the API's are
+    unhealthy 5 / healthy 3 (openapi health_check.yml), the provider's unhealthy 3 /
+    healthy 5 (terraform-provider-digitalocean resource_loadbalancer.go), and the provider's
+    are what an unset field gets (interval 10 s and timeout 5 s are the same in both).
+    Three failures (30 s) take a dying node out; three passes (30 s) put a replacement node
+    into service soon after create-before-destroy."""
 
     protocol: str = "http"
     port: int = render.NODE.http_port

@@ -6,6 +6,14 @@ finds the nodes without listing droplet ids: the load balancer targets the web t
 for more than 10 droplets), the cloud firewall applies to it, the database firewalls admit it
 and the monitor alerts watch it. They are created as resources so that a firewall or load
 balancer never references a tag that does not exist yet.
+
+The first VPC an account creates in a region becomes that region's default VPC, and the
+default VPC of a region can be neither unset nor deleted (openapi vpcs_create.yml,
+vpcs_delete.yml: 403 Forbidden). In an account with no VPC yet in `settings.region`, this
+stack's VPC is that one: `pulumi destroy` then deletes everything but fails on the VPC. To
+destroy such a stack, first make another VPC of the region its default (set `default: true`
+on it, in the control panel or `PATCH /v2/vpcs/{id}`), or remove this one from the state
+(`pulumi state delete <urn>`) and leave it, empty and free, in the account.
 """
 
 from __future__ import annotations

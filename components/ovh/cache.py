@@ -18,6 +18,7 @@ import pulumi_ovh as ovh
 
 from components.ovh.database import TIMEOUTS, endpoint, private_only, service_nodes
 from components.ovh.network import Network
+from pyscale.clouds.ovh import catalog
 from pyscale.settings import Settings
 
 ENGINE = "valkey"
@@ -26,9 +27,9 @@ COMPONENT = "valkey"
 # business plan's second node would double the price for data that can be lost.
 PLAN = "essential"
 PLAN_NODES = 1
-# OVHcloud names Valkey versions major.minor (OVHcloud Valkey capabilities: 7.2 and 8.0).
-VERSIONS = {"7": "7.2", "8": "8.0"}
 # A cache needs no RDB dumps: they fork the server under load and back up throwaway data.
+# Set through the PUT that follows creation (components/ovh/database.py says why it is kept
+# despite ovh/terraform-provider-ovh#1148).
 ADVANCED_CONFIGURATION = {"redis_persistence": "off"}
 APP_USER = "pyscale"
 
@@ -61,7 +62,7 @@ class Cache(pulumi.ComponentResource):
             service_name=service_name,
             description=f"{settings.resource_prefix}-valkey",
             engine=ENGINE,
-            version=VERSIONS[settings.cache.version],
+            version=catalog.VALKEY_VERSIONS[settings.cache.version],
             plan=PLAN,
             flavor=settings.cache.size.name,
             nodes=service_nodes(settings, network, PLAN_NODES),

@@ -28,13 +28,29 @@ APP_NAME = "pyscale"
 # endpoint that OVHcloud (Aiven underneath) points at the standby nodes.
 PRIMARY_COMPONENT = "postgresql"
 READ_COMPONENT = "postgresqlRead"
-# Creating or resizing a service takes tens of minutes; the provider's default is shorter.
+# Creating or resizing a service takes tens of minutes; the provider's defaults are 40, 40
+# and 20 minutes. It declares all three keys (terraform-provider-ovh
+# resource_cloud_project_database.go), so the bridge keeps all three.
 TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="30m")
+
+# Deletion protection and advanced configuration are kept, though the provider sets them with
+# a full PUT of the service right after creating it (resource_cloud_project_database.go:
+# create, wait for READY, then update when either is set), the call that
+# ovh/terraform-provider-ovh#1148 (open) reports failing with internal API errors. That
+# report's service set neither: the PUT is the same one every later change of flavor, IP
+# restrictions or maintenance time makes, so dropping these would not take the service off
+# that path, only lose what they give: an API-side protection that outlives `pulumi state
+# unprotect` and a lost state (PostgreSQL), no RDB forks under load (Valkey). There is no
+# other way to set either: the provider has no separate resource for them. If the PUT fails
+# at creation, the service exists and is READY: the bridge is meant to record it as partially
+# created, for the next `pulumi up` to retry the update (pulumi-terraform-bridge#2696); where
+# it does not, `pulumi import` adopts the service instead of a second one being created.
 
 # Public Cloud Databases run in their own region names: the compute region's city
 # (OVHcloud PostgreSQL and Valkey capabilities, "Supported regions"). Compute regions
-# without managed databases (SYD1, RBX-A) are refused by settings (REGIONS in
-# pyscale/clouds/ovh/catalog.py).
+# without managed databases (SYD1, RBX-A) and those with Valkey but no PostgreSQL
+# (EU-WEST-PAR, EU-SOUTH-MIL) are refused by settings (REGIONS in
+# pyscale/clouds/ovh/catalog.py, providers.md O1).
 DATABASE_REGIONS = {
     "BHS5": "BHS",
     "DE1": "DE",
@@ -45,8 +61,6 @@ DATABASE_REGIONS = {
     "SGP1": "SGP",
     "UK1": "UK",
     "WAW1": "WAW",
-    "EU-WEST-PAR": "EU-WEST-PAR",
-    "EU-SOUTH-MIL": "EU-SOUTH-MIL",
 }
 
 
@@ -104,9 +118,8 @@ class Database(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         db = settings.database
         service_name = settings.ovh_service_name
-        # Inputs kept stable (no computed values but the network ids): updates of this
-        # resource have failed with API errors on unrelated changes (DESIGN.md, field facts;
-        # github.com/ovh/terraform-provider-ovh/issues/1148).
+        # Inputs kept stable (no computed values but the network ids), so that no unrelated
+        # change sends the full PUT that #1148 reports failing (the note under TIMEOUTS).
         service = ovh.cloudproject.Database(
             f"{name}-postgresql",
             service_name=service_name,

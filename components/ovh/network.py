@@ -6,6 +6,23 @@ and admit only its CIDR. The gateway is what makes the subnet routable to the in
 public load balancer is a floating IP on the VIP port, and OVHcloud attaches a floating IP
 only to a port whose subnet sits behind a router with an external gateway ("Public to
 Private" architecture, docs.ovhcloud.com, Public Cloud Load Balancer concepts).
+
+The gateway stays in the single-node topology too, where no floating IP needs it: the subnet
+hands its gateway address to every node by DHCP, and a dual-homed node may route through it
+(OVHcloud's DHCP routes on dual-homed instances: providers.md O9, unverified); with no router
+behind that address such a route would lead nowhere. It costs the smallest model's hourly
+price (GATEWAY_MODEL in pyscale/clouds/ovh/pricing.py), which the estimate counts.
+
+The vRack is a prerequisite, not a resource of the stack. A private network needs the
+project attached to a vRack (without one, creating it fails: "Can not get vrack_id and
+segmentation_id"), and `ovh.vrack.CloudProject` could attach it, but only given the vRack's
+own service name (`pn-...`), an account-level id the stack does not know; ordering a vRack
+from the stack (`ovh.vrack.Vrack`) would place a purchase order. And a project takes one
+vRack, shared by every stack in it (OVHcloud "Known limits"): a stack that owned the
+attachment would detach it on `pulumi destroy` and cut every other stack's private network.
+`pyscale plan` lists it among the prerequisites, with the call that makes it
+(POST /vrack/{serviceName}/cloudProject) and the one that checks it
+(GET /cloud/project/{serviceName}/vrack).
 """
 
 from __future__ import annotations
@@ -16,11 +33,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_ovh as ovh
 
+from pyscale.clouds.ovh.pricing import GATEWAY_MODEL
 from pyscale.settings import Settings
-
-# The smallest external gateway model: it carries egress and the floating IPs' routing,
-# not the load balancer's traffic (that goes through the Octavia amphorae).
-GATEWAY_MODEL = "S"
 
 
 def gateway_ip(cidr: str) -> str:

@@ -10,6 +10,16 @@ Each instance boots the image of `pyscale:nodeImage` (the catalog's name, looked
 region). A changed image id, whether the stack chose another OS or OVHcloud published a new
 build under the same name, replaces the instance (created before the old one goes) instead
 of rebuilding it in place, which the provider would do and which wipes a serving node.
+
+With `backups` on, each instance gets its own `cloudproject.WorkflowBackup`: OVHcloud's
+scheduled instance backup, daily at 02:00 (by the workflow service's clock, whose zone
+OVHcloud does not state), keeping the last 7 (BACKUP_CRON and BACKUP_ROTATION in
+pyscale/clouds/ovh/pricing.py, which prices them). The workflow API has no update, so every
+input forces a new workflow, and a replaced instance gets a new one with it. Deleting a
+workflow leaves the backups it made in the project, billed until someone deletes them
+(provider docs; OVHcloud "Backing up an instance"). Unverified: that the v1 workflow
+endpoint accepts the id the v2 compute API gives a CloudInstance (neither provider's source
+says whether it is the OpenStack server id the v1 API uses).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import pulumi_ovh as ovh
 from components.ovh.network import Network
 from pyscale import clouds, render
 from pyscale.capacity import CapacityPlan
+from pyscale.clouds.ovh.pricing import BACKUP_CRON, BACKUP_ROTATION
 from pyscale.settings import Settings
 
 ANYWHERE = "0.0.0.0/0"
@@ -172,6 +183,18 @@ class Nodes(pulumi.ComponentResource):
             )
             for index in range(1, plan.nodes + 1)
         ]
+        if settings.backups:
+            for index, instance in enumerate(instances, start=1):
+                ovh.cloudproject.WorkflowBackup(
+                    f"{name}-{index}-backup",
+                    service_name=service_name,
+                    region_name=settings.region,
+                    instance_id=instance.id,
+                    name=f"{settings.resource_prefix}-node-{index}-backup",
+                    cron=BACKUP_CRON,
+                    rotation=BACKUP_ROTATION,
+                    opts=child,
+                )
         self.private_addresses = [
             pulumi.Output.all(i.current_state, network.subnet_id).apply(
                 lambda a: _addresses(a[0], a[1], private=True)[0]

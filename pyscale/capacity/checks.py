@@ -169,6 +169,15 @@ def checks(p: CapacityPlan) -> list[Check]:
             "pyscale:nodeSize",
         ),
     ]
+    if p.max_nodes is not None:
+        result.append(
+            Check(
+                "nodes <= the most the cloud admits (catalog max_nodes)",
+                p.max_nodes,
+                p.nodes,
+                "pyscale:nodeCount or pyscale:nodeSize",
+            )
+        )
     if db.read_replicas:
         result.append(
             Check(

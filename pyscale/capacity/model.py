@@ -89,6 +89,12 @@ class CachePlan:
     per_process_pool: int
     client_connections: int
     eviction_policy: str | None  # None: the provider does not let us set it (OVHcloud)
+    engine_eviction_policy: str  # what the managed engine runs with when nobody sets one
+
+    @property
+    def runs_with(self) -> str:
+        """The maxmemory-policy the cache really has: ours, else the engine's."""
+        return self.eviction_policy or self.engine_eviction_policy
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,10 @@ class LoadBalancerPlan:
     size_unit: int  # DigitalOcean size_unit (0 elsewhere)
     max_connections: int
     max_size_unit: int = 0  # the provider's ceiling on size_unit (0: it sizes by flavor)
+    # What the chosen size forwards per second, as the provider states it (0 when disabled):
+    # requests, and new TLS connections it terminates.
+    requests_per_second: int = 0
+    new_tls_per_second: int = 0
     health_check_path: str = "/healthz"
 
 
@@ -109,6 +119,9 @@ class CapacityPlan:
     memory_gib: int
     per_node_concurrency: int  # what one node's Gunicorn accepts: workers x worker_connections
     per_node_load: int  # what one node must hold with one node down (N+1)
+    # The most nodes the cloud's wiring admits (DigitalOcean: the databases' trusted
+    # sources); None where the cloud sets no such ceiling.
+    max_nodes: int | None
     gunicorn: GunicornPlan
     nginx: NginxPlan
     kernel: KernelPlan

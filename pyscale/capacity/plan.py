@@ -135,6 +135,7 @@ def plan(settings: Settings, max_process_nofile: int = LINUX_NR_OPEN) -> Capacit
         memory_gib=settings.node_size.memory_gib,
         per_node_concurrency=per_node,
         per_node_load=per_node_load,
+        max_nodes=limit.value if (limit := clouds.get(settings.cloud).catalog.max_nodes) else None,
         gunicorn=gunicorn,
         nginx=nginx,
         kernel=kernel,
@@ -193,6 +194,7 @@ def _cache(settings: Settings, processes: int) -> CachePlan:
         per_process_pool=per_process,
         client_connections=processes * per_process,
         eviction_policy=settings.cache.eviction_policy,
+        engine_eviction_policy=clouds.get(settings.cloud).catalog.engine_eviction_policy,
     )
 
 
@@ -207,4 +209,6 @@ def _load_balancer(settings: Settings, nodes: int) -> LoadBalancerPlan:
         size_unit=choice.size_unit,
         max_connections=choice.max_connections,
         max_size_unit=choice.max_size_unit,
+        requests_per_second=choice.requests_per_second,
+        new_tls_per_second=choice.new_tls_per_second,
     )

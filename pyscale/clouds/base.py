@@ -67,6 +67,10 @@ class LoadBalancerChoice:
     size_unit: int  # DigitalOcean size_unit (0 where the cloud sizes by flavor)
     max_connections: int
     max_size_unit: int  # the provider's ceiling on size_unit (0 where there is none)
+    # What the provider says the chosen size forwards each second: HTTP requests, and new
+    # TLS handshakes (the costly part of a connection that the LB terminates).
+    requests_per_second: int
+    new_tls_per_second: int
 
 
 Sized = TypeVar("Sized", MachineSize, DatabaseSize, CacheSize)
@@ -78,17 +82,93 @@ def index(*items: Sized) -> dict[str, Sized]:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """What a provider does that its schema does not say, and where that is written: settings
+    quote it when they refuse a value, the plan's prerequisites and docs/providers.md read it."""
+
+    what: str
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.what} ({self.source})"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A ceiling the provider puts on a number pyscale derives (settings and the capacity
+    plan both check it), with why."""
+
+    value: int
+    fact: Fact
+
+
+@dataclass(frozen=True)
+class InputRule:
+    """A provider rule on one input of one resource type that the provider's schema does not
+    carry (an enum behind a plain string, a range, where a service is offered), checked
+    against what the program registers (pyscale/offline/conformance.py)."""
+
+    type: str  # the resource type token: "digitalocean:index/droplet:Droplet"
+    path: str  # the input, dotted; `name[]` means every element: "nodes[].region"
+    fact: Fact
+    allowed: tuple[str | int, ...] = ()  # empty: any value within the range
+    minimum: int | None = None
+    maximum: int | None = None
+    # Other inputs that select the resources it governs: {"engine": "pg"}.
+    when: Mapping[str, Any] = field(default_factory=dict)
+
+    def problem(self, value: Any) -> str | None:
+        """Why the provider would refuse `value`; None when it would take it."""
+        if self.allowed and value not in self.allowed:
+            return f"{value!r} is not one the provider takes ({', '.join(map(str, self.allowed))})"
+        if self.minimum is not None and value < self.minimum:
+            return f"{value!r} is below the provider's minimum {self.minimum}"
+        if self.maximum is not None and value > self.maximum:
+            return f"{value!r} is above the provider's maximum {self.maximum}"
+        return None
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    """One thing the account must have before `pulumi up`: what, why, and how. pyscale
+    creates every resource of a stack, but a few things live in the account (a state
+    backend, credentials, DNS, uploaded certificates, verified alert addresses, quotas), and
+    an operator should learn them before an update fails halfway."""
+
+    what: str
+    why: str
+    how: str  # a command, or the console page
+    when: str = "before the first pulumi up"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"what": self.what, "why": self.why, "how": self.how, "when": self.when}
+
+
+@dataclass(frozen=True)
 class Catalog:
-    """What a cloud sells, as the capacity model and the settings need it."""
+    """What a cloud sells, as the capacity model and the settings need it: only what a stack
+    can really be built with (what the provider lists but would refuse is a `Refusal` in the
+    cloud's settings rules, so that the message says why)."""
 
     machines: Mapping[str, MachineSize]
     databases: Mapping[str, DatabaseSize]
     caches: Mapping[str, CacheSize]
+    # Regions with everything a stack needs: instances, managed PostgreSQL and Valkey, and
+    # the load balancer as the stack sizes it.
     regions: tuple[str, ...]
     database_versions: tuple[str, ...]
     cache_versions: tuple[str, ...]
     # pyscale:nodeImage key (pyscale/nodeos.py) -> the cloud's image reference.
     images: Mapping[str, str]
+    # Where PostgreSQL read replicas may live (empty where they are in the stack's region).
+    replica_regions: tuple[str, ...]
+    # The Valkey maxmemory-policy values a client may set (empty: none).
+    eviction_policies: tuple[str, ...]
+    # The maxmemory-policy the managed Valkey runs with when nobody sets one.
+    engine_eviction_policy: str
+    # The most nodes the cloud's wiring admits (DigitalOcean: the databases' trusted
+    # sources); None where it sets no such ceiling.
+    max_nodes: Limit | None
 
 
 @dataclass(frozen=True)
@@ -104,13 +184,25 @@ class Defaults:
 
 
 @dataclass(frozen=True)
+class PriceSource:
+    """Where a unit price was read, on which day, and how the cloud bills it. Prices move and
+    clouds bill the same thing differently (hourly, monthly, a share of another item), so an
+    estimate line says which page and which billing it assumes, not just a number."""
+
+    url: str
+    as_of: str  # the day the price was read, YYYY-MM-DD
+    billing: str  # how the cloud bills it and how the line turns that into a month
+
+
+@dataclass(frozen=True)
 class Line:
-    """One line of a monthly estimate: `quantity` x `unit_monthly`."""
+    """One line of a monthly estimate: `quantity` x `unit_monthly`, priced from `source`."""
 
     item: str
     size: str
     quantity: int
     unit_monthly: float
+    source: PriceSource
 
     @property
     def monthly(self) -> float:
@@ -119,11 +211,15 @@ class Line:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A monthly cost estimate from a dated list-price table."""
+    """A monthly cost estimate from dated list prices; `as_of` is the oldest line's date, the
+    age of the estimate as a whole."""
 
     currency: str
-    as_of: str
     lines: tuple[Line, ...]
+
+    @property
+    def as_of(self) -> str:
+        return min(line.source.as_of for line in self.lines)
 
     @property
     def total(self) -> float:
@@ -141,6 +237,9 @@ class Estimate:
                     "quantity": line.quantity,
                     "unit_monthly": line.unit_monthly,
                     "monthly": line.monthly,
+                    "billing": line.source.billing,
+                    "source": line.source.url,
+                    "as_of": line.source.as_of,
                 }
                 for line in self.lines
             ],
@@ -162,6 +261,17 @@ class SettingRule:
     # The same limit in JSON Schema where one fragment can say it ({"maxItems": 1}), for the
     # stack-file schema; empty when it cannot.
     schema: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Values of one setting that the provider lists, or once did, but would refuse or
+    silently not apply on this cloud. They are left out of the catalog's choices; this says
+    why, so that a stack holding one is told the provider's rule and its source."""
+
+    key: str  # dotted: "database.version"
+    values: tuple[str, ...]
+    fact: Fact
 
 
 @dataclass(frozen=True)
@@ -188,6 +298,14 @@ class SettingsRules:
     required: tuple[str, ...] = ()
     derived_defaults: tuple[DerivedDefault, ...] = ()
     rules: tuple[SettingRule, ...] = ()
+    refused: tuple[Refusal, ...] = ()
+    # What the cloud demands of a setting's value that pyscale cannot check from here, by
+    # dotted key: the reference table says it, the plan lists it as a prerequisite.
+    unchecked: Mapping[str, Fact] = field(default_factory=dict)
+
+    def refusal(self, key: str, value: Any) -> Refusal | None:
+        """Why the provider would not take `value` for `key`, when it is a known refusal."""
+        return next((r for r in self.refused if r.key == key and str(value) in r.values), None)
 
     def ignores(self, key: str) -> bool:
         """True when `key` (dotted) is not applied here, itself or as part of its group."""
@@ -221,5 +339,14 @@ class Cloud:
     mocks: ModuleType
     # The module holding this cloud's `WebStack` component (components/<cloud>/).
     components: str
+    # Its Pulumi provider: the package name its type tokens start with, and the Python SDK
+    # (the conformance check derives the provider's input schema from it).
+    provider: str
+    sdk: str
     # Which settings it applies, requires or limits further (pyscale/settings reads these).
     settings: SettingsRules
+    # What the account must have before `pulumi up` (pyscale/prerequisites.py adds the
+    # ones every cloud shares).
+    prerequisites: Callable[[Settings, CapacityPlan], list[Prerequisite]]
+    # The provider's rules on registered inputs beyond its schema (the conformance check).
+    provider_rules: tuple[InputRule, ...]

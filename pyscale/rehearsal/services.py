@@ -112,7 +112,7 @@ class DataStores:
         valkey = self._run("valkey", at.valkey, "valkey.sh", {
             "PORT": str(POOL_PORT), "PASSWORD": valkey_password,
             "MAX_CLIENTS": str(min(cache.max_clients, host_nofile() - VALKEY_FD_MARGIN)),
-            "EVICTION_POLICY": cache.eviction_policy or "noeviction"})  # fmt: skip
+            "EVICTION_POLICY": cache.runs_with})  # fmt: skip
         self._ready(replica, "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(POSTGRES_PORT))
         self._ready(pooler, "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(POOL_PORT))
         self._ready(valkey, "test", "-f", "/tmp/ready")

@@ -26,16 +26,6 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 # Each cloud offers a subset (Cloud.tls_modes).
 TLS_MODES = ("managed", "certificate", "node", "off")
 POOL_MODES = ("transaction", "session", "statement")
-EVICTION_POLICIES = (
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-    "noeviction",
-)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEMO_APP_MODULE = "pyscale_demo.wsgi:application"
 DEFAULT_CLOUD = "digitalocean"
@@ -195,7 +185,7 @@ SETTINGS = (
     ),
     Setting(
         "database.replicaRegion",
-        Choice(lambda c: c.catalog.regions),
+        Choice(lambda c: c.catalog.replica_regions),
         "Where the read replicas live.",
         unset="the stack's region",
     ),
@@ -237,7 +227,7 @@ SETTINGS = (
     ),
     Setting(
         "cache.evictionPolicy",
-        Choice(EVICTION_POLICIES),
+        Choice(lambda c: c.catalog.eviction_policies),
         "Valkey's maxmemory-policy, set explicitly: the engine's noeviction refuses writes.",
         ByCloud(lambda c, env: c.defaults.eviction_policy),
     ),
@@ -284,7 +274,8 @@ SETTINGS = (
     Setting(
         "backups",
         Boolean(),
-        "Droplet backups of every node.",
+        "Scheduled backups of every node: DigitalOcean droplet backups, OVHcloud instance "
+        "backups (a backup workflow per instance).",
         ByEnvironment(False, False, True),
     ),
     Setting(

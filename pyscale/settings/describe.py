@@ -80,12 +80,22 @@ def default(setting: Setting) -> str:
 
 
 def where(setting: Setting) -> str:
-    """The clouds that apply it, with what a cloud requires or limits further."""
+    """The clouds that apply it, with what a cloud requires, limits, refuses or demands
+    further (the reasons for a refused value are in its message and docs/providers.md)."""
     notes = [", ".join(f"`{name}`" for name in honoured_by(setting.key))]
     for cloud in [clouds.get(name) for name in clouds.NAMES]:
-        if setting.key in cloud.settings.required:
+        rules = cloud.settings
+        if setting.key in rules.required:
             notes.append(f"required on `{cloud.name}`")
-        notes += [f"`{cloud.name}`: {r.doc}" for r in cloud.settings.rules if r.key == setting.key]
+        notes += [f"`{cloud.name}`: {r.doc}" for r in rules.rules if r.key == setting.key]
+        refused = [v for r in rules.refused if r.key == setting.key for v in r.values]
+        if refused:
+            notes.append(f"`{cloud.name}` refuses {_code(refused)}")
+        if setting.key in rules.unchecked:
+            notes.append(
+                f"`{cloud.name}`: {rules.unchecked[setting.key].what} (not checkable offline: "
+                "`pyscale plan` lists it under prerequisites)"
+            )
     return "; ".join(notes)
 
 

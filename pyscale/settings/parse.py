@@ -5,7 +5,8 @@ and the parse runs before the program registers a single resource: a bad value n
 half-creates a stack. Each message names the key, the value given and what is allowed.
 
 The order: unknown keys; the environment and the cloud (every other default and allowed
-value depends on them); each declared setting, refused where the cloud does not apply it;
+value depends on them); each declared setting, refused where the cloud does not apply it
+(a value the provider lists but would refuse is refused with the cloud's reason for it);
 the cloud's required settings and derived defaults; then the rules that join settings
 (rules.py and the cloud's own). A rule that reads a setting already refused is skipped:
 one mistake, one message.
@@ -65,6 +66,9 @@ class _Reading:
             self.values[setting.key] = setting.kind.read(value, cloud)
         except Refused as refused:
             allowed = refused.allowed
+            known = cloud.settings.refusal(setting.key, value) if cloud else None
+            if known:
+                allowed = f"{known.fact}; {allowed}"
             if given is None:
                 allowed += f" (pyscale:{setting.key} is unset and this is its {environment} default"
                 allowed += f" on {cloud.title}; set it)" if cloud else "; set it)"

@@ -42,10 +42,21 @@ def test_prod_plan_lists_resources_with_secrets_masked(prod_plan: dict) -> None:
     assert "postgresql://" not in json.dumps(prod_plan)
 
 
+def test_prod_plan_lists_prerequisites_and_load_balancer_rates(prod_plan: dict) -> None:
+    needed = prod_plan["prerequisites"]
+    assert [set(p) for p in needed] == [{"what", "why", "how", "when"}] * len(needed)
+    assert any("verified" in p["what"] and "oncall@example.com" in p["what"] for p in needed)
+    lb = prod_plan["capacity"]["load_balancer"]
+    assert lb["requests_per_second"] == lb["size_unit"] * 10_000
+    assert lb["new_tls_per_second"] == lb["size_unit"] * 250
+    assert prod_plan["capacity"]["max_nodes"] == 50
+
+
 def test_text_plan_shows_capacity_cost_and_resources() -> None:
     result = cli("plan", "--stack", "staging")
     assert result.returncode == 0, result.stderr
-    for heading in ("Resources to create", "Capacity: target 10,000", "Monthly cost estimate"):
+    for heading in ("Resources to create", "Capacity: target 10,000", "Monthly cost estimate",
+                    "Prerequisites (", "requests/s", "new TLS connections/s"):  # fmt: skip
         assert heading in result.stdout
 
 

@@ -24,7 +24,7 @@ import pytest
 
 from components.digitalocean import WebStack, WebStackArgs, loadbalancer
 from pyscale import capacity, clouds, offline, render, settings, urls
-from pyscale.clouds.digitalocean import mocks
+from pyscale.clouds.digitalocean import mocks, pricing
 from pyscale.offline import RecordingMonitor, Registered, Run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,6 +55,10 @@ PARTS = {
     "pyscale:digitalocean:Monitoring": "monitoring",
 }
 WEB_PORTS = {"80", "443"}
+# The custom-timeout keys each type's Terraform resource declares; the bridge drops, with a
+# warning, any other key (terraform-provider-digitalocean: resource_droplet.go,
+# resource_database_cluster.go; resource_database_replica.go declares none).
+DECLARED_TIMEOUTS = {DROPLET: {"create", "update", "delete"}, CLUSTER: {"create"}}
 # What each stack file must come to (Pulumi.<stack>.yaml): written out, not derived, so a
 # plan or wiring change that alters the topology shows up here.
 TOPOLOGY = {
@@ -143,6 +147,14 @@ def check_load_balancer(lb: Registered, plan: capacity.CapacityPlan, tag: str) -
     assert inputs["httpIdleTimeoutSeconds"] < render.NODE.client_keepalive_timeout_s, lb.urn
 
 
+def check_timeouts(resource: Registered) -> None:
+    """Custom timeouts only under keys the provider keeps; a dropped one would be a promise
+    the provider never reads."""
+    given = {key for key, value in resource.options["customTimeouts"].items() if value}
+    dropped = given - DECLARED_TIMEOUTS.get(resource.type, set())
+    assert not dropped, f"{resource.urn}: timeouts the provider drops: {sorted(dropped)}"
+
+
 def node_secrets(run: Run) -> render.NodeSecrets:
     """The URIs the nodes were given, from the resolved exports."""
     reads = (
@@ -218,6 +230,10 @@ def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> N
         assert inputs["tags"] == [run.settings.resource_prefix, web_tag(run)], droplet.urn
         assert inputs["monitoring"] is True, droplet.urn
         assert inputs["backups"] == (stack == "prod"), droplet.urn
+        # An explicit policy with backups (without one DigitalOcean backs up daily), none
+        # without them (the provider refuses a policy on a droplet without backups).
+        policy = {"plan": pricing.BACKUP_PLAN, "weekday": "SAT", "hour": 4}
+        assert inputs.get("backupPolicy") == (policy if inputs["backups"] else None), droplet.urn
         check_user_data(droplet, expected)
 
 
@@ -325,6 +341,8 @@ def test_postgres_cluster_replicas_pool_and_firewalls(
     ]
     assert cluster.protect is (stack == "prod"), f"{cluster.urn}: protect"
     assert cluster.options["customTimeouts"]["create"], f"{cluster.urn}: no create timeout"
+    for resource in run.of_type(CLUSTER) + run.of_type(REPLICA):
+        check_timeouts(resource)
 
     replicas = run.of_type(REPLICA)
     assert len(replicas) == db.read_replicas
@@ -476,6 +494,26 @@ def test_slack_alerts_need_the_webhook_secret() -> None:
         assert slack == {"channel": "#pyscale-alerts", "url": "https://hooks.slack.com/x"}
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_backups_are_priced_at_the_plan_the_droplets_request(
+    stack_run: Callable[[str], Run], stack: str
+) -> None:
+    """The estimate's backup line is the droplets' own policy at its price (weekly 20%,
+    daily 30% of the droplet), and there is none when the droplets have no backups."""
+    run = stack_run(stack)
+    lines = {line["item"]: line for line in run.outputs["monthly_cost_estimate"][0]["lines"]}
+    plans = {d.inputs.get("backupPolicy", {}).get("plan") for d in run.of_type(DROPLET)}
+    if not run.settings.backups:
+        assert "node backups" not in lines and plans == {None}
+        return
+    (plan,) = plans
+    backups = lines["node backups"]
+    assert backups["quantity"] == len(run.of_type(DROPLET))
+    droplet = pricing.DROPLETS[run.settings.node_size.name]
+    assert backups["unit_monthly"] == pytest.approx(droplet * pricing.BACKUP_FRACTIONS[plan])
+    assert plan in backups["size"]
+
+
 def test_single_node_exports_the_node_address(stack_run: Callable[[str], Run]) -> None:
     run = stack_run("dev")
     (droplet,) = run.of_type(DROPLET)
@@ -534,6 +572,13 @@ def test_a_wrong_value_fails_the_checks(stack_run: Callable[[str], Run]) -> None
     expected = render.node(run.plan, run.settings, node_secrets(run))
     with pytest.raises(AssertionError, match="Droplet"):
         check_user_data(doctored(droplet, stale_user_data), expected)
+
+    cluster, replica = postgres(run), run.of_type(REPLICA)[0]
+    for resource, key in ((cluster, "update"), (cluster, "delete"), (replica, "create")):
+        timed = copy.deepcopy(resource)
+        timed.options["customTimeouts"][key] = "2h"
+        with pytest.raises(AssertionError, match=f"timeouts the provider drops: \\['{key}'\\]"):
+            check_timeouts(timed)
 
 
 # ------------------------------------------------------------------ component-level tests

@@ -17,7 +17,7 @@ import pytest
 
 from components.ovh import WebStack, WebStackArgs, database, loadbalancer, network
 from pyscale import capacity, clouds, offline, settings
-from pyscale.clouds.ovh import mocks
+from pyscale.clouds.ovh import mocks, pricing
 
 STACK = "prod-ovh"
 T_VRACK = "ovh:index/cloudNetworkPrivateVrack:CloudNetworkPrivateVrack"
@@ -36,6 +36,7 @@ T_DBI = "ovh:CloudProjectDatabase/databaseInstance:DatabaseInstance"
 T_PGUSER = "ovh:CloudProjectDatabase/postgresSqlUser:PostgresSqlUser"
 T_PGPOOL = "ovh:CloudProjectDatabase/postgresSqlConnectionPool:PostgresSqlConnectionPool"
 T_VKUSER = "ovh:index/cloudProjectDatabaseValkeyUser:CloudProjectDatabaseValkeyUser"
+T_BACKUP = "ovh:CloudProject/workflowBackup:WorkflowBackup"
 LB_TYPES = (T_FIP, T_LB, T_LISTENER, T_POOL, T_MEMBER, T_L7)
 SSH_CIDR = "198.51.100.0/24"
 
@@ -90,7 +91,10 @@ def test_resource_types_and_counts() -> None:
         T_VRACK: 1, T_SUBNET: 1, T_GATEWAY: 1, T_SG: 1, T_INSTANCE: nodes,
         T_FIP: 1, T_LB: 1, T_LISTENER: 2, T_POOL: 1, T_MEMBER: nodes, T_L7: 1,
         T_DB: 2, T_DBI: 1, T_PGUSER: 1, T_PGPOOL: 1, T_VKUSER: 1,
+        # prod takes backups unless the stack says otherwise: one workflow per node.
+        T_BACKUP: nodes,
     }  # fmt: skip
+    assert r.settings.backups
 
 
 def test_every_child_descends_from_the_webstack_with_a_unique_name() -> None:
@@ -181,6 +185,61 @@ def test_security_group_behind_the_load_balancer() -> None:
     assert ingress(run(sshAllowCidrs=json.dumps([SSH_CIDR]))) == {
         (80, cidr), (9100, cidr), (9113, cidr), (22, SSH_CIDR),
     }  # fmt: skip
+
+
+def test_each_instance_has_its_backup_workflow() -> None:
+    """One WorkflowBackup per node, on the instance's id, in its region, on the schedule
+    the estimate prices."""
+    r = run()
+    instances = {n.id: n for n in r.of_type(T_INSTANCE)}
+    workflows = r.of_type(T_BACKUP)
+    assert sorted(w.inputs["instanceId"] for w in workflows) == sorted(instances)
+    for workflow in workflows:
+        assert workflow.inputs["regionName"] == r.settings.region, workflow.urn
+        assert workflow.inputs["cron"] == pricing.BACKUP_CRON == "0 2 * * *", workflow.urn
+        assert workflow.inputs["rotation"] == pricing.BACKUP_ROTATION == 7, workflow.urn
+        assert workflow.parent == instances[workflow.inputs["instanceId"]].parent, workflow.urn
+    assert len({w.inputs["name"] for w in workflows}) == len(workflows)
+
+
+def test_without_backups_no_workflow() -> None:
+    """With backups off, the same stack registers no workflow."""
+    r = run(backups="false")
+    assert not r.settings.backups
+    assert r.of_type(T_INSTANCE) and r.of_type(T_BACKUP) == []
+
+
+# Each billed type and the estimate line that prices it.
+PRICED = {"nodes": T_INSTANCE, "node backups": T_BACKUP, "load balancer": T_LB,
+          "floating ip": T_FIP, "gateway": T_GATEWAY}  # fmt: skip
+
+
+def check_priced(r: offline.Run) -> None:
+    """Every billed resource the stack registers is priced, once each, and nothing else."""
+    lines = {line["item"]: line for line in r.outputs["monthly_cost_estimate"][0]["lines"]}
+    for item, type_token in PRICED.items():
+        priced = lines[item]["quantity"] if item in lines else 0
+        registered = len(r.of_type(type_token))
+        assert priced == registered, f"{item}: {priced} priced, {registered} registered"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [{}, {"environment": "staging"}, {"nodeCount": "1", "tls": "off"}],
+    ids=["prod-ovh", "no backups", "single node"],
+)
+def test_the_estimate_prices_what_is_registered(variant: dict[str, str]) -> None:
+    check_priced(run(**variant))
+
+
+def test_an_unregistered_line_fails_the_price_check() -> None:
+    """The check can fail: a floating IP priced in a stack that has none."""
+    r = run(nodeCount="1", tls="off")
+    estimate, secret = r.outputs["monthly_cost_estimate"]
+    lines = [*estimate["lines"], {"item": "floating ip", "quantity": 1}]
+    outputs = dict(r.outputs, monthly_cost_estimate=(dict(estimate, lines=lines), secret))
+    with pytest.raises(AssertionError, match="floating ip: 1 priced, 0 registered"):
+        check_priced(replace(r, outputs=outputs))
 
 
 def test_ssh_key_is_the_configured_key() -> None:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pyscale import capacity, settings
+from pyscale import capacity, clouds, settings
+from pyscale.clouds.ovh import catalog as ovh_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -159,3 +160,40 @@ def test_ovh_budgets_reads_against_its_single_read_endpoint() -> None:
     assert db.read_connections_per_replica == plan.processes * db.per_process_read_pool
     assert db.read_connections_per_replica <= db.max_connections - db.reserved
     assert plan.cache.eviction_policy is None
+
+
+def test_load_balancer_reports_what_its_size_forwards_per_second() -> None:
+    """Connections are not the only limit: each DigitalOcean size unit forwards 10,000
+    requests/s and 250 new TLS connections/s (providers.md D11), each OVHcloud flavor its own."""
+    lb = plan_for(nodeSize="c-16", targetConcurrency=50_000).load_balancer
+    assert (lb.requests_per_second, lb.new_tls_per_second) == (6 * 10_000, 6 * 250)
+    ovh = capacity.plan(
+        settings.parse(
+            "staging",
+            {"cloud": "ovh", "ovhServiceName": "0" * 32, "tls": "off", "targetConcurrency": 5000},
+        )
+    ).load_balancer
+    small = ovh_catalog.LB_FLAVORS[0]
+    assert (ovh.requests_per_second, ovh.new_tls_per_second) == (
+        small.requests_per_second,
+        small.new_tls_per_second,
+    )
+
+
+def test_a_planned_fleet_past_the_database_trusted_sources_is_refused() -> None:
+    """nodeCount above 50 is refused by the settings; a node count the plan derives (small
+    droplets, a large target) meets the same ceiling here: 100 trusted-source addresses per
+    database firewall, two per droplet."""
+    with pytest.raises(capacity.CapacityError) as refused:
+        plan_for(nodeSize="s-1vcpu-2gb", targetConcurrency=200_000)
+    (ceiling,) = [c for c in refused.value.broken if "the most the cloud admits" in c.link]
+    assert ceiling.have == clouds.get("digitalocean").catalog.max_nodes.value == 50
+    assert ceiling.need > 50
+    assert "pyscale:nodeCount" in str(refused.value)
+
+
+def test_ovh_sets_no_node_ceiling() -> None:
+    stack = settings.load("prod-ovh", REPO)
+    plan = capacity.plan(stack)
+    assert plan.max_nodes is None
+    assert not [c for c in capacity.checks(plan) if "the most the cloud admits" in c.link]

@@ -32,8 +32,6 @@ IGNORED = [
     ("ovh", {"alerts": {"cpuPercent": 70}}, "alerts.cpuPercent", 70),
     ("ovh", {"alerts": {"memoryPercent": 70}}, "alerts.memoryPercent", 70),
     ("ovh", {"alerts": {"diskPercent": 70}}, "alerts.diskPercent", 70),
-    ("ovh", {"backups": True}, "backups", True),
-    ("ovh", {"backups": "false"}, "backups", "false"),
     ("ovh", {"cache": {"evictionPolicy": "allkeys-lru"}}, "cache.evictionPolicy", "allkeys-lru"),
     ("digitalocean", {"ovhServiceName": PROJECT}, "ovhServiceName", PROJECT),
     ("digitalocean", {"database": {"ovhPlan": "business"}}, "database.ovhPlan", "business"),
@@ -82,7 +80,16 @@ def test_the_secret_is_accepted_where_it_is_applied_and_never_kept() -> None:
 
 def test_an_ignored_setting_left_unset_keeps_its_default() -> None:
     parsed = settings.parse("prod", BASE["ovh"])
-    assert parsed.backups is True and parsed.database.maintenance_day == "sunday"
+    assert parsed.database.maintenance_day == "sunday" and parsed.database.standby_nodes == 1
+
+
+@pytest.mark.parametrize(("given", "expected"), [(True, True), ("false", False), (None, True)])
+def test_ovh_applies_backups(given: object, expected: bool) -> None:
+    """OVHcloud instances get a backup workflow each (components/ovh/nodes.py): the setting
+    is read on OVHcloud like on DigitalOcean, and prod takes them by default."""
+    raw = BASE["ovh"] if given is None else merged("ovh", {"backups": given})
+    assert settings.parse("prod", raw).backups is expected
+    assert "ovh" in honoured_by("backups")
 
 
 def test_ovh_takes_one_ssh_key_pair() -> None:

@@ -34,7 +34,6 @@ REFUSED: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "size-of-the-other-cloud": ("prod-ovh", {"nodeSize": "c-16"}, {}),
     "region-of-the-other-cloud": ("prod", {"region": "GRA11"}, {}),
     "tls-the-cloud-lacks": ("prod-ovh", {"tls": "managed"}, {}),
-    "ovh-backups": ("prod-ovh", {"backups": True}, {}),
     "ovh-alerts": ("prod-ovh", {"alerts": {"emails": ["oncall@example.com"]}}, {}),
     "ovh-slack-url": ("prod-ovh", {"alertSlackUrl": SECURE}, {}),
     "ovh-standby-nodes": ("prod-ovh", {}, {"database.standbyNodes": 1}),
@@ -45,6 +44,15 @@ REFUSED: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "ovh-without-project": ("prod-ovh", {"ovhServiceName": DROP}, {}),
     "digitalocean-ovh-plan": ("prod", {}, {"database.ovhPlan": "business"}),
     "digitalocean-ovh-project": ("prod", {"ovhServiceName": "0123456789abcdef" * 2}, {}),
+    # What the providers would refuse or not honour (docs/providers.md).
+    "digitalocean-lfu": ("prod", {}, {"cache.evictionPolicy": "allkeys-lfu"}),
+    "digitalocean-valkey-7": ("prod", {}, {"cache.version": "7"}),
+    "digitalocean-postgres-14": ("prod", {}, {"database.version": 14}),
+    "digitalocean-postgres-8vcpu": ("prod", {}, {"database.size": "db-s-8vcpu-32gb"}),
+    "digitalocean-region-without-valkey": ("prod", {"region": "nyc2"}, {}),
+    "digitalocean-past-trusted-sources": ("prod", {"nodeCount": 51}, {}),
+    "ovh-postgres-in-paris": ("prod-ovh", {"region": "EU-WEST-PAR"}, {}),
+    "ovh-postgres-14": ("prod-ovh", {}, {"database.version": "14"}),
 }
 ACCEPTED: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     # `pulumi config set` writes scalars as strings.
@@ -53,6 +61,10 @@ ACCEPTED: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "yaml-number-version": ("staging", {}, {"database.version": 16}),
     "secret-slack-url": ("prod", {"alertSlackUrl": SECURE}, {}),
     "one-ssh-key-on-ovh": ("prod-ovh", {"sshKeys": ["ops"]}, {}),
+    "backups-off-on-ovh": ("prod-ovh", {"backups": False}, {}),
+    "valkey-7-on-ovh": ("prod-ovh", {}, {"cache.version": "7"}),
+    "replica-in-nyc2": ("prod", {}, {"database.replicaRegion": "nyc2"}),
+    "trusted-sources-full": ("prod", {"nodeCount": 50}, {}),
     "cloud-left-to-its-default": ("staging", {"cloud": DROP}, {}),
 }  # fmt: skip
 # The schema alone: a secret in clear text parses (the Pulumi wiring reads it), but a stack

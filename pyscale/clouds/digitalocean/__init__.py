@@ -1,7 +1,14 @@
 """DigitalOcean: droplets in a VPC, a regional load balancer, managed PostgreSQL and Valkey."""
 
 from pyscale.clouds.base import Cloud, Defaults
-from pyscale.clouds.digitalocean import catalog, mocks, pricing, settings_rules
+from pyscale.clouds.digitalocean import (
+    catalog,
+    mocks,
+    prerequisites,
+    pricing,
+    provider_rules,
+    settings_rules,
+)
 
 CLOUD = Cloud(
     name="digitalocean",
@@ -20,7 +27,8 @@ CLOUD = Cloud(
             "staging": "db-s-1vcpu-2gb",
             "prod": "db-s-2vcpu-4gb",
         },
-        # Valkey's default is noeviction: a full cache would refuse writes.
+        # Valkey's default (catalog.ENGINE_EVICTION_POLICY, noeviction) turns a full cache
+        # into write errors: evict the least recently used keys instead.
         eviction_policy="allkeys-lru",
     ),
     # managed: a DigitalOcean-managed Let's Encrypt certificate on the load balancer.
@@ -32,5 +40,9 @@ CLOUD = Cloud(
     estimate=pricing.estimate,
     mocks=mocks,
     components="components.digitalocean",
+    provider="digitalocean",
+    sdk="pulumi_digitalocean",
     settings=settings_rules.RULES,
+    prerequisites=prerequisites.prerequisites,
+    provider_rules=provider_rules.RULES,
 )

@@ -1,13 +1,16 @@
 """What DigitalOcean does with pyscale's settings beyond its catalog: the OVHcloud-only keys it
-refuses, and the 2 GB floor for standby nodes."""
+refuses, the values its API lists but would refuse (each with the rule and its source), the
+2 GB floor for standby nodes, the databases' trusted-source ceiling on nodes, and the alert
+e-mails it demands be verified."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from pyscale.clouds.base import SettingRule, SettingsRules
-from pyscale.clouds.digitalocean.catalog import STANDBY_MIN_MEMORY_GIB
+from pyscale.clouds.base import Fact, Refusal, SettingRule, SettingsRules
+from pyscale.clouds.digitalocean import catalog
+from pyscale.clouds.digitalocean.catalog import MAX_NODES, STANDBY_MIN_MEMORY_GIB
 
 
 def _standby_floor(values: Mapping[str, Any]) -> str | None:
@@ -19,6 +22,45 @@ def _standby_floor(values: Mapping[str, Any]) -> str | None:
             f"{size.name} has {size.memory_gib} GB: raise database.size or set standbyNodes: 0"
         )
     return None
+
+
+def _trusted_nodes(values: Mapping[str, Any]) -> str | None:
+    """Every node must reach the databases through their firewalls' trusted sources."""
+    count = values["nodeCount"]
+    if count is not None and count > MAX_NODES.value:
+        return f"{MAX_NODES.fact}; use a larger nodeSize with fewer nodes"
+    return None
+
+
+def _region_refusals() -> tuple[Refusal, ...]:
+    """One refusal per region DigitalOcean has but a stack cannot be built in, naming all it
+    lacks."""
+    found = []
+    for region in (*catalog.DROPLET_REGIONS, *catalog.LEGACY_REGIONS):
+        missing = catalog.missing_in(region)
+        if missing:
+            lacks = " and no ".join(what for what, _ in missing)
+            sources = "; ".join(source for _, source in missing)
+            fact = Fact(f"DigitalOcean offers no {lacks} in {region}", sources)
+            found.append(Refusal("region", (region,), fact))
+    return tuple(found)
+
+
+def _retired_versions() -> tuple[Refusal, ...]:
+    """PostgreSQL versions past their end of availability: no new cluster is created."""
+    return tuple(
+        Refusal(
+            "database.version",
+            (version,),
+            Fact(
+                f"DigitalOcean stopped creating PostgreSQL {version} clusters on "
+                f"{a.end_of_availability} (its end of availability; end of life "
+                f"{a.end_of_life})",
+                f"{catalog.OPTIONS}: version_availability.pg",
+            ),
+        )
+        for version, a in catalog.RETIRED_POSTGRES.items()
+    )
 
 
 RULES = SettingsRules(
@@ -36,5 +78,20 @@ RULES = SettingsRules(
             doc=f"standbys need a database size of at least {STANDBY_MIN_MEMORY_GIB} GB",
             refuse=_standby_floor,
         ),
+        SettingRule(
+            key="nodeCount",
+            needs=(),
+            doc=f"at most {MAX_NODES.value} (database trusted sources: a droplet counts 2)",
+            refuse=_trusted_nodes,
+            schema={"maximum": MAX_NODES.value},
+        ),
     ),
+    refused=(
+        *_region_refusals(),
+        *_retired_versions(),
+        Refusal("cache.version", ("7",), catalog.VALKEY_ONLY_8),
+        Refusal("cache.evictionPolicy", ("allkeys-lfu", "volatile-lfu"), catalog.NO_LFU),
+        Refusal("database.size", ("db-s-8vcpu-32gb", "db-s-16vcpu-64gb"), catalog.NOT_FOR_POSTGRES),
+    ),
+    unchecked={"alerts.emails": catalog.ALERT_EMAILS_VERIFIED},
 )

@@ -2,7 +2,14 @@
 PostgreSQL (plan-sized, standbys serve reads) and Valkey."""
 
 from pyscale.clouds.base import Cloud, Defaults
-from pyscale.clouds.ovh import catalog, mocks, pricing, settings_rules
+from pyscale.clouds.ovh import (
+    catalog,
+    mocks,
+    prerequisites,
+    pricing,
+    provider_rules,
+    settings_rules,
+)
 
 CLOUD = Cloud(
     name="ovh",
@@ -13,7 +20,8 @@ CLOUD = Cloud(
         node_size={"dev": "d2-4", "staging": "c3-8", "prod": "c3-32"},
         database_size={"dev": "db1-4", "staging": "db1-7", "prod": "db1-15"},
         cache_size={"dev": "db1-4", "staging": "db1-4", "prod": "db1-7"},
-        # OVHcloud does not expose maxmemory-policy (settings_rules refuses it).
+        # OVHcloud does not expose maxmemory-policy (settings_rules refuses it): Valkey keeps
+        # catalog.ENGINE_EVICTION_POLICY.
         eviction_policy=None,
     ),
     # No managed Let's Encrypt on OVHcloud's load balancer: a key-manager certificate.
@@ -26,5 +34,9 @@ CLOUD = Cloud(
     estimate=pricing.estimate,
     mocks=mocks,
     components="components.ovh",
+    provider="ovh",
+    sdk="pulumi_ovh",
     settings=settings_rules.RULES,
+    prerequisites=prerequisites.prerequisites,
+    provider_rules=provider_rules.RULES,
 )

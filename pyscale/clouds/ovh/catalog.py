@@ -8,11 +8,14 @@ from pyscale.clouds.base import (
     CacheSize,
     Catalog,
     DatabaseSize,
+    Fact,
     LoadBalancerChoice,
     LoadBalancerSize,
     MachineSize,
     index,
 )
+
+PG_CAPABILITIES = "ovh/docs public_cloud_databases/postgresql_01_capabilities (updated 2025-06-18)"
 
 # Instance flavors (ovhcloud.com/en/public-cloud/prices): General Purpose b3, Compute
 # Optimized c3, Discovery d2 (shared vCPU, for dev only).
@@ -34,9 +37,11 @@ MACHINES = index(
 
 # Managed PostgreSQL flavors. Connections: about 100 per 4 GB of RAM, capped at 1000
 # (OVHcloud PostgreSQL capabilities, "Maximum simultaneous connections", ovh/docs
-# postgresql_01_capabilities, updated 2025-06-18: 7 GB ~ 200, 15 GB ~ 400).
+# postgresql_01_capabilities, updated 2025-06-18: 7 GB ~ 200, 15 GB ~ 400). vCores and
+# memory: the same page's "Hardware resources" table (revision of 2023-08-17, the last with
+# one; db1-4 is 2 vCores, 4 GB).
 DATABASES = index(
-    DatabaseSize("db1-4", 1, 4, 100),
+    DatabaseSize("db1-4", 2, 4, 100),
     DatabaseSize("db1-7", 2, 7, 200),
     DatabaseSize("db1-15", 4, 15, 400),
     DatabaseSize("db1-30", 8, 30, 750),
@@ -69,9 +74,49 @@ LB_FLAVORS = (
 )
 
 # Regions that have instances, managed PostgreSQL and Valkey (SYD1 and RBX-A have instances
-# but no managed databases, so a stack there could not be built).
-REGIONS = ("BHS5", "DE1", "GRA7", "GRA9", "GRA11", "SBG5", "SGP1", "UK1", "WAW1",
-           "EU-WEST-PAR", "EU-SOUTH-MIL")  # fmt: skip
+# but no managed databases, so a stack there could not be built). Managed PostgreSQL runs in
+# BHS, DE, GRA, SBG, SGP, UK and WAW (PG_CAPABILITIES, "Supported regions"); Valkey also in
+# EU-WEST-PAR and EU-SOUTH-MIL (ovh/docs valkey capabilities, updated 2025-07-31), where
+# every stack's PostgreSQL could not be built.
+REGIONS = ("BHS5", "DE1", "GRA7", "GRA9", "GRA11", "SBG5", "SGP1", "UK1", "WAW1")
+# The managed services' own region names (a service's nodes[].region).
+POSTGRES_SERVICE_REGIONS = ("BHS", "DE", "GRA", "SBG", "SGP", "UK", "WAW")
+VALKEY_SERVICE_REGIONS = (*POSTGRES_SERVICE_REGIONS, "EU-WEST-PAR", "EU-SOUTH-MIL")
+VALKEY_CAPABILITIES = "ovh/docs public_cloud_databases/valkey capabilities (updated 2025-07-31)"
+# Valkey versions as the API names them (VALKEY_CAPABILITIES); settings take the major.
+VALKEY_VERSIONS = {"7": "7.2", "8": "8.0"}
+NO_POSTGRES_REGIONS = ("EU-WEST-PAR", "EU-SOUTH-MIL")
+NO_POSTGRES = Fact(
+    "OVHcloud offers managed Valkey but no managed PostgreSQL in EU-WEST-PAR and "
+    "EU-SOUTH-MIL, and every stack has a PostgreSQL service",
+    f"{PG_CAPABILITIES}, Supported regions",
+)
+
+# PostgreSQL versions: 14 to 17 (PG_CAPABILITIES), each ending on the upstream end of life
+# (ovh/docs information_02_lifecycle_policy: "PostgreSQL EOL will coincide with the official
+# PostgreSQL versioning policy"; postgresql.org/support/versioning), after which "running
+# services will be automatically upgraded to the latest available version". A version past
+# its end of life would therefore not stay the version the stack names.
+POSTGRES_END_OF_LIFE = {"14": "2026-11-12", "15": "2027-11-11", "16": "2028-11-09",
+                        "17": "2029-11-08"}  # fmt: skip
+# The day the versions were last read against their sources; re-read them before 2027-11-11.
+VERSIONS_CHECKED = "2026-12-03"
+OFFERED_POSTGRES = tuple(v for v, end in POSTGRES_END_OF_LIFE.items() if end > VERSIONS_CHECKED)
+RETIRED_POSTGRES = {v: e for v, e in POSTGRES_END_OF_LIFE.items() if v not in OFFERED_POSTGRES}
+LIFECYCLE = (
+    "ovh/docs public_cloud_databases/information_02_lifecycle_policy; "
+    "postgresql.org/support/versioning"
+)
+
+# Valkey's maxmemory-policy cannot be set on OVHcloud: its advanced parameters have none
+# (ovh/docs redis_09_advanced_parameters_references) and CONFIG is among the commands it does
+# not support (valkey capabilities, "Users and roles"). OVHcloud does not state the default;
+# the engine's is noeviction (valkey.io/topics/lru-cache), and so is that of Aiven ("All
+# Aiven for Redis services have the eviction policy set to No eviction by default",
+# aiven-docs memory-usage), whose platform OVHcloud's services run on (inferred: Aiven's
+# parameter names and admin user, avnadmin). A full cache refuses writes: the app sets a TTL
+# on every cache key.
+ENGINE_EVICTION_POLICY = "noeviction"
 
 # Public Cloud image names, as `GET /cloud/project/{serviceName}/image` returns them and the
 # WebStack looks them up per region ("Debian 13": ovh/terraform-provider-ovh, instance
@@ -83,9 +128,15 @@ CATALOG = Catalog(
     databases=DATABASES,
     caches=CACHES,
     regions=REGIONS,
-    database_versions=("14", "15", "16", "17"),
-    cache_versions=("7", "8"),
+    database_versions=OFFERED_POSTGRES,
+    cache_versions=tuple(VALKEY_VERSIONS),
     images=IMAGES,
+    # Read replicas are the plan's standby nodes, in the stack's region.
+    replica_regions=(),
+    eviction_policies=(),
+    engine_eviction_policy=ENGINE_EVICTION_POLICY,
+    # IP restrictions admit the private subnet's CIDR: no per-node ceiling.
+    max_nodes=None,
 )
 
 
@@ -94,7 +145,12 @@ def load_balancer(connections: int) -> LoadBalancerChoice:
     then refuses the chain: its connection check fails)."""
     flavor = next((f for f in LB_FLAVORS if f.max_connections >= connections), LB_FLAVORS[-1])
     return LoadBalancerChoice(
-        size=flavor.name, size_unit=0, max_connections=flavor.max_connections, max_size_unit=0
+        size=flavor.name,
+        size_unit=0,
+        max_connections=flavor.max_connections,
+        max_size_unit=0,
+        requests_per_second=flavor.requests_per_second,
+        new_tls_per_second=flavor.new_tls_per_second,
     )
 
 

@@ -140,6 +140,12 @@ def _computed(typ: str, name: str, rid: str, inputs: dict[str, Any]) -> dict[str
             | "ovh:index/cloudLoadbalancerL7policy:CloudLoadbalancerL7policy"
         ):
             return status | {"currentState": {"provisioningStatus": "ACTIVE"}}
+        case "ovh:CloudProject/workflowBackup:WorkflowBackup":
+            # The API names the backups after the workflow unless told otherwise.
+            return {
+                "backupName": inputs.get("backupName") or inputs["name"],
+                "createdAt": "2025-01-01T00:00:00Z",
+            }
         case "ovh:CloudProject/database:Database":
             return _database(rid, inputs)
         case "ovh:CloudProjectDatabase/databaseInstance:DatabaseInstance":

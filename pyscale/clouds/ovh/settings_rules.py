@@ -1,13 +1,15 @@
 """What OVHcloud does with pyscale's settings beyond its catalog: the settings its wiring does
-not apply (refused rather than silently dropped), the project id it needs, and read
-replicas that are the service plan's standby nodes."""
+not apply (refused rather than silently dropped), the values it lists but would not honour
+(each with the rule and its source), the project id it needs, and read replicas that are the
+service plan's standby nodes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from pyscale.clouds.base import DerivedDefault, SettingRule, SettingsRules
+from pyscale.clouds.base import DerivedDefault, Fact, Refusal, SettingRule, SettingsRules
+from pyscale.clouds.ovh import catalog
 from pyscale.clouds.ovh.catalog import DATABASE_PLANS
 
 # OVHcloud has no metric alerting for instances or databases in its provider (its only
@@ -59,15 +61,12 @@ RULES = SettingsRules(
             "OVHcloud takes only a daily start time; remove it and keep database.maintenanceHour"
         ),
         "cache.evictionPolicy": (
-            "OVHcloud does not let clients set maxmemory-policy; remove the key "
-            "(the app sets a TTL on every cache key)"
+            "OVHcloud does not let clients set maxmemory-policy (no such advanced parameter, "
+            f"no CONFIG command), so Valkey keeps its {catalog.ENGINE_EVICTION_POLICY}; remove "
+            "the key (the app sets a TTL on every cache key)"
         ),
         "alerts": NO_ALERTING,
         "alertSlackUrl": NO_ALERTING,
-        "backups": (
-            "pyscale wires no instance backups on OVHcloud (nodes hold no data; the managed "
-            "PostgreSQL keeps its own daily backups); remove it"
-        ),
     },
     required=("ovhServiceName",),
     derived_defaults=(
@@ -91,6 +90,22 @@ RULES = SettingsRules(
             doc=f"at most {MAX_SSH_KEYS} key (one key pair per instance)",
             refuse=_one_ssh_key,
             schema={"maxItems": MAX_SSH_KEYS},
+        ),
+    ),
+    refused=(
+        Refusal("region", catalog.NO_POSTGRES_REGIONS, catalog.NO_POSTGRES),
+        *(
+            Refusal(
+                "database.version",
+                (version,),
+                Fact(
+                    f"PostgreSQL {version} reached its end of life on {end}, when OVHcloud "
+                    "upgrades running services to its latest version: a new service would not "
+                    f"stay {version}",
+                    catalog.LIFECYCLE,
+                ),
+            )
+            for version, end in catalog.RETIRED_POSTGRES.items()
         ),
     ),
 )

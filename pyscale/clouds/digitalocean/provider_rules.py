@@ -1,0 +1,107 @@
+"""DigitalOcean's rules on registered inputs that the provider schema leaves as plain strings
+and numbers (pyscale/offline/conformance.py checks them). Each value list comes from the
+catalog, where its source is written; these say which input of which resource it binds."""
+
+from pyscale.clouds.base import Fact, InputRule
+from pyscale.clouds.digitalocean import catalog
+
+DROPLET = "digitalocean:index/droplet:Droplet"
+CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster"
+REPLICA = "digitalocean:index/databaseReplica:DatabaseReplica"
+VALKEY_CONFIG = "digitalocean:index/databaseValkeyConfig:DatabaseValkeyConfig"
+LOAD_BALANCER = "digitalocean:index/loadBalancer:LoadBalancer"
+POOL = "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool"
+
+PG = {"engine": "pg"}
+VALKEY = {"engine": "valkey"}
+PG_REGIONS = Fact("managed PostgreSQL regions", f"{catalog.OPTIONS}: options.pg.regions")
+SIZE_UNITS = Fact(
+    "load-balancer size_unit: 1 to 100, not in ams2, nyc2, sfo1",
+    "openapi load_balancers/models/load_balancer_base.yml: size_unit",
+)
+BACKUP_POLICY = Fact(
+    "droplet backup policy: daily or weekly, a 4-hour window starting at 0, 4, 8, 12, 16 or 20",
+    "openapi droplets/models/droplet_backup_policy.yml",
+)
+
+RULES = (
+    InputRule(
+        DROPLET,
+        "region",
+        Fact("droplet regions", "docs.digitalocean.com/platform/regional-availability"),
+        allowed=catalog.DROPLET_REGIONS,
+    ),
+    InputRule(
+        DROPLET,
+        "size",
+        Fact(
+            "droplet sizes pyscale has numbers for",
+            "docs.digitalocean.com/products/droplets/concepts/choosing-a-plan",
+        ),
+        allowed=tuple(catalog.MACHINES),
+    ),
+    InputRule(
+        DROPLET,
+        "image",
+        Fact("distribution image slugs", "docs.digitalocean.com/products/droplets/details/images"),
+        allowed=tuple(catalog.IMAGES.values()),
+    ),
+    InputRule(DROPLET, "backupPolicy.plan", BACKUP_POLICY, allowed=("daily", "weekly")),
+    InputRule(DROPLET, "backupPolicy.hour", BACKUP_POLICY, allowed=(0, 4, 8, 12, 16, 20)),
+    InputRule(
+        CLUSTER,
+        "version",
+        Fact(
+            "PostgreSQL versions still created (end of availability after "
+            f"{catalog.VERSIONS_CHECKED})",
+            f"{catalog.OPTIONS}: version_availability.pg",
+        ),
+        allowed=catalog.OFFERED_POSTGRES,
+        when=PG,
+    ),
+    InputRule(CLUSTER, "region", PG_REGIONS, allowed=catalog.POSTGRES_REGIONS, when=PG),
+    InputRule(CLUSTER, "size", catalog.NOT_FOR_POSTGRES, allowed=tuple(catalog.DATABASES), when=PG),
+    InputRule(
+        CLUSTER,
+        "nodeCount",
+        Fact("a PostgreSQL cluster has 1 to 3 nodes", f"{catalog.OPTIONS}: options.pg.layouts"),
+        minimum=1,
+        maximum=3,
+        when=PG,
+    ),
+    InputRule(
+        CLUSTER, "version", catalog.VALKEY_ONLY_8, allowed=catalog.VALKEY_VERSIONS, when=VALKEY
+    ),
+    InputRule(
+        CLUSTER,
+        "region",
+        Fact("managed Valkey regions", f"{catalog.OPTIONS}: options.valkey.regions"),
+        allowed=catalog.VALKEY_REGIONS,
+        when=VALKEY,
+    ),
+    InputRule(
+        CLUSTER,
+        "size",
+        Fact("Valkey sizes pyscale has numbers for", f"{catalog.OPTIONS}: options.valkey.layouts"),
+        allowed=tuple(catalog.CACHES),
+        when=VALKEY,
+    ),
+    InputRule(REPLICA, "region", PG_REGIONS, allowed=catalog.POSTGRES_REGIONS),
+    InputRule(REPLICA, "size", catalog.NOT_FOR_POSTGRES, allowed=tuple(catalog.DATABASES)),
+    InputRule(
+        VALKEY_CONFIG, "valkeyMaxmemoryPolicy", catalog.NO_LFU, allowed=catalog.EVICTION_POLICIES
+    ),
+    InputRule(LOAD_BALANCER, "sizeUnit", SIZE_UNITS, minimum=1, maximum=catalog.LB_MAX_UNITS),
+    InputRule(
+        LOAD_BALANCER,
+        "region",
+        SIZE_UNITS,
+        allowed=tuple(r for r in catalog.DROPLET_REGIONS if r not in catalog.NO_LB_SIZE_UNITS),
+    ),
+    InputRule(
+        POOL,
+        "mode",
+        Fact("PgBouncer pool modes", "openapi databases/models/connection_pool.yml: mode"),
+        allowed=("session", "transaction", "statement"),
+    ),
+)

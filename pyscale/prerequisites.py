@@ -1,0 +1,51 @@
+"""What must exist or be done before `pulumi up` can work, for one stack.
+
+`pyscale plan` lists them (text, and `prerequisites` in the JSON), each with the command or
+console page that does it. Each cloud adds its own (pyscale/clouds/<cloud>/prerequisites.py);
+the ones here hold for every stack.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyscale import clouds
+from pyscale.clouds.base import Prerequisite
+
+if TYPE_CHECKING:
+    from pyscale.capacity import CapacityPlan
+    from pyscale.settings import Settings
+
+# The Pulumi CLI version the workflows pin (.github/workflows/*.yml).
+PULUMI_VERSION = "3.272.0"
+
+
+def for_stack(settings: Settings, plan: CapacityPlan) -> list[Prerequisite]:
+    """Everything the stack's account needs first: the shared ones, then its cloud's."""
+    return common(settings) + clouds.get(settings.cloud).prerequisites(settings, plan)
+
+
+def common(settings: Settings) -> list[Prerequisite]:
+    """What every stack needs, whatever its cloud."""
+    found = [
+        Prerequisite(
+            f"the Pulumi CLI {PULUMI_VERSION} and a state backend for stack '{settings.stack}'",
+            "the state records what exists; without it an update cannot tell create from "
+            "change, and secrets in it are encrypted with the stack's secrets provider",
+            "pulumi login (Pulumi Cloud), or pulumi login 's3://<bucket>?endpoint=...' with "
+            f"pulumi stack init {settings.stack} --secrets-provider passphrase "
+            "(README, Deploying for real, step 1)",
+        ),
+    ]
+    if settings.tls == "node":
+        found.append(
+            Prerequisite(
+                f"an A record for {settings.domain} pointing at the node",
+                "certbot on the node proves the domain over HTTP-01; the bootstrap retries "
+                "for a few minutes, then stops and the node never serves",
+                "after the first pulumi up: pulumi stack output load_balancer_ip, then set "
+                "the record at the DNS host",
+                when="during the first pulumi up",
+            )
+        )
+    return found
