@@ -74,6 +74,25 @@ def _short(value: Any) -> str:
     return text if len(text) <= 48 else text[:45] + "..."
 
 
+def _print_throughput(plan: capacity.CapacityPlan) -> None:
+    out = sys.stdout.write
+    t = plan.throughput
+    out(f"\nThroughput: target {t.target_rps:,} req/s ({plan.target_concurrency:,} concurrent / "
+        f"{t.latency_ms:,} ms in flight), {t.cpu_ms:g} ms CPU each\n")  # fmt: skip
+    out(f"  per node         {t.node_rps_ceiling:,} req/s by CPU ({plan.vcpus} vCPU at "
+        f"{t.cpu_utilisation_ceiling:.0%}), {t.node_slot_rps:,} req/s by slots\n")  # fmt: skip
+    spare = "nodeCount fixes it" if t.binding == "nodeCount" else "+ 1 spare"
+    out(f"  nodes            {plan.nodes}: {t.nodes_for_slots} for slots, {t.nodes_for_cpu} for "
+        f"CPU, {spare}; binding: {t.binding}\n")  # fmt: skip
+    out(f"  fleet            {t.fleet_rps_one_node_down:,} req/s with one node down\n")
+    if t.lb_units_for:
+        each = ", ".join(f"{limit} {size}" for limit, size in t.lb_units_for.items())
+        out(f"  load balancer    {plan.load_balancer.size} (each limit alone: {each}); "
+            f"{t.new_tls_per_second:,} new TLS connections/s\n")  # fmt: skip
+    out(f"  postgresql       {t.database_qps:,} queries/s of {t.database_qps_ceiling:,}\n")
+    out(f"  valkey           {t.cache_ops_per_second:,} commands/s of {t.cache_ops_ceiling:,}\n")
+
+
 def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
     out = sys.stdout.write
     out(f"pyscale plan: stack {doc['stack']} ({doc['cloud']}, {doc['region']}, "
@@ -133,6 +152,7 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
     )
     out(f"  load balancer    {lb_text}\n")
     out(f"  checks           {sum(ch.ok for ch in all_checks)}/{len(all_checks)} links hold\n")
+    _print_throughput(plan)
 
     cost = doc["cost"]
     out(f"\nMonthly cost estimate ({cost['currency']}, list prices as of {cost['as_of']}):\n")

@@ -29,6 +29,9 @@ class Check:
     have: int
     need: int
     setting: str
+    # A requests/s link (CPU, load-balancer rates, queries): a local node on a smaller
+    # machine runs the stack's files without holding its throughput, and says so.
+    throughput: bool = False
 
     @property
     def ok(self) -> bool:
@@ -169,6 +172,35 @@ def checks(p: CapacityPlan) -> list[Check]:
             "pyscale:nodeSize",
         ),
     ]
+    t = p.throughput
+    result.append(
+        Check(
+            "fleet CPU req/s with one node down >= target req/s (concurrency / latency)",
+            max(p.nodes - 1, 1) * t.node_rps_ceiling,
+            t.target_rps,
+            "pyscale:nodeCount, pyscale:nodeSize or pyscale:workload.cpuMs",
+            throughput=True,
+        )
+    )
+    result.append(
+        Check(
+            "database queries/s it serves >= target queries/s",
+            t.database_qps_ceiling,
+            t.database_qps,
+            "pyscale:database.size, pyscale:database.readReplicas or "
+            "pyscale:workload.queriesPerRequest",
+            throughput=True,
+        )
+    )
+    result.append(
+        Check(
+            "cache commands/s it serves >= target commands/s",
+            t.cache_ops_ceiling,
+            t.cache_ops_per_second,
+            "pyscale:workload.cacheOpsPerRequest",
+            throughput=True,
+        )
+    )
     if p.max_nodes is not None:
         result.append(
             Check(
@@ -194,6 +226,24 @@ def checks(p: CapacityPlan) -> list[Check]:
                 lb.max_connections,
                 p.target_concurrency,
                 "pyscale:targetConcurrency",
+            )
+        )
+        result.append(
+            Check(
+                "load balancer requests/s >= target req/s",
+                lb.requests_per_second,
+                t.target_rps,
+                "pyscale:targetConcurrency or pyscale:workload.latencyMs",
+                throughput=True,
+            )
+        )
+        result.append(
+            Check(
+                "load balancer new TLS connections/s >= target new TLS/s",
+                lb.new_tls_per_second,
+                t.new_tls_per_second,
+                "pyscale:workload.requestsPerConnection or pyscale:targetConcurrency",
+                throughput=True,
             )
         )
         if lb.size_unit:

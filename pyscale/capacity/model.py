@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from pyscale.capacity.checks import checks
+from pyscale.capacity.throughput import ThroughputPlan
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class CapacityPlan:
     database: DatabasePlan
     cache: CachePlan
     load_balancer: LoadBalancerPlan
+    throughput: ThroughputPlan
 
     @property
     def capacity_one_node_down(self) -> int:

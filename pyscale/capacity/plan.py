@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from pyscale import clouds
+from pyscale.capacity import throughput
 from pyscale.capacity.checks import CapacityError, checks
 from pyscale.capacity.model import (
     CachePlan,
@@ -25,7 +26,6 @@ from pyscale.capacity.seeds import (
     GRACEFUL_TIMEOUT_S,
     GUNICORN_FD_MARGIN,
     GUNICORN_KEEPALIVE_S,
-    LB_HEADROOM,
     LINUX_NR_OPEN,
     MAX_BACKLOG,
     MAX_REQUESTS,
@@ -42,6 +42,7 @@ from pyscale.capacity.seeds import (
     SEED_WORKER_CONNECTIONS,
     WORKER_TIMEOUT_S,
 )
+from pyscale.clouds.base import LoadBalancerChoice
 from pyscale.settings import Settings
 
 
@@ -49,25 +50,24 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _node_count(settings: Settings, per_node: int) -> int:
-    if settings.node_count is not None:
-        return settings.node_count
-    # N+1: enough nodes for the target, plus one so that losing a node (or replacing one
-    # during a deploy) still leaves the target covered.
-    return _ceil_div(settings.target_concurrency, per_node) + 1
-
-
-def plan(settings: Settings, max_process_nofile: int = LINUX_NR_OPEN) -> CapacityPlan:
+def plan(
+    settings: Settings, max_process_nofile: int = LINUX_NR_OPEN, throughput_holds: bool = True
+) -> CapacityPlan:
     """Derive and check the plan. `max_process_nofile` is the host's per-process descriptor
     ceiling: a cloud node's is fs.nr_open; a local run passes its own (the local node uses
     this to derive a smaller plan through the same model rather than edit files by hand).
 
-    Raises CapacityError when a link cannot hold.
+    Raises CapacityError when a link cannot hold; with `throughput_holds` False, only when a
+    connection-slot link cannot (a local node on a smaller machine runs the stack's files but
+    cannot finish its requests/s: its checks still show which throughput links break).
     """
     vcpus = settings.node_size.vcpus
     workers = 2 * vcpus + 1
     seed_capacity = workers * SEED_WORKER_CONNECTIONS
-    nodes = _node_count(settings, seed_capacity)
+    # N+1: enough nodes for the target's connections and its requests/s, plus one so that
+    # losing a node (or replacing one during a deploy) still leaves the target covered.
+    counted = throughput.node_count(settings, seed_capacity)
+    nodes = counted[0]
     per_node_load = _ceil_div(settings.target_concurrency, max(nodes - 1, 1))
     # Raise worker_connections only when a fixed node count makes each node hold more.
     worker_connections = min(
@@ -128,6 +128,11 @@ def plan(settings: Settings, max_process_nofile: int = LINUX_NR_OPEN) -> Capacit
         upstream_keepalive_timeout_s=NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S,
         limit_nofile=nginx_rlimit,
     )
+    lb = (
+        clouds.get(settings.cloud).load_balancer(throughput.load_balancer_demand(settings))
+        if nodes > 1
+        else None
+    )
     result = CapacityPlan(
         target_concurrency=settings.target_concurrency,
         nodes=nodes,
@@ -141,9 +146,10 @@ def plan(settings: Settings, max_process_nofile: int = LINUX_NR_OPEN) -> Capacit
         kernel=kernel,
         database=_database(settings, nodes * workers),
         cache=_cache(settings, nodes * workers),
-        load_balancer=_load_balancer(settings, nodes),
+        load_balancer=_load_balancer(lb),
+        throughput=throughput.plan_throughput(settings, counted, per_node, lb),
     )
-    broken = [c for c in checks(result) if not c.ok]
+    broken = [c for c in checks(result) if not c.ok and (throughput_holds or not c.throughput)]
     if broken:
         raise CapacityError(broken)
     return result
@@ -198,11 +204,9 @@ def _cache(settings: Settings, processes: int) -> CachePlan:
     )
 
 
-def _load_balancer(settings: Settings, nodes: int) -> LoadBalancerPlan:
-    if nodes == 1:
+def _load_balancer(choice: LoadBalancerChoice | None) -> LoadBalancerPlan:
+    if choice is None:
         return LoadBalancerPlan(enabled=False, size="", size_unit=0, max_connections=0)
-    wanted = math.ceil(settings.target_concurrency * LB_HEADROOM)
-    choice = clouds.get(settings.cloud).load_balancer(wanted)
     return LoadBalancerPlan(
         enabled=True,
         size=choice.size,

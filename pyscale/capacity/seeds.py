@@ -47,3 +47,20 @@ CACHE_CLIENT_FRACTION = 0.8  # of maxclients; the rest for operators and replica
 GUNICORN_WORKER_MIB = 60
 PER_CONNECTION_KIB = 48
 MEMORY_USABLE_FRACTION = 0.8
+
+# Throughput (pyscale/capacity/throughput.py). A node is planned to run its CPUs at most this
+# busy at the target: above it, queueing for CPU grows faster than load (at 70% an M/M/c
+# queue on 2+ cores still waits less than the service time), and it leaves room for bursts,
+# garbage collection and worker restarts.
+CPU_UTILISATION_CEILING = 0.7
+# Queries/s one managed PostgreSQL vCPU serves at a sustainable load: a quarter of what
+# `pgbench -S` (one indexed point select per transaction) reached per core on the 2-core
+# development VM with its client on the same cores (35,800 tps, PostgreSQL 15, Unix socket),
+# for TLS, PgBouncer, the network hop, shared vCPUs and queries heavier than a point select.
+# An assumption, not a provider figure: neither cloud publishes one.
+DB_QUERIES_PER_VCPU = 5_000
+# Commands/s one managed Valkey primary serves: its command loop is single-threaded, so this
+# does not grow with the size. `redis-benchmark` GET/SET reached 62,000/s on the development
+# VM (no pipelining, no TLS, client on the same 2 cores); TLS and the network hop cost the
+# rest of the margin. An assumption, not a provider figure.
+CACHE_OPS_PER_SECOND = 60_000

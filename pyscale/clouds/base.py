@@ -60,6 +60,17 @@ class LoadBalancerSize:
 
 
 @dataclass(frozen=True)
+class LoadBalancerDemand:
+    """What the load balancer must carry: simultaneous connections (with headroom), requests
+    per second, and new TLS connections per second it terminates (0 when it passes TLS
+    through or serves plain HTTP)."""
+
+    connections: int
+    requests_per_second: int
+    new_tls_per_second: int
+
+
+@dataclass(frozen=True)
 class LoadBalancerChoice:
     """The load balancer a cloud sizes for a number of connections."""
 
@@ -71,6 +82,9 @@ class LoadBalancerChoice:
     # TLS handshakes (the costly part of a connection that the LB terminates).
     requests_per_second: int
     new_tls_per_second: int
+    # The size each demand alone would need ("connections", "rps", "tls"): DigitalOcean size
+    # units, OVHcloud flavor names. The largest of them is the size chosen.
+    sized_for: Mapping[str, int | str] = field(default_factory=dict)
 
 
 Sized = TypeVar("Sized", MachineSize, DatabaseSize, CacheSize)
@@ -330,8 +344,8 @@ class Cloud:
     user_data_limit: int
     # Read endpoints the app gets for `replicas` read replicas.
     read_endpoints: Callable[[int], int]
-    # The load balancer sized for `connections` simultaneous connections.
-    load_balancer: Callable[[int], LoadBalancerChoice]
+    # The load balancer sized for a demand (connections, requests/s, new TLS/s).
+    load_balancer: Callable[[LoadBalancerDemand], LoadBalancerChoice]
     # The monthly estimate of a plan.
     estimate: Callable[[Settings, CapacityPlan], Estimate]
     # Realistic answers for the offline engine: `new_resource(type, name, inputs)` and

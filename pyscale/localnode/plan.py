@@ -71,7 +71,14 @@ def local_plan(stack: Settings, machine: Machine | None = None) -> LocalPlan:
             f"node's is fs.nr_open = {capacity.LINUX_NR_OPEN:,}); the plan is derived with "
             f"max_process_nofile={ceiling:,}"
         )
-    plan = capacity.plan(settings, max_process_nofile=ceiling)
+    plan = capacity.plan(settings, max_process_nofile=ceiling, throughput_holds=False)
+    short = [c for c in capacity.checks(plan) if c.throughput and not c.ok]
+    if short:
+        notes.append(
+            "throughput: this machine cannot finish the stack's requests/s (the node files "
+            "are the same; `pyscale bench node` measures what it does finish): "
+            + "; ".join(f"{c.link}: {c.have:,} < {c.need:,}" for c in short)
+        )
     before, after = _flat(capacity.plan(stack)), _flat(plan)
     changed = [
         f"{key}: {before[key]} -> {after[key]}"

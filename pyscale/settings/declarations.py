@@ -15,7 +15,16 @@ import re
 
 from pyscale import clouds, nodeos
 from pyscale.clouds.ovh.catalog import DATABASE_PLANS as OVH_DATABASE_PLANS
-from pyscale.settings.kinds import Boolean, Choice, Integer, Secret, Sized, Strings, Text
+from pyscale.settings.kinds import (
+    Boolean,
+    Choice,
+    Decimal,
+    Integer,
+    Secret,
+    Sized,
+    Strings,
+    Text,
+)
 from pyscale.settings.spec import ByCloud, ByEnvironment, FromStackName, Group, Setting
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -29,6 +38,9 @@ POOL_MODES = ("transaction", "session", "statement")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEMO_APP_MODULE = "pyscale_demo.wsgi:application"
 DEFAULT_CLOUD = "digitalocean"
+# CPU ms per request of the demo app's I/O route, node-wide, from `pyscale bench calibrate`
+# (bench/RESULTS.md, "Calibration"): what workload.cpuMs defaults to.
+DEMO_CPU_MS = 0.4
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _WSGI = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -72,6 +84,7 @@ def _vpc_cidr_problem(value: str) -> str | None:
 _PLANS = ", ".join(f"{name} {nodes}" for name, nodes in OVH_DATABASE_PLANS.items())
 
 GROUPS = (
+    Group("workload", "What one request costs: the capacity plan turns it into requests/s."),
     Group("database", "Managed PostgreSQL: the primary cluster, its read replicas, PgBouncer."),
     Group("cache", "Managed Valkey (Redis-compatible), for cache and sessions."),
     Group("app", "The WSGI application the nodes run; the embedded demo app without a repo."),
@@ -98,6 +111,42 @@ SETTINGS = (
         "The concurrent requests the stack must hold: the capacity plan sizes everything from it.",
         ByEnvironment(2_000, 10_000, 50_000),
         unit="concurrent requests",
+    ),
+    Setting(
+        "workload.latencyMs",
+        Integer(1, 3_600_000),
+        "Mean time a request is in flight, mostly waiting on I/O; with targetConcurrency it "
+        "gives the requests/s to serve (Little's law: concurrency / latency).",
+        1000,
+        unit="ms",
+    ),
+    Setting(
+        "workload.cpuMs",
+        Decimal(0.01, 10_000),
+        "CPU time one request costs on one core, node-wide (Nginx + Gunicorn + app); measure "
+        "yours with `pyscale bench calibrate`. The default is the demo app's, calibrated.",
+        DEMO_CPU_MS,
+        unit="ms",
+    ),
+    Setting(
+        "workload.requestsPerConnection",
+        Integer(1, 1_000_000),
+        "Requests a client sends over one connection (keep-alive): sets the new TLS "
+        "connections/s the load balancer must terminate.",
+        10,
+    ),
+    Setting(
+        "workload.queriesPerRequest",
+        Decimal(0, 1000),
+        "Database round trips per request, on average (0.2: one request in five reaches the "
+        "database, the rest are served from the cache): sets the queries/s PostgreSQL serves.",
+        1,
+    ),
+    Setting(
+        "workload.cacheOpsPerRequest",
+        Decimal(0, 1000),
+        "Valkey commands per request, on average: sets the operations/s the cache serves.",
+        1,
     ),
     Setting(
         "nodeSize",
@@ -238,6 +287,14 @@ SETTINGS = (
         unset="the embedded demo app (app/) is deployed",
     ),
     Setting("app.ref", Text("a branch, tag or commit"), "The branch, tag or commit.", "main"),
+    Setting(
+        "app.accessLog",
+        Choice(("nginx", "both")),
+        "Who logs each request: nginx (its buffered access log, with status and upstream "
+        "time) or both (Gunicorn also writes a line per request to the journal, from the "
+        "worker, unbuffered: CPU on the hot path, measured in bench/RESULTS.md).",
+        "nginx",
+    ),
     Setting(
         "app.module",
         Text("a WSGI path module:callable", _WSGI),

@@ -11,7 +11,16 @@ from typing import Any
 from pyscale import clouds
 from pyscale.clouds.base import Cloud
 from pyscale.settings.declarations import ENVIRONMENTS
-from pyscale.settings.kinds import Boolean, Choice, Integer, Secret, Sized, Strings, Text
+from pyscale.settings.kinds import (
+    Boolean,
+    Choice,
+    Decimal,
+    Integer,
+    Secret,
+    Sized,
+    Strings,
+    Text,
+)
 from pyscale.settings.rules import RULES
 from pyscale.settings.spec import FromStackName, Setting, honoured_by
 
@@ -50,6 +59,8 @@ def allowed(setting: Setting) -> str:
     if isinstance(kind, Integer):
         high = f"{kind.high:,}" if kind.high is not None else "…"
         return f"integer {kind.low:,} … {high}{unit}"
+    if isinstance(kind, Decimal):
+        return f"number {kind.low:g} … {kind.high:g}{unit}"
     if isinstance(kind, Boolean):
         return "`true` / `false`"
     if isinstance(kind, Choice | Sized):

@@ -77,6 +77,34 @@ class Integer:
         return {"anyOf": [number, {"type": "string", "pattern": _INT_TEXT}]}
 
 
+_DECIMAL_TEXT = r"^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)$"
+
+
+@dataclass(frozen=True)
+class Decimal:
+    """A number with a fraction in a range (0.35); YAML numbers and numeric strings both read."""
+
+    low: float
+    high: float
+    label = "number"
+    cloud_dependent = False
+
+    def words(self, cloud: Cloud | None = None) -> str:
+        return f"a number from {self.low:g} to {self.high:g}"
+
+    def read(self, value: Any, cloud: Cloud | None) -> float:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        text = isinstance(value, str) and re.fullmatch(_DECIMAL_TEXT, value.strip())
+        parsed = float(value) if number or text else None
+        if parsed is None or not self.low <= parsed <= self.high:
+            raise Refused(f"must be {self.words()}")
+        return parsed
+
+    def schema(self, cloud: Cloud | None) -> dict[str, Any]:
+        number = {"type": "number", "minimum": self.low, "maximum": self.high}
+        return {"anyOf": [number, {"type": "string", "pattern": _DECIMAL_TEXT}]}
+
+
 @dataclass(frozen=True)
 class Boolean:
     """true or false, as a YAML boolean or the string `pulumi config set` writes."""
@@ -240,4 +268,4 @@ class Secret:
         }
 
 
-Kind = Integer | Boolean | Choice | Sized | Text | Strings | Secret
+Kind = Integer | Decimal | Boolean | Choice | Sized | Text | Strings | Secret

@@ -16,6 +16,22 @@ from pyscale.nodeos import NodeOS
 
 
 @dataclass(frozen=True)
+class WorkloadSettings:
+    """What one request costs: the capacity plan sizes CPU, the load balancer's request and
+    TLS rates and the database's query rate from it, not just connection slots."""
+
+    latency_ms: int  # mean time in flight, mostly I/O wait
+    cpu_ms: float  # CPU on one core per request, node-wide
+    requests_per_connection: int  # keep-alive reuse
+    queries_per_request: float  # database round trips, on average
+    cache_ops_per_request: float  # Valkey commands, on average
+
+    def rps(self, concurrency: int) -> int:
+        """Little's law: the requests/s that keep `concurrency` requests in flight."""
+        return -(-concurrency * 1000 // self.latency_ms)
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     """Managed PostgreSQL: the primary cluster, its read replicas and the PgBouncer pool."""
 
@@ -48,6 +64,7 @@ class AppSettings:
     repo: str | None
     ref: str
     module: str
+    access_log: str  # "nginx" or "both" (Gunicorn too)
 
     @property
     def is_demo(self) -> bool:
@@ -87,6 +104,7 @@ class Settings:
     cache: CacheSettings
     app: AppSettings
     alerts: AlertSettings
+    workload: WorkloadSettings
     protect: bool
     backups: bool
     ovh_service_name: str | None = None
@@ -112,6 +130,7 @@ GROUP_MODELS: dict[str, type] = {
     "cache": CacheSettings,
     "app": AppSettings,
     "alerts": AlertSettings,
+    "workload": WorkloadSettings,
 }
 
 

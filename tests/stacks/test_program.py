@@ -106,3 +106,27 @@ def test_a_node_os_the_rehearsal_cannot_reproduce_is_planned_with_a_warning(capl
 def test_the_shipped_stacks_boot_debian_13_which_the_rehearsal_reproduces(caplog) -> None:
     offline.run("dev")
     assert "cannot be rehearsed" not in caplog.text
+
+
+def test_a_short_request_needs_more_nodes_and_load_balancer_than_a_long_one() -> None:
+    """The same 50,000 concurrent requests on prod: at 50 ms each they are 1,000,000 req/s,
+    at 1,000 ms 50,000; the program registers more droplets and a larger load balancer for
+    the short ones (CPU and requests/s bind, not connection slots)."""
+    database = '{"size": "db-s-6vcpu-16gb", "readReplicas": 5, "standbyNodes": 1}'
+
+    def run(latency_ms: int) -> offline.Run:
+        workload = (f'{{"latencyMs": {latency_ms}, "requestsPerConnection": 100, '
+                    '"queriesPerRequest": 0.05, "cacheOpsPerRequest": 0.05}')  # fmt: skip
+        return offline.run("prod", overrides={"pyscale:workload": workload,
+                                              "pyscale:database": database})  # fmt: skip
+
+    short, long = run(50), run(1000)
+    droplets = [len(r.of_type("digitalocean:index/droplet:Droplet")) for r in (short, long)]
+    units = [
+        r.of_type("digitalocean:index/loadBalancer:LoadBalancer")[0].inputs["sizeUnit"]
+        for r in (short, long)
+    ]
+    assert droplets[0] > droplets[1] and units[0] > units[1], (droplets, units)
+    assert short.plan.throughput.binding == "cpu"
+    assert droplets[0] == short.plan.throughput.nodes_for_cpu + 1
+    assert units[0] == short.plan.throughput.lb_units_for["rps"]

@@ -43,8 +43,15 @@ def test_seed_numbers_are_kept_when_the_target_does_not_need_more() -> None:
     assert plan.kernel.ip_local_port_range == (1024, 65535)
 
 
+# Requests that wait 10 s each: 20,000 in flight are 2,000 req/s, which one small node's
+# CPU finishes, so the tests about slots and descriptors are not bound by CPU.
+SLOW = {"latencyMs": 10_000}
+
+
 def test_fixed_node_count_raises_worker_connections() -> None:
-    plan = plan_for(nodeSize="s-2vcpu-4gb", nodeCount=1, targetConcurrency=20_000, tls="off")
+    plan = plan_for(
+        nodeSize="s-2vcpu-4gb", nodeCount=1, targetConcurrency=20_000, tls="off", workload=SLOW
+    )
     assert plan.gunicorn.workers == 5
     assert plan.gunicorn.worker_connections == 4000
     assert plan.per_node_load == 20_000
@@ -62,7 +69,7 @@ def test_nginx_counts_two_descriptors_per_proxied_request() -> None:
 
 
 def test_a_host_descriptor_ceiling_spreads_nginx_over_more_workers() -> None:
-    stack = settings.parse("dev", {"tls": "off", "targetConcurrency": 20_000})
+    stack = settings.parse("dev", {"tls": "off", "targetConcurrency": 20_000, "workload": SLOW})
     plan = capacity.plan(stack, max_process_nofile=20_000)
     assert plan.nginx.worker_rlimit_nofile <= 20_000
     assert plan.gunicorn.limit_nofile <= 20_000
@@ -117,7 +124,9 @@ def test_cache_budget_stays_under_maxclients() -> None:
 
 
 def test_load_balancer_sized_in_units_above_the_target() -> None:
-    plan = plan_for(nodeSize="c-16", targetConcurrency=50_000)
+    # Clients that keep a connection for 100 requests: connections set the size.
+    plan = plan_for(nodeSize="c-16", targetConcurrency=50_000,
+                    workload={"requestsPerConnection": 100})  # fmt: skip
     assert plan.load_balancer.size_unit == 6
     assert plan.load_balancer.max_connections >= 50_000
 
@@ -165,7 +174,9 @@ def test_ovh_budgets_reads_against_its_single_read_endpoint() -> None:
 def test_load_balancer_reports_what_its_size_forwards_per_second() -> None:
     """Connections are not the only limit: each DigitalOcean size unit forwards 10,000
     requests/s and 250 new TLS connections/s (providers.md D11), each OVHcloud flavor its own."""
-    lb = plan_for(nodeSize="c-16", targetConcurrency=50_000).load_balancer
+    lb = plan_for(
+        nodeSize="c-16", targetConcurrency=50_000, workload={"requestsPerConnection": 100}
+    ).load_balancer
     assert (lb.requests_per_second, lb.new_tls_per_second) == (6 * 10_000, 6 * 250)
     ovh = capacity.plan(
         settings.parse(

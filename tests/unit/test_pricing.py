@@ -29,7 +29,7 @@ def lines(estimate: pricing.Estimate) -> dict[str, pricing.Line]:
 def test_prod_prices_every_billed_part() -> None:
     estimate, plan = estimate_for("prod")
     by_item = lines(estimate)
-    assert by_item["nodes"].quantity == plan.nodes == 3
+    assert by_item["nodes"].quantity == plan.nodes == 4
     assert by_item["nodes"].unit_monthly == do_pricing.DROPLETS["c-16"]
     assert by_item["load balancer"].quantity == plan.load_balancer.size_unit
     assert by_item["postgresql read replicas"].quantity == 2
@@ -42,8 +42,8 @@ def test_prod_prices_every_billed_part() -> None:
 def test_prod_total_matches_the_table() -> None:
     estimate, _ = estimate_for("prod")
     expected = (
-        3 * 336  # c-16 nodes
-        + 3 * 336 * 0.2  # weekly backups, the plan the droplets request
+        4 * 336  # c-16 nodes
+        + 4 * 336 * 0.2  # weekly backups, the plan the droplets request
         + 6 * 12  # load balancer units
         + (1 + 1 + 2) * 120  # primary, standby, two replicas of db-s-4vcpu-8gb
         + 60  # valkey db-s-2vcpu-4gb
@@ -94,7 +94,9 @@ def test_ovh_network_lines_follow_what_the_stack_creates() -> None:
     with_lb = lines(estimate_for("prod-ovh")[0])
     assert with_lb["floating ip"].quantity == with_lb["gateway"].quantity == 1
     assert with_lb["gateway"].size == ovh_pricing.GATEWAY_MODEL
-    single = lines(estimate_for("prod-ovh", node_count=1, tls="off")[0])
+    loaded = settings.load("prod-ovh", REPO)
+    slow = dataclasses.replace(loaded.workload, latency_ms=10_000)  # one node's CPU holds it
+    single = lines(estimate_for("prod-ovh", node_count=1, tls="off", workload=slow)[0])
     assert "floating ip" not in single and "load balancer" not in single
     assert single["gateway"].quantity == 1
 

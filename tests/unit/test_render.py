@@ -247,7 +247,9 @@ def test_the_health_check_fails_until_the_bootstrap_is_done() -> None:
 def test_an_older_nginx_gets_http2_as_a_listen_parameter() -> None:
     """Nginx before 1.25.1 has no `http2` directive (Ubuntu 24.04 ships 1.24)."""
     tls = (
-        render_node(settings_for(nodeImage="ubuntu-24.04", tls="node", nodeCount=1))
+        render_node(
+            settings_for(nodeImage="ubuntu-24.04", tls="node", nodeCount=1, targetConcurrency=2000)
+        )
         .file("/etc/nginx/pyscale/tls.conf")
         .content
     )

@@ -22,6 +22,7 @@ from pyscale.clouds.base import (
     Fact,
     Limit,
     LoadBalancerChoice,
+    LoadBalancerDemand,
     LoadBalancerSize,
     MachineSize,
     index,
@@ -230,9 +231,15 @@ CATALOG = Catalog(
 )
 
 
-def load_balancer(connections: int) -> LoadBalancerChoice:
-    """Enough size units for `connections` (the capacity plan checks the 100-unit ceiling)."""
-    units = -(-connections // LB_UNIT.max_connections)
+def load_balancer(demand: LoadBalancerDemand) -> LoadBalancerChoice:
+    """Enough size units for every part of the demand (the capacity plan checks the 100-unit
+    ceiling): connections, requests/s and new TLS connections/s each need their own count."""
+    sized_for = {
+        "connections": -(-demand.connections // LB_UNIT.max_connections),
+        "rps": -(-demand.requests_per_second // LB_UNIT.requests_per_second),
+        "tls": -(-demand.new_tls_per_second // LB_UNIT.new_tls_per_second),
+    }
+    units = max(1, *sized_for.values())
     return LoadBalancerChoice(
         size=str(units),
         size_unit=units,
@@ -240,6 +247,7 @@ def load_balancer(connections: int) -> LoadBalancerChoice:
         max_size_unit=LB_MAX_UNITS,
         requests_per_second=units * LB_UNIT.requests_per_second,
         new_tls_per_second=units * LB_UNIT.new_tls_per_second,
+        sized_for=sized_for,
     )
 
 

@@ -4,12 +4,15 @@ flavors and regions, each with its source."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyscale.clouds.base import (
     CacheSize,
     Catalog,
     DatabaseSize,
     Fact,
     LoadBalancerChoice,
+    LoadBalancerDemand,
     LoadBalancerSize,
     MachineSize,
     index,
@@ -140,10 +143,19 @@ CATALOG = Catalog(
 )
 
 
-def load_balancer(connections: int) -> LoadBalancerChoice:
-    """The smallest flavor that holds `connections`, else the largest (the capacity plan
-    then refuses the chain: its connection check fails)."""
-    flavor = next((f for f in LB_FLAVORS if f.max_connections >= connections), LB_FLAVORS[-1])
+def _smallest(holds: Callable[[LoadBalancerSize], bool]) -> LoadBalancerSize:
+    return next((f for f in LB_FLAVORS if holds(f)), LB_FLAVORS[-1])
+
+
+def load_balancer(demand: LoadBalancerDemand) -> LoadBalancerChoice:
+    """The smallest flavor that holds the whole demand, else the largest (the capacity plan
+    then refuses the chain: the check that does not hold names the limit)."""
+    needs = {
+        "connections": lambda f: f.max_connections >= demand.connections,
+        "rps": lambda f: f.requests_per_second >= demand.requests_per_second,
+        "tls": lambda f: f.new_tls_per_second >= demand.new_tls_per_second,
+    }
+    flavor = _smallest(lambda f: all(holds(f) for holds in needs.values()))
     return LoadBalancerChoice(
         size=flavor.name,
         size_unit=0,
@@ -151,6 +163,7 @@ def load_balancer(connections: int) -> LoadBalancerChoice:
         max_size_unit=0,
         requests_per_second=flavor.requests_per_second,
         new_tls_per_second=flavor.new_tls_per_second,
+        sized_for={limit: _smallest(holds).name for limit, holds in needs.items()},
     )
 
 
