@@ -45,8 +45,9 @@ class Load:
 
     @property
     def ideal_rps(self) -> float:
-        """Every connection answered the moment its wait ends: concurrency / wait."""
-        return round(self.concurrency / (self.io_ms / 1000), 1)
+        """Every connection answered the moment its wait ends: concurrency / wait (0 when
+        there is no wait: then only CPU bounds it)."""
+        return round(self.concurrency / (self.io_ms / 1000), 1) if self.io_ms else 0.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,15 @@ class Variant:
     ideal_rps: float = 0.0
     fraction_of_ideal: float = 0.0
     wrk_processes: int = 0
+    # CPU the node's processes (Nginx, Gunicorn and their workers) spent during the run,
+    # and per completed request: what workload.cpuMs means (wrk's own CPU is not in it).
+    node_cpu_s: float = 0.0
+    cpu_ms_per_request: float = 0.0
+    # TCP connections accepted in the variant's namespace during the run: wrk's own and the
+    # sampler's two per second, plus one per upstream connection where Nginx reaches
+    # Gunicorn over TCP without reusing it (the seed's proxy); the tuned node's upstream is a
+    # unix socket with a keepalive pool, so its count stays at wrk's.
+    tcp_accepts: int = 0
     notes: tuple[str, ...] = ()
 
     @classmethod
@@ -96,6 +106,38 @@ def _descriptors(pids: list[int]) -> int:
             except OSError:
                 continue
     return total
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tcp_passive_opens(ns: Namespace) -> int:
+    """The namespace's TCP PassiveOpens counter (/proc/net/snmp is per namespace)."""
+    out = subprocess.run(ns.exec("cat", "/proc/net/snmp"), capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    header, values = (line.split() for line in out.splitlines() if line.startswith("Tcp:"))
+    return int(values[header.index("PassiveOpens")])
+
+
+def _stat_times(pid: int) -> tuple[int, int]:
+    """(own user+system ticks, reaped children's user+system ticks) of one process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0, 0
+    # After the command name: state is field 3, so utime..cstime (14..17) sit at 11..14.
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return utime + stime, cutime + cstime
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds used so far by each process, its live children and the children it has
+    reaped (a Gunicorn worker restarted at max_requests still counts)."""
+    ticks = 0
+    for pid in pids:
+        own, reaped = _stat_times(pid)
+        ticks += own + reaped + sum(_stat_times(child)[0] for child in _children(pid))
+    return ticks / CLOCK_TICKS
 
 
 class Sampler(threading.Thread):
@@ -171,9 +213,13 @@ def drive(
     splits = wrk_split(load.concurrency, int(high) - int(low) + 1)
     sampler = Sampler(ns, host, pids)
     sampler.start()
+    cpu_before = cpu_seconds(pids)
+    accepts_before = tcp_passive_opens(ns)
     try:
         results = _wrk(ns, host, load, splits)
     finally:
+        node_cpu = cpu_seconds(pids) - cpu_before
+        accepts = tcp_passive_opens(ns) - accepts_before
         sampler.stop.set()
         sampler.join()
 
@@ -198,7 +244,10 @@ def drive(
         concurrency_held=sampler.in_flight,
         peak_descriptors=sampler.descriptors,
         ideal_rps=load.ideal_rps,
-        fraction_of_ideal=round(success_rps / load.ideal_rps, 3),
+        fraction_of_ideal=round(success_rps / load.ideal_rps, 3) if load.ideal_rps else 0.0,
         wrk_processes=len(splits),
+        node_cpu_s=round(node_cpu, 2),
+        cpu_ms_per_request=round(node_cpu * 1000 / requests, 4) if requests else 0.0,
+        tcp_accepts=accepts,
         notes=notes,
     )

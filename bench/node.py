@@ -1,14 +1,22 @@
-"""`pyscale bench node --concurrency N --duration S [--io-ms W] [--json]`: the tuned node
-against stock defaults, same machine, same run, same I/O-bound request.
+"""`pyscale bench node [compare|calibrate] --concurrency N --duration S --io-ms W[,W...]`:
+the tuned node against the source articles' configuration and stock defaults, same machine,
+same run, same I/O-bound request; and the CPU one request costs, for workload.cpuMs.
 
 Each variant runs in its own network namespace and wrk runs inside it, on its loopback:
   tuned  the stack's rendered node (`pyscale.localnode`): Nginx, Gunicorn + gevent with
          the plan's numbers, the plan's sysctls.
+  seed   the articles' configuration as they give it (bench/seed.py).
   stock  what an untuned install does (bench/stock.py): Debian's nginx.conf, Gunicorn's
          defaults, a fresh namespace's default sysctls.
-Both serve GET /io?ms=W, a request that waits W ms on simulated I/O (the source articles'
-case), so the ideal throughput is concurrency / W. How wrk drives them and what is sampled:
+Each serves GET /io?ms=W, a request that waits W ms on simulated I/O (the source articles'
+case), so the concurrency bound is concurrency / W. How wrk drives them and what is sampled:
 bench/load.py.
+
+`calibrate` saturates the tuned node with W = 0 and divides the CPU its processes used by
+the requests they served: the node-wide CPU ms per request on this machine (wrk's own CPU
+is not counted). `compare` calibrates first, then gives every tuned result the model's
+`predicted_rps`: min(the cores the node got while calibrating x 1000 / cpu_ms, concurrency x
+1000 / W), the two bounds pyscale/capacity/throughput.py sizes a fleet by.
 
 A benchmark, never a test: it prints figures and asserts nothing.
 """
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
@@ -24,47 +33,91 @@ import tempfile
 from pathlib import Path
 
 from bench.load import Load, Variant, drive
+from bench.seed import run_seed
 from bench.stock import run_stock
 from pyscale import render, settings
 from pyscale.localnode import LocalNode, NeedsRoot, NodeError, prepare
 
-VARIANTS = ("tuned", "stock")
+VARIANTS = ("tuned", "seed", "stock")
+# Enough connections to keep every core busy when requests do not wait.
+CALIBRATE_CONCURRENCY = 256
 
 
-def run_tuned(stack: str, stack_dir: Path, state: Path, load: Load, services: bool) -> Variant:
-    """Bring the stack's node up (its own name and namespace), drive it, take it down."""
+def run_tuned(stack: str, stack_dir: Path, state: Path, loads: list[Load],
+              services: bool) -> list[Variant]:  # fmt: skip
+    """Bring the stack's node up (its own name and namespace), drive it once per load, take
+    it down."""
     node = LocalNode(stack, state, name=f"bench-{stack}")
     node.down()
     info = node.up(settings.load(stack, stack_dir), services=services)
     try:
         pids = [info.nginx_pid, info.gunicorn_pid]
-        return drive("tuned", info.namespace, info.host, pids, load, info.notes)
+        return [drive("tuned", info.namespace, info.host, pids, load, info.notes) for load in loads]
     finally:
         node.down()
 
 
+def calibration(variant: Variant) -> dict:
+    """What a saturated run with no I/O wait says about this machine."""
+    return {
+        "cpu_ms": variant.cpu_ms_per_request,
+        "node_cores": round(variant.node_cpu_s / variant.duration_s, 2),
+        "rps": variant.success_rps,
+        "machine_cores": os.cpu_count(),
+        "concurrency": variant.concurrency,
+        "duration_s": variant.duration_s,
+        "errors": variant.errors,
+    }
+
+
+def predicted_rps(calibrated: dict, load: Load) -> float:
+    """The model's ceiling for this load on this machine: CPU or concurrency / wait."""
+    cpu = calibrated["node_cores"] * 1000 / calibrated["cpu_ms"] if calibrated["cpu_ms"] else 0
+    bounds = [cpu] + ([load.ideal_rps] if load.io_ms else [])
+    return round(min(bounds), 1)
+
+
 def _print(result: dict) -> None:
     out = sys.stdout.write
-    keys = ("concurrency_held", "rps", "success_rps", "p50_ms", "p99_ms", "errors",
-            "peak_descriptors", "ideal_rps", "fraction_of_ideal", "wrk_processes")  # fmt: skip
-    out(f"{'':22}{'tuned':>28}{'stock':>28}\n")
-    for key in keys:
-        tuned, stock = result["tuned"].get(key, ""), result["stock"].get(key, "")
-        out(f"{key:22}{json.dumps(tuned):>28}{json.dumps(stock):>28}\n")
-    out(f"tuned/stock successful req/s: {result['ratio']}\n")
-    for name in VARIANTS:
-        for note in result[name].get("notes", []):
-            out(f"note ({name}): {note}\n")
+    if "calibration" in result:
+        out(f"calibration: {json.dumps(result['calibration'])}\n")
+    keys = ("concurrency_held", "success_rps", "predicted_rps", "p50_ms", "p99_ms", "errors",
+            "cpu_ms_per_request", "tcp_accepts", "peak_descriptors", "ideal_rps",
+            "fraction_of_ideal")  # fmt: skip
+    for run in result.get("runs", []):
+        out(f"\nI/O {run['io_ms']} ms{'':9}" + "".join(f"{v:>24}" for v in VARIANTS) + "\n")
+        for key in keys:
+            cells = "".join(f"{json.dumps(run[v].get(key, '')):>24}" for v in VARIANTS)
+            out(f"{key:22}{cells}\n")
+        out(f"tuned/seed {run['ratio_vs_seed']}, tuned/stock {run['ratio_vs_stock']}\n")
+        for name in VARIANTS:
+            for note in run[name].get("notes", []):
+                out(f"note ({name}): {note}\n")
+
+
+def io_list(text: str) -> list[int]:
+    """`10,50,200,1000` -> [10, 50, 200, 1000]."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole milliseconds, like 10,50,200")
+    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's arguments (the global --stack-dir comes from the caller's parser)."""
+    parser.add_argument("mode", nargs="?", choices=("compare", "calibrate"), default="compare")
     parser.add_argument("--concurrency", type=int, default=2000)
     parser.add_argument("--duration", type=int, default=10, help="seconds per variant")
-    parser.add_argument("--io-ms", type=int, default=1000, help="simulated I/O wait per request")
+    parser.add_argument("--io-ms", type=io_list, default=[1000],
+                        help="simulated I/O wait per request, ms; a list runs each")  # fmt: skip
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--timeout", type=int, default=30, help="wrk's per-request timeout (s)")
     parser.add_argument("--only", choices=VARIANTS, help="run one variant")
+    parser.add_argument("--calibrate-duration", type=int, default=5,
+                        help="seconds of the calibration pass")  # fmt: skip
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--no-services",
@@ -83,22 +136,50 @@ def main(argv: list[str] | None = None) -> int:
     return run(parser.parse_args(argv))
 
 
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
 def _measure(args: argparse.Namespace, state: Path) -> dict:
-    """Each variant asked for, run one after the other; the others as zeros."""
+    """Calibrate, then each variant asked for at each I/O wait; the others as zeros."""
     stack_dir = Path(args.stack_dir)
-    load = Load(args.concurrency, args.duration, args.io_ms, args.timeout)
     host = settings.load(args.stack, stack_dir).domain or "localhost"
-    result = {}
-    for name in VARIANTS:
-        if args.only not in (None, name):
-            variant = Variant.not_run(name, load)
-        elif name == "tuned":
-            variant = run_tuned(args.stack, stack_dir, state, load, args.services)
-        else:
-            variant = run_stock(state, host, load)
-        result[name] = variant.to_json()
-    stock_rps = result["stock"]["success_rps"]
-    result["ratio"] = round(result["tuned"]["success_rps"] / stock_rps, 1) if stock_rps else None
+    calibrate = Load(CALIBRATE_CONCURRENCY, args.calibrate_duration, 0, args.timeout)
+    if args.mode == "calibrate":
+        (saturated,) = run_tuned(args.stack, stack_dir, state, [calibrate], args.services)
+        return {"calibration": calibration(saturated)}
+    loads = [Load(args.concurrency, args.duration, ms, args.timeout) for ms in args.io_ms]
+    wanted = [v for v in VARIANTS if args.only in (None, v)]
+    measured: dict[str, list[Variant]] = {}
+    calibrated = None
+    if "tuned" in wanted:
+        saturated, *tuned = run_tuned(
+            args.stack, stack_dir, state, [calibrate, *loads], args.services
+        )
+        calibrated = calibration(saturated)
+        measured["tuned"] = tuned
+    if "seed" in wanted:
+        measured["seed"] = [run_seed(state, host, load) for load in loads]
+    if "stock" in wanted:
+        measured["stock"] = [run_stock(state, host, load) for load in loads]
+    runs = []
+    for i, load in enumerate(loads):
+        run = {"io_ms": load.io_ms}
+        for name in VARIANTS:
+            variant = measured[name][i] if name in measured else Variant.not_run(name, load)
+            run[name] = variant.to_json()
+        if calibrated:
+            run["tuned"]["predicted_rps"] = predicted_rps(calibrated, load)
+            run["tuned"]["measured_vs_predicted"] = _ratio(
+                run["tuned"]["success_rps"], run["tuned"]["predicted_rps"]
+            )
+        run["ratio_vs_seed"] = _ratio(run["tuned"]["success_rps"], run["seed"]["success_rps"])
+        run["ratio_vs_stock"] = _ratio(run["tuned"]["success_rps"], run["stock"]["success_rps"])
+        runs.append(run)
+    result: dict = {"runs": runs}
+    if calibrated:
+        result["calibration"] = calibrated
+    result["ratio_vs_seed"] = {str(r["io_ms"]): r["ratio_vs_seed"] for r in runs}
     return result
 
 

@@ -34,9 +34,10 @@ server {{
 """
 
 
-def _nginx_conf(root: Path) -> Path:
-    """Debian's nginx.conf with its includes, pid and logs moved under `root`."""
-    conf = DEBIAN_NGINX_CONF.read_text()
+def nginx_conf(root: Path, extra: str = "") -> Path:
+    """Debian's nginx.conf with its includes, pid and logs moved under `root`, and `extra`
+    main-context directives before it."""
+    conf = extra + DEBIAN_NGINX_CONF.read_text()
     for old, new in (
         ("/etc/nginx/sites-enabled/*", f"{root}/sites/*"),
         ("/etc/nginx/conf.d/*.conf", f"{root}/conf.d/*.conf"),
@@ -57,7 +58,7 @@ def run_stock(state: Path, host: str, load: Load) -> Variant:
         (root / sub).mkdir(parents=True)
     root.chmod(0o755)
     socket = root / "gunicorn.sock"
-    nginx_conf = _nginx_conf(root)
+    conf = nginx_conf(root)
     (root / "sites" / "stock").write_text(STOCK_SITE.format(socket=socket, stub=STUB_PORT))
     delete_namespace(NAMESPACE)
     ns = Namespace.for_name(NAMESPACE)
@@ -75,7 +76,7 @@ def run_stock(state: Path, host: str, load: Load) -> Variant:
         socket.chmod(0o777)  # stock Gunicorn runs as root; Debian's Nginx workers as www-data
         nginx = sup.start_ready(
             "nginx",
-            ns.exec("nginx", "-c", str(nginx_conf), "-e", str(root / "log/error.log"),
+            ns.exec("nginx", "-c", str(conf), "-e", str(root / "log/error.log"),
                     "-g", "daemon off;"),
             ready=(root / "nginx.pid").exists,
             what="stock Nginx",
