@@ -4,6 +4,7 @@ which are cached), with openssl; nothing here is ever trusted outside a rehearsa
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,8 +58,11 @@ def issue(ca_pair: tuple[Path, Path], out: Path, name: str, sans: Sequence[str])
         f"extendedKeyUsage=serverAuth\nsubjectAltName={','.join(sans)}\n"
     )
     ca_cert, ca_key = ca_pair
+    # A random serial, not -CAcreateserial: that keeps a serial file beside the shared CA,
+    # which rehearsals booting at the same time read and rewrite under each other.
+    serial = f"0x{secrets.token_hex(16)}"
     _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
-             "-CAcreateserial", "-days", str(CERT_DAYS), "-extfile", str(extensions),
+             "-set_serial", serial, "-days", str(CERT_DAYS), "-extfile", str(extensions),
              "-out", str(cert))  # fmt: skip
     key.chmod(0o644)  # read inside the service's container by its own user
     return ServerCert(cert, key)
