@@ -14,6 +14,8 @@ order, no timestamps, YAML dumped without key sorting surprises.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import re
 import shlex
 from dataclasses import dataclass
@@ -54,6 +56,22 @@ class NodeFile:
     content: str
     permissions: str = "0644"
     owner: str = "root:root"
+    # Written gzipped and base64-encoded (cloud-init's `encoding: gz+b64`): the embedded
+    # demo app's source, the bulk of the document, so that config files stay readable in
+    # the user-data and the whole fits OVHcloud's 48 KiB.
+    compressed: bool = False
+
+    def entry(self) -> dict[str, Any]:
+        """The `write_files` entry; deferred: written in the final stage, after packages
+        and users exist, so owners resolve and the packages' own default files do not
+        overwrite ours."""
+        entry: dict[str, Any] = {"path": self.path}
+        if self.compressed:
+            packed = gzip.compress(self.content.encode(), mtime=0)
+            entry |= {"encoding": "gz+b64", "content": base64.b64encode(packed).decode()}
+        else:
+            entry["content"] = self.content
+        return entry | {"permissions": self.permissions, "owner": self.owner, "defer": True}
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,7 @@ _TEMPLATES = (
     _Template("/etc/pyscale/constraints.txt"),
     _Template("/etc/pyscale/requirements.txt", source=NODE_LOCK),
     _Template("/etc/systemd/system/pyscale.service"),
+    _Template("/etc/systemd/system/pyscale-drain.service"),
     _Template("/usr/local/sbin/pyscale-exporters", permissions="0755"),
 )
 RUNCMD_TEMPLATE = "runcmd.sh.j2"
@@ -142,7 +161,9 @@ def _demo_files(app_dir: Path) -> tuple[NodeFile, ...]:
         relative = source.relative_to(app_dir).as_posix()
         if _APP_SKIP.search(relative):
             continue
-        files.append(NodeFile(path=f"{DEMO_DIR}/{relative}", content=source.read_text()))
+        files.append(
+            NodeFile(f"{DEMO_DIR}/{relative}", content=source.read_text(), compressed=True)
+        )
     return tuple(files)
 
 
@@ -249,18 +270,7 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
                 "lock_passwd": True,
             },
         ],
-        # defer: written in the final stage, after packages and users exist, so owners
-        # resolve and the packages' own default files do not overwrite ours.
-        "write_files": [
-            {
-                "path": f.path,
-                "content": f.content,
-                "permissions": f.permissions,
-                "owner": f.owner,
-                "defer": True,
-            }
-            for f in files
-        ],
+        "write_files": [f.entry() for f in files],
         "runcmd": _runcmd(context),
     }
     body = yaml.dump(

@@ -1,6 +1,9 @@
 """pyscale/render: the node's files carry the plan's numbers, deterministically."""
 
+import base64
 import dataclasses
+import gzip
+import random
 import re
 from pathlib import Path
 
@@ -35,15 +38,25 @@ def number(text: str, pattern: str) -> int:
     return int(found[0])
 
 
+def decoded(entry: dict) -> str:
+    """A write_files entry's content as cloud-init writes it."""
+    if entry.get("encoding") == "gz+b64":
+        return gzip.decompress(base64.b64decode(entry["content"])).decode()
+    return entry["content"]
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_user_data_writes_exactly_the_rendered_files(stack: str) -> None:
     node = render_node(settings.load(stack, REPO))
     assert node.user_data.startswith("#cloud-config\n")
     document = yaml.safe_load(node.user_data)
     written = [
-        (f["path"], f["content"], f["permissions"], f["owner"]) for f in document["write_files"]
+        (f["path"], decoded(f), f["permissions"], f["owner"]) for f in document["write_files"]
     ]
     assert written == [(f.path, f.content, f.permissions, f.owner) for f in node.files]
+    # Only the demo app's source is compressed; every config file reads as it lands.
+    packed = [f["path"] for f in document["write_files"] if "encoding" in f]
+    assert packed and all(p.startswith(render.DEMO_DIR) for p in packed)
     # Deferred: written after packages and the pyscale user exist (owners must resolve).
     assert all(f["defer"] is True for f in document["write_files"])
 
@@ -406,7 +419,11 @@ def test_oversized_user_data_fails_the_render_naming_the_largest_file(
     stack: str, refusal: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'big'\n")
-    (tmp_path / "big.py").write_text("# padding\n" * 7000)
+    # Random, so that gzip (the demo app's encoding in the user-data) cannot shrink it.
+    noise = random.Random(0)
+    (tmp_path / "big.py").write_text(
+        "".join(f"# {noise.getrandbits(308):077x}\n" for _ in range(875))
+    )
     monkeypatch.setattr(cloudinit, "APP_DIR", tmp_path)
     with pytest.raises(ValueError, match=rf"{refusal}\. Largest files: "
                        r"/opt/pyscale/demo/big\.py \(70000 bytes\)"):  # fmt: skip
