@@ -4,11 +4,12 @@ document or as text for people."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from pyscale import capacity, prerequisites
+from pyscale import capacity, prerequisites, render
 
 if TYPE_CHECKING:  # an offline run is read here; the engine (and Pulumi) is the caller's
     from pyscale import offline
@@ -66,7 +67,16 @@ def plan_document(run: offline.Run, violations: list[Any]) -> dict[str, Any]:
         "outputs": {k: _mask(v, secret) for k, (v, secret) in run.outputs.items()},
         "policy": [vars(v) for v in violations],
         "prerequisites": [p.to_dict() for p in prerequisites.for_stack(run.settings, run.plan)],
+        "node_files": node_file_digests(run),
     }
+
+
+def node_file_digests(run: offline.Run) -> dict[str, str]:
+    """Each file the nodes boot with -> its SHA-256, rendered with placeholder secrets so
+    that two plans compare equal unless a file really changed: the user-data input itself
+    is a secret and masked, so this is how a diff sees that every node will be replaced."""
+    node = render.node(run.plan, run.settings, render.placeholder_secrets(run.plan))
+    return {f.path: hashlib.sha256(f.content.encode()).hexdigest() for f in node.files}
 
 
 def _short(value: Any) -> str:
@@ -91,6 +101,25 @@ def _print_throughput(plan: capacity.CapacityPlan) -> None:
             f"{t.new_tls_per_second:,} new TLS connections/s\n")  # fmt: skip
     out(f"  postgresql       {t.database_qps:,} queries/s of {t.database_qps_ceiling:,}\n")
     out(f"  valkey           {t.cache_ops_per_second:,} commands/s of {t.cache_ops_ceiling:,}\n")
+
+
+def _print_rollout(plan: capacity.CapacityPlan) -> None:
+    """What a change that replaces nodes (any node file, the image) will do."""
+    out = sys.stdout.write
+    r = plan.rollout
+    out(f"\nRollout: {r.describe()}\n")
+    if not r.gated:
+        return
+    chosen = "chosen by the plan" if r.batch_size_default else "rollout.batchSize"
+    out(f"  batch            {r.batch_size} ({chosen}); {r.serving_during_batch} nodes serve "
+        f"while a batch is replaced, {r.peak_nodes} are up at the peak\n")  # fmt: skip
+    out(f"  gate             {r.healthy_in_a_row} healthy answers in a row from the load "
+        f"balancer, every {r.poll_interval_s} s, within {r.health_timeout_s} s\n")  # fmt: skip
+    out(f"  drain            {r.detect_s} s failing health checks, then {r.finish_s} s to "
+        f"finish requests (the workload needs {r.finish_needed_s} s)\n")  # fmt: skip
+    out(f"  database         {plan.database.rollout_connections:,} clients at the peak of "
+        f"{plan.database.pool_max_clients:,}; valkey {plan.cache.rollout_client_connections:,} "
+        f"of {plan.cache.max_clients:,}\n")  # fmt: skip
 
 
 def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
@@ -153,6 +182,7 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
     out(f"  load balancer    {lb_text}\n")
     out(f"  checks           {sum(ch.ok for ch in all_checks)}/{len(all_checks)} links hold\n")
     _print_throughput(plan)
+    _print_rollout(plan)
 
     cost = doc["cost"]
     out(f"\nMonthly cost estimate ({cost['currency']}, list prices as of {cost['as_of']}):\n")

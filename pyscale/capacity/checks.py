@@ -255,4 +255,46 @@ def checks(p: CapacityPlan) -> list[Check]:
                     "pyscale:targetConcurrency",
                 )
             )
+    if p.rollout.gated:
+        result += _rollout_checks(p)
     return result
+
+
+def _rollout_checks(p: CapacityPlan) -> list[Check]:
+    """A rollout batch: the nodes outside it serve, its old and new nodes are up together,
+    and a leaving node has time to finish what it serves once the load balancer stops."""
+    r, db, c = p.rollout, p.database, p.cache
+    batch = "pyscale:rollout.batchSize"
+    return [
+        Check(
+            "nodes outside a rollout batch hold the target concurrency",
+            r.serving_during_batch * p.per_node_concurrency,
+            p.target_concurrency,
+            f"{batch} or pyscale:nodeCount",
+        ),
+        Check(
+            "fleet CPU req/s outside a rollout batch >= target req/s",
+            r.serving_during_batch * p.throughput.node_rps_ceiling,
+            p.throughput.target_rps,
+            f"{batch} or pyscale:nodeCount",
+            throughput=True,
+        ),
+        Check(
+            "database clients during a rollout batch (old + new nodes) <= PgBouncer clients",
+            db.pool_max_clients,
+            db.rollout_connections,
+            f"{batch} or pyscale:database.size",
+        ),
+        Check(
+            "cache clients during a rollout batch (old + new nodes) <= maxclients",
+            c.max_clients,
+            c.rollout_client_connections,
+            f"{batch} or pyscale:cache.size",
+        ),
+        Check(
+            "drain time after the load balancer notices >= time to finish requests (s)",
+            r.finish_s,
+            r.finish_needed_s,
+            "pyscale:rollout.drainSeconds",
+        ),
+    ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pyscale.capacity.checks import checks
 from pyscale.capacity.throughput import ThroughputPlan
+from pyscale.rollout.plan import RolloutPlan
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class DatabasePlan:
     per_process_pool: int  # each Gunicorn worker's write pool (to the primary's PgBouncer)
     per_process_read_pool: int  # each worker's pool to one read replica
     app_connections: int  # write clients from every worker of every node
+    # ... while a rollout batch's old and new nodes are up together (the pools are sized
+    # for this peak, so a rollout never needs a smaller pool than steady state)
+    rollout_connections: int
     read_replicas: int
     read_connections_per_replica: int
 
@@ -89,6 +93,7 @@ class CachePlan:
     max_clients: int
     per_process_pool: int
     client_connections: int
+    rollout_client_connections: int  # old and new nodes of a rollout batch together
     eviction_policy: str | None  # None: the provider does not let us set it (OVHcloud)
     engine_eviction_policy: str  # what the managed engine runs with when nobody sets one
 
@@ -130,6 +135,7 @@ class CapacityPlan:
     cache: CachePlan
     load_balancer: LoadBalancerPlan
     throughput: ThroughputPlan
+    rollout: RolloutPlan
 
     @property
     def capacity_one_node_down(self) -> int:

@@ -43,6 +43,7 @@ from pyscale.capacity.seeds import (
     WORKER_TIMEOUT_S,
 )
 from pyscale.clouds.base import LoadBalancerChoice
+from pyscale.rollout import RolloutPlan, rollout_plan
 from pyscale.settings import Settings
 
 
@@ -133,6 +134,7 @@ def plan(
         if nodes > 1
         else None
     )
+    rollout, database, cache = _rollout(settings, nodes, max(counted[1], counted[2]), workers, lb)
     result = CapacityPlan(
         target_concurrency=settings.target_concurrency,
         nodes=nodes,
@@ -144,10 +146,11 @@ def plan(
         gunicorn=gunicorn,
         nginx=nginx,
         kernel=kernel,
-        database=_database(settings, nodes * workers),
-        cache=_cache(settings, nodes * workers),
+        database=database,
+        cache=cache,
         load_balancer=_load_balancer(lb),
         throughput=throughput.plan_throughput(settings, counted, per_node, lb),
+        rollout=rollout,
     )
     broken = [c for c in checks(result) if not c.ok and (throughput_holds or not c.throughput)]
     if broken:
@@ -155,7 +158,49 @@ def plan(
     return result
 
 
-def _database(settings: Settings, processes: int) -> DatabasePlan:
+def _rollout(
+    settings: Settings,
+    nodes: int,
+    needed: int,
+    workers: int,
+    lb: LoadBalancerChoice | None,
+) -> tuple[RolloutPlan, DatabasePlan, CachePlan]:
+    """The rollout and the pools sized for its peak. Without rollout.batchSize, the largest
+    batch up to the spare nodes whose old and new nodes together fit the database's and the
+    cache's client budgets (at least 1: the checks then say what does not fit)."""
+    chosen = settings.rollout.batch_size
+    sizes = [chosen] if chosen is not None else range(max(nodes - needed, 1), 0, -1)
+    for batch in sizes:
+        rollout = rollout_plan(
+            nodes=nodes,
+            needed_nodes=needed,
+            load_balanced=lb is not None,
+            batch_size=batch,
+            batch_size_default=chosen is None,
+            health_timeout_s=settings.rollout.health_timeout_seconds,
+            drain_s=settings.rollout.drain_seconds,
+            latency_ms=settings.workload.latency_ms,
+        )
+        peak = rollout.peak_nodes * workers
+        database = _database(settings, nodes * workers, peak)
+        cache = _cache(settings, nodes * workers, peak)
+        if _budgets_hold(database, cache):
+            break
+    return rollout, database, cache
+
+
+def _budgets_hold(db: DatabasePlan, cache: CachePlan) -> bool:
+    reads_fit = db.read_connections_per_replica <= db.max_connections - db.reserved
+    return (
+        db.rollout_connections <= db.pool_max_clients
+        and reads_fit
+        and cache.rollout_client_connections <= cache.max_clients
+    )
+
+
+def _database(settings: Settings, processes: int, peak_processes: int) -> DatabasePlan:
+    """Pools sized so that `peak_processes` (a rollout batch's old and new nodes together)
+    still fit the server's budgets; `processes` is the steady-state fleet."""
     db = settings.database
     limit = db.size.max_connections
     reserved = max(DB_MIN_RESERVED, math.ceil(limit * DB_RESERVED_FRACTION))
@@ -165,13 +210,13 @@ def _database(settings: Settings, processes: int) -> DatabasePlan:
         max_clients = pool_size
     else:
         max_clients = PGBOUNCER_MAX_CLIENT_CONN
-    per_process = max(1, min(DB_POOL_PER_PROCESS_MAX, max_clients // processes))
+    per_process = max(1, min(DB_POOL_PER_PROCESS_MAX, max_clients // peak_processes))
     replicas = db.read_replicas
     # DigitalOcean: one URI per replica, each worker reads from one (chosen by process), so
     # replicas share the fleet. OVHcloud: one read-only endpoint in front of every standby,
     # so in the worst case every reader lands on the same standby.
     endpoints = clouds.get(settings.cloud).read_endpoints(replicas)
-    readers_per_replica = _ceil_div(processes, endpoints) if replicas else 0
+    readers_per_replica = _ceil_div(peak_processes, endpoints) if replicas else 0
     per_process_read = (
         max(1, min(DB_POOL_PER_PROCESS_MAX, pool_size // readers_per_replica)) if replicas else 0
     )
@@ -185,20 +230,23 @@ def _database(settings: Settings, processes: int) -> DatabasePlan:
         per_process_pool=per_process,
         per_process_read_pool=per_process_read,
         app_connections=processes * per_process,
+        rollout_connections=peak_processes * per_process,
         read_replicas=replicas,
         read_connections_per_replica=readers_per_replica * per_process_read,
     )
 
 
-def _cache(settings: Settings, processes: int) -> CachePlan:
+def _cache(settings: Settings, processes: int, peak_processes: int) -> CachePlan:
+    """Per-process pools sized for `peak_processes`, as for the database."""
     size = settings.cache.size
     budget = int(size.max_clients * CACHE_CLIENT_FRACTION)
-    per_process = max(1, min(CACHE_POOL_PER_PROCESS_MAX, budget // processes))
+    per_process = max(1, min(CACHE_POOL_PER_PROCESS_MAX, budget // peak_processes))
     return CachePlan(
         size=size.name,
         max_clients=size.max_clients,
         per_process_pool=per_process,
         client_connections=processes * per_process,
+        rollout_client_connections=peak_processes * per_process,
         eviction_policy=settings.cache.eviction_policy,
         engine_eviction_policy=clouds.get(settings.cloud).catalog.engine_eviction_policy,
     )

@@ -88,6 +88,7 @@ GROUPS = (
     Group("database", "Managed PostgreSQL: the primary cluster, its read replicas, PgBouncer."),
     Group("cache", "Managed Valkey (Redis-compatible), for cache and sessions."),
     Group("app", "The WSGI application the nodes run; the embedded demo app without a repo."),
+    Group("rollout", "How a change that replaces nodes rolls out: batches, health gate, drain."),
     Group("alerts", "Where monitoring alerts go, and their thresholds."),
 )
 
@@ -300,6 +301,33 @@ SETTINGS = (
         Text("a WSGI path module:callable", _WSGI),
         "The WSGI callable Gunicorn serves; another than the demo's needs app.repo.",
         DEMO_APP_MODULE,
+    ),
+    Setting(
+        "rollout.batchSize",
+        Integer(1, 500),
+        "Nodes replaced at a time when a change replaces nodes; the nodes outside the batch "
+        "must hold the target, and old and new nodes of a batch must fit the database and "
+        "cache connection budgets (the plan refuses a batch that does not).",
+        unit="nodes",
+        unset="the plan's spare nodes (nodes beyond what the target needs; 1 with N+1), "
+        "fewer if old and new nodes together would not fit the connection budgets",
+    ),
+    Setting(
+        "rollout.healthTimeoutSeconds",
+        Integer(60, 7200),
+        "How long a new node has, from its creation, to be reported healthy by the load "
+        "balancer before the update fails and the node it replaces stays in service.",
+        900,
+        unit="s",
+    ),
+    Setting(
+        "rollout.drainSeconds",
+        Integer(10, 3600),
+        "How long a leaving node drains: its health check fails while the load balancer "
+        "notices, then Nginx and Gunicorn finish in-flight requests and stop.",
+        unit="s",
+        unset="the load balancer's detection time (35 s) plus 3 x workload.latencyMs "
+        "(at least 5 s) for in-flight requests",
     ),
     Setting(
         "alerts.emails",

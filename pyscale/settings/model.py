@@ -72,6 +72,16 @@ class AppSettings:
 
 
 @dataclass(frozen=True)
+class RolloutSettings:
+    """How nodes are replaced: batch size (None: the plan's spare nodes), how long a new
+    node has to pass the load balancer's health check, how long a leaving one drains."""
+
+    batch_size: int | None
+    health_timeout_seconds: int
+    drain_seconds: int | None  # None: the load balancer's detection time + the requests' tail
+
+
+@dataclass(frozen=True)
 class AlertSettings:
     """Where monitoring alerts go. Slack webhooks are secrets and read by the wiring."""
 
@@ -105,6 +115,7 @@ class Settings:
     app: AppSettings
     alerts: AlertSettings
     workload: WorkloadSettings
+    rollout: RolloutSettings
     protect: bool
     backups: bool
     ovh_service_name: str | None = None
@@ -131,6 +142,7 @@ GROUP_MODELS: dict[str, type] = {
     "app": AppSettings,
     "alerts": AlertSettings,
     "workload": WorkloadSettings,
+    "rollout": RolloutSettings,
 }
 
 

@@ -165,8 +165,11 @@ def test_ovh_budgets_reads_against_its_single_read_endpoint() -> None:
     plan = capacity.plan(stack)
     db = plan.database
     assert db.read_replicas == 2 and db.max_connections == 400
-    # Every reader may land on one standby behind the read-only endpoint.
-    assert db.read_connections_per_replica == plan.processes * db.per_process_read_pool
+    # Every reader may land on one standby behind the read-only endpoint, old and new nodes
+    # of a rollout batch together.
+    readers = plan.rollout.peak_nodes * plan.gunicorn.workers
+    assert readers > plan.processes
+    assert db.read_connections_per_replica == readers * db.per_process_read_pool
     assert db.read_connections_per_replica <= db.max_connections - db.reserved
     assert plan.cache.eviction_policy is None
 

@@ -3,7 +3,8 @@
 tests/unit/test_settings_baseline.json was written by the hand-written parser (before
 pyscale/settings was split) for every shipped stack file, the bench stacks and a minimal
 stack per cloud and environment; any change in a parsed value fails here. A setting added
-since is recorded with its value (nodeImage: debian-13; workload.*, app.accessLog).
+since is recorded with its value (nodeImage: debian-13; workload.*, app.accessLog,
+rollout.*).
 """
 
 import dataclasses
