@@ -4,8 +4,9 @@ Every node boots the image of `pyscale:nodeImage` (the catalog's slug, Debian 13
 stack says otherwise) from the same rendered user-data (pyscale/render/), which holds the
 database and cache URIs and is therefore a secret. DigitalOcean cannot change a droplet's
 user-data in place: a new bootstrap replaces the nodes. Replacement is Pulumi's default,
-create-before-destroy (never `delete_before_replace`), so the new droplet exists, tagged and
-behind the load balancer's health check, before the old one is deleted.
+create-before-destroy (never `delete_before_replace`), and gated (components/gate.py): nodes
+are replaced `rollout.batchSize` at a time, and an old droplet drains and stops only once
+the load balancer reports its successor healthy.
 
 With `backups` on, every droplet is backed up on an explicit policy, weekly (BACKUP_POLICY):
 without one DigitalOcean backs up daily, at 30% of the droplet's price instead of 20%
@@ -28,6 +29,7 @@ import pulumi_digitalocean as do
 
 from components.digitalocean import moved
 from components.digitalocean.network import Network
+from components.gate import HealthGate, batch_dependencies
 from pyscale import clouds, render
 from pyscale.capacity import CapacityPlan
 from pyscale.clouds.digitalocean.pricing import BACKUP_PLAN
@@ -105,10 +107,16 @@ class Nodes(pulumi.ComponentResource):
         settings, network = args.settings, args.network
         prefix = settings.resource_prefix
         child = moved.child_options(self, opts)
-        droplets = [
-            do.Droplet(
-                f"{prefix}-node-{index}",
-                name=f"{prefix}-node-{index}",
+        rollout = args.plan.rollout
+        droplets: list[do.Droplet] = []
+        gates: list[HealthGate] = []
+        for index in range(1, args.plan.nodes + 1):
+            node_name = f"{prefix}-node-{index}"
+            # The batch before this node's must have passed its gates first.
+            after = batch_dependencies(gates, index - 1, rollout.batch_size)
+            droplet = do.Droplet(
+                node_name,
+                name=node_name,
                 image=clouds.get(settings.cloud).catalog.images[settings.node_image],
                 size=settings.node_size.name,
                 region=settings.region,
@@ -120,10 +128,21 @@ class Nodes(pulumi.ComponentResource):
                 backup_policy=BACKUP_POLICY if settings.backups else None,
                 tags=[network.tags.stack, network.tags.web],
                 user_data=args.user_data,
-                opts=child,
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=after)),
             )
-            for index in range(1, args.plan.nodes + 1)
-        ]
+            droplets.append(droplet)
+            if args.load_balancer_id is not None and rollout.gated:
+                gates.append(
+                    HealthGate(
+                        f"{node_name}-gate",
+                        cloud=settings.cloud,
+                        node_name=node_name,
+                        node_id=droplet.id,
+                        target={"load_balancer_id": args.load_balancer_id, "node_name": node_name},
+                        rollout=rollout,
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
+                )
         do.Firewall(
             f"{prefix}-firewall",
             name=f"{prefix}-web",

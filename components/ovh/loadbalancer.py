@@ -95,7 +95,6 @@ class LoadBalancerArgs:
     settings: Settings
     plan: CapacityPlan
     network: Network
-    members: Sequence[pulumi.Output[str]]  # the nodes' private addresses, in node order
 
 
 @pulumi.type_token("pyscale:ovh:LoadBalancer")
@@ -134,19 +133,8 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         pool_specs, listener_specs = layout(settings.tls)
         pools = {spec.key: self._pool(name, settings, plan, balancer, spec) for spec in pool_specs}
-        for spec in pool_specs:
-            for index, member in enumerate(args.members, start=1):
-                ovh.CloudLoadbalancerPoolMember(
-                    f"{name}-{spec.key}-member-{index}",
-                    service_name=service_name,
-                    loadbalancer_id=balancer.id,
-                    pool_id=pools[spec.key].id,
-                    name=f"{settings.resource_prefix}-node-{index}",
-                    address=member,
-                    protocol_port=spec.member_port,
-                    subnet_id=network.subnet_id,
-                    opts=child,
-                )
+        self._name, self._settings, self._network = name, settings, network
+        self._balancer, self._pools, self._pool_specs = balancer, pools, pool_specs
         tls_ref = None
         if settings.tls == "certificate":
             containers = ovh.get_cloud_key_manager_containers_output(
@@ -198,6 +186,33 @@ class LoadBalancer(pulumi.ComponentResource):
                 )
         self.ip = address
         self.register_outputs({"ip": address})
+
+    def add_node(
+        self, index: int, address: pulumi.Input[str]
+    ) -> list[pulumi.Output[dict[str, str]]]:
+        """Put node `index` (1-based) into every pool; the members' ids, for its gate.
+
+        Members are created node by node, from the Nodes part, so that a node's health gate
+        can wait for them; they stay this part's children (same URNs as before)."""
+        ids = []
+        for spec in self._pool_specs:
+            member = ovh.CloudLoadbalancerPoolMember(
+                f"{self._name}-{spec.key}-member-{index}",
+                service_name=self._settings.ovh_service_name,
+                loadbalancer_id=self._balancer.id,
+                pool_id=self._pools[spec.key].id,
+                name=f"{self._settings.resource_prefix}-node-{index}",
+                address=address,
+                protocol_port=spec.member_port,
+                subnet_id=self._network.subnet_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            ids.append(
+                pulumi.Output.all(self._pools[spec.key].id, member.id).apply(
+                    lambda a: {"pool_id": a[0], "id": a[1]}
+                )
+            )
+        return ids
 
     def _pool(
         self,

@@ -32,6 +32,8 @@ from typing import Any
 import pulumi
 import pulumi_ovh as ovh
 
+from components.gate import HealthGate, batch_dependencies
+from components.ovh.loadbalancer import LoadBalancer
 from components.ovh.network import Network
 from pyscale import clouds, render
 from pyscale.capacity import CapacityPlan
@@ -100,6 +102,8 @@ class NodesArgs:
     plan: CapacityPlan
     network: Network
     user_data: pulumi.Input[str]  # secret: holds the database and cache URIs
+    # None in the single-node topology; else each node joins its pools and is gated on them.
+    balancer: LoadBalancer | None = None
 
 
 @pulumi.type_token("pyscale:ovh:Nodes")
@@ -153,12 +157,19 @@ class Nodes(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        instances = [
-            ovh.CloudInstance(
+        rollout = plan.rollout
+        instances: list[ovh.CloudInstance] = []
+        gates: list[HealthGate] = []
+        self.private_addresses = []
+        for index in range(1, plan.nodes + 1):
+            node_name = f"{settings.resource_prefix}-node-{index}"
+            # The batch before this node's must have passed its gates first.
+            after = batch_dependencies(gates, index - 1, rollout.batch_size)
+            instance = ovh.CloudInstance(
                 f"{name}-{index}",
                 service_name=service_name,
                 region=settings.region,
-                name=f"{settings.resource_prefix}-node-{index}",
+                name=node_name,
                 flavor_id=flavor_id,
                 image_id=image_id,
                 networks=[
@@ -173,16 +184,37 @@ class Nodes(pulumi.ComponentResource):
                 user_data=args.user_data,
                 opts=pulumi.ResourceOptions(
                     parent=self,
+                    depends_on=after,
                     # New user-data or a new image means a new node, created before the old
-                    # one goes: the load balancer's health check admits it once its
-                    # bootstrap has finished and Nginx answers /healthz. (ignoreChanges on
+                    # one goes, and gated: the old one drains only once the load balancer
+                    # reports the new one healthy (components/gate.py). (ignoreChanges on
                     # imageId would make a replacement keep the old image.)
                     replace_on_changes=["userData", "imageId"],
                     delete_before_replace=False,
                 ),
             )
-            for index in range(1, plan.nodes + 1)
-        ]
+            instances.append(instance)
+            address = pulumi.Output.all(instance.current_state, network.subnet_id).apply(
+                lambda a: _addresses(a[0], a[1], private=True)[0]
+            )
+            self.private_addresses.append(address)
+            if args.balancer is not None and rollout.gated:
+                members = args.balancer.add_node(index, address)
+                gates.append(
+                    HealthGate(
+                        f"{name}-{index}-gate",
+                        cloud=settings.cloud,
+                        node_name=node_name,
+                        node_id=instance.id,
+                        target={
+                            "service_name": service_name,
+                            "region": settings.region,
+                            "members": members,
+                        },
+                        rollout=rollout,
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
+                )
         if settings.backups:
             for index, instance in enumerate(instances, start=1):
                 ovh.cloudproject.WorkflowBackup(
@@ -195,12 +227,6 @@ class Nodes(pulumi.ComponentResource):
                     rotation=BACKUP_ROTATION,
                     opts=child,
                 )
-        self.private_addresses = [
-            pulumi.Output.all(i.current_state, network.subnet_id).apply(
-                lambda a: _addresses(a[0], a[1], private=True)[0]
-            )
-            for i in instances
-        ]
         public = [
             pulumi.Output.all(i.current_state, network.subnet_id).apply(
                 lambda a: _addresses(a[0], a[1], private=False)[0]

@@ -2,8 +2,8 @@
 
 Built only from the Settings and the CapacityPlan, one part per concern, in dependency
 order: network (vRack, subnet, gateway), database and cache (their URIs go into the
-user-data), the nodes with their security group, and the load balancer in front of their
-private addresses (with more than one node).
+user-data), the load balancer (with more than one node), and the nodes with their security
+group, each joining the load balancer's pools and gated on them (components/gate.py).
 
 There is no monitoring part, as there is on DigitalOcean: the OVHcloud provider has no
 metric alerting for instances or databases (its only alert, `cloudproject.Alerting`,
@@ -43,17 +43,16 @@ class WebStack(webstack.WebStack):
         user_data = webstack.node_user_data(
             settings, plan, database.primary_uri, database.read_uris, cache.uri
         )
-        nodes = Nodes(f"{name}-node", NodesArgs(settings, plan, network, user_data), opts=part)
-        if plan.load_balancer.enabled:
-            balancer = LoadBalancer(
-                f"{name}-lb",
-                LoadBalancerArgs(settings, plan, network, nodes.private_addresses),
-                opts=part,
-            )
-            public_ip = balancer.ip
-        else:
-            # Single node: Nginx faces the internet on the node's own address.
-            public_ip = nodes.public_ips.apply(lambda ips: ips[0])
+        balancer = (
+            LoadBalancer(f"{name}-lb", LoadBalancerArgs(settings, plan, network), opts=part)
+            if plan.load_balancer.enabled
+            else None
+        )
+        nodes = Nodes(
+            f"{name}-node", NodesArgs(settings, plan, network, user_data, balancer), opts=part
+        )
+        # Single node: Nginx faces the internet on the node's own address.
+        public_ip = balancer.ip if balancer else nodes.public_ips.apply(lambda ips: ips[0])
         self.publish(
             url=webstack.public_url(settings, public_ip),
             entry_ip=public_ip,

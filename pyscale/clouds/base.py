@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from pyscale.capacity import CapacityPlan
+    from pyscale.rollout.gate import NodeApi
     from pyscale.settings import Settings
 
 
@@ -364,3 +365,7 @@ class Cloud:
     prerequisites: Callable[[Settings, CapacityPlan], list[Prerequisite]]
     # The provider's rules on registered inputs beyond its schema (the conformance check).
     provider_rules: tuple[InputRule, ...]
+    # The rollout gate's view of the cloud (pyscale/rollout/gate.py): node health behind
+    # the load balancer and a graceful stop, for a gate's target (its load balancer, pool
+    # members, project), with the credentials the Pulumi provider reads from the environment.
+    node_api: Callable[[Mapping[str, Any], Mapping[str, str]], NodeApi]

@@ -16,6 +16,7 @@ import pulumi
 from pulumi.runtime import rpc
 
 from pyscale import clouds
+from pyscale.rollout.plan import GATE_TYPE, HEALTHY_IN_A_ROW, POLL_INTERVAL_S
 
 
 def plain(value: Any) -> Any:
@@ -36,6 +37,18 @@ class UnknownToMocks(NotImplementedError):
     """A resource type or invoke the cloud's answers do not cover."""
 
 
+def gate_answer(inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """What a HealthGate's create returns once its node passed (components/gate.py): the
+    provider never runs offline, so this is the answer of a node healthy at once."""
+    checks = [
+        {"at_s": float(i * POLL_INTERVAL_S), "healthy": True, "detail": "healthy"}
+        for i in range(HEALTHY_IN_A_ROW)
+    ]
+    outs = {k: v for k, v in inputs.items() if k != "__provider"}
+    outs |= {"passed_at": "2026-01-01T00:00:00+00:00", "checks": checks, "drained": ""}
+    return f"gate-{inputs['node_name']}", outs
+
+
 class Mocks(pulumi.runtime.Mocks):
     """Answers for one cloud's resources and invokes."""
 
@@ -46,6 +59,8 @@ class Mocks(pulumi.runtime.Mocks):
         inputs = plain(args.inputs)
         if not args.custom or args.typ.startswith("pulumi:providers:"):
             return ("" if not args.custom else f"{args.name}-id"), dict(inputs)
+        if args.typ == GATE_TYPE:
+            return gate_answer(inputs)
         known = self.cloud.mocks.new_resource(args.typ, args.name, inputs)
         if known is None:
             raise UnknownToMocks(

@@ -18,6 +18,7 @@ import pytest
 from components.ovh import WebStack, WebStackArgs, database, loadbalancer, network
 from pyscale import capacity, clouds, offline, settings
 from pyscale.clouds.ovh import mocks, pricing
+from pyscale.rollout.plan import GATE_TYPE
 
 STACK = "prod-ovh"
 T_VRACK = "ovh:index/cloudNetworkPrivateVrack:CloudNetworkPrivateVrack"
@@ -97,6 +98,7 @@ def test_resource_types_and_counts() -> None:
         T_DB: 2, T_DBI: 1, T_PGUSER: 1, T_PGPOOL: 1, T_VKUSER: 1,
         # prod takes backups unless the stack says otherwise: one workflow per node.
         T_BACKUP: nodes,
+        GATE_TYPE: nodes,  # one health gate per node (components/gate.py)
     }  # fmt: skip
     assert r.settings.backups
 
@@ -125,7 +127,9 @@ def test_every_child_descends_from_the_webstack_with_a_unique_name() -> None:
 def test_every_ovh_resource_names_the_project() -> None:
     r = run()
     for x in r.resources:
-        if x.custom:
+        if x.type == GATE_TYPE:
+            assert x.inputs["target"]["service_name"] == r.settings.ovh_service_name, x.urn
+        elif x.custom:
             assert x.inputs["serviceName"] == r.settings.ovh_service_name, x.urn
 
 

@@ -7,6 +7,7 @@ from pyscale.clouds.digitalocean import (
     prerequisites,
     pricing,
     provider_rules,
+    rollout,
     settings_rules,
 )
 
@@ -45,4 +46,5 @@ CLOUD = Cloud(
     settings=settings_rules.RULES,
     prerequisites=prerequisites.prerequisites,
     provider_rules=provider_rules.RULES,
+    node_api=rollout.node_api,
 )

@@ -8,6 +8,7 @@ from pyscale.clouds.ovh import (
     prerequisites,
     pricing,
     provider_rules,
+    rollout,
     settings_rules,
 )
 
@@ -39,4 +40,5 @@ CLOUD = Cloud(
     settings=settings_rules.RULES,
     prerequisites=prerequisites.prerequisites,
     provider_rules=provider_rules.RULES,
+    node_api=rollout.node_api,
 )
