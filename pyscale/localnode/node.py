@@ -14,7 +14,9 @@ import os
 import shutil
 import signal
 import socket
+import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,6 +236,24 @@ class LocalNode:
         """`nginx -s reload` against the running node's configuration."""
         ns = Namespace(**self.info()["namespace"])
         run_checked(self.nginx_argv(ns, "-s", "reload"), "nginx -s reload")
+
+    def drain(
+        self, detect_s: float, finish_s: float, record: Callable[[str], None] | None = None
+    ) -> None:
+        """Leave as a cloud node does on shutdown (pyscale-drain.service, then Nginx's and
+        Gunicorn's units, in that order): /healthz answers 503 for `detect_s` while the
+        load balancer notices, then Nginx stops gracefully (QUIT: stop accepting, finish
+        in-flight requests) within `finish_s`, then Gunicorn. `record(event)` is told each
+        step as it starts. The namespace and state stay: `down` removes them."""
+        note = record or (lambda _event: None)
+        sup = Supervisor(self.state)
+        note("draining")
+        self.layout.path(render.NODE.draining_flag).touch()
+        time.sleep(detect_s)
+        note("nginx stopping")
+        sup.stop("nginx", finish_s)
+        sup.stop("gunicorn", self.info()["plan"]["gunicorn"]["graceful_timeout_s"])
+        note("stopped")
 
     # -- down --------------------------------------------------------------------------
     def down(self) -> list[str]:

@@ -170,6 +170,22 @@ class Supervisor:
         self._save()
         return stopped
 
+    def stop(self, name: str, timeout: float) -> float:
+        """Stop the process called `name` with its stop signal, SIGKILL after `timeout`;
+        the seconds it took to exit."""
+        start = time.monotonic()
+        for proc in self.procs:
+            if proc.name != name or not alive(proc):
+                continue
+            _signal_group(proc.pid, proc.stop_signal)
+            while alive(proc) and time.monotonic() - start < timeout:
+                self._reap(proc.pid)
+                time.sleep(0.05)
+            if alive(proc):
+                _signal_group(proc.pid, signal.SIGKILL)
+            self._reap(proc.pid)
+        return time.monotonic() - start
+
     def _reap(self, pid: int) -> None:
         popen = self._popen.get(pid)
         if popen is not None:

@@ -126,6 +126,7 @@ class Rehearsal:
             bootstrap_failure=node.bootstrap_failure(),
             seconds=round(time.monotonic() - started, 1),
             tls=tls_report,
+            drain=node.drain(self.at.node) if status.get("status") == "done" else None,
         )
 
     def _tls(

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 
 from pyscale import render
 from pyscale.capacity import CapacityPlan
 from pyscale.rehearsal.podman import Podman, host_nofile
-from pyscale.rehearsal.report import PYSCALE_UNITS, CloudInit, Probe, Tuned, Unit
+from pyscale.rehearsal.report import PYSCALE_UNITS, CloudInit, Drain, Probe, Tuned, Unit
 from pyscale.rehearsal.sandbox import HOST_WIDE_SYSCTLS
 
 OUTPUT_LOG = "/var/log/cloud-init-output.log"
@@ -68,6 +69,29 @@ class Node:
             found.append(Unit(unit, props.get("ActiveState", "?"), props.get("SubState", "?"),
                               props.get("Result", "?")))  # fmt: skip
         return found
+
+    def drain(self, address: str) -> Drain:
+        """Stop pyscale-drain.service without waiting (its stop sleeps while the load
+        balancer notices) and read what /healthz answers meanwhile, by the node's address as
+        the load balancer asks it. Leaves the node draining: the last thing a boot checks."""
+
+        def after(unit: str) -> list[str]:
+            return self.sh(f"systemctl show -p After --value {unit}").split()
+
+        self.sh("systemctl stop --no-block pyscale-drain.service")
+        health = Probe("GET", "/healthz", 0, False)
+        for _ in range(50):
+            health = probe(address, address, "GET", "/healthz", "")
+            if health.status == 503:
+                break
+            time.sleep(0.1)
+        return Drain(
+            drain_after=after("pyscale-drain.service"),
+            nginx_after=after("nginx.service"),
+            healthz_status=health.status,
+            healthz_body=health.detail.strip(),
+            state=self.sh("systemctl show -p ActiveState --value pyscale-drain.service").strip(),
+        )
 
     def failed_units(self) -> list[str]:
         out = self.sh("systemctl --failed --plain --no-legend --no-pager")

@@ -9,8 +9,16 @@ from typing import Any
 from pyscale.rehearsal.sandbox import DIFFERENCES
 
 # Units a pyscale node must have running once its bootstrap is done.
-PYSCALE_UNITS = ("pyscale.service", "nginx.service", "prometheus-node-exporter.service",
-                 "prometheus-nginx-exporter.service")  # fmt: skip
+PYSCALE_UNITS = (
+    "pyscale.service",
+    "nginx.service",
+    "pyscale-drain.service",
+    "prometheus-node-exporter.service",
+    "prometheus-nginx-exporter.service",
+)
+# Units that run once and stay active (exited) until stopped: pyscale-drain.service does its
+# work on stop.
+ONESHOT_UNITS = ("pyscale-drain.service",)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,23 @@ class Unit:
     @property
     def ok(self) -> bool:
         return self.active == "active"
+
+
+@dataclass(frozen=True)
+class Drain:
+    """The node's drain on real systemd: the stop order its units declare, and what
+    /healthz answers once pyscale-drain.service is stopping (the node leaving)."""
+
+    drain_after: list[str]  # pyscale-drain.service's After=: stopped before these
+    nginx_after: list[str]  # nginx.service's After=: stopped before these
+    healthz_status: int  # /healthz while draining (503 when it works)
+    healthz_body: str
+    state: str  # pyscale-drain.service's ActiveState meanwhile (deactivating: sleeping)
+
+    @property
+    def ok(self) -> bool:
+        ordered = {"nginx.service", "pyscale.service"} <= set(self.drain_after)
+        return ordered and "pyscale.service" in self.nginx_after and self.healthz_status == 503
 
 
 @dataclass(frozen=True)
@@ -70,6 +95,7 @@ class BootReport:
     seconds: float
     # tls: node only: the served certificate and, when asked, testssl.sh's verdict.
     tls: dict[str, Any] | None = None
+    drain: Drain | None = None  # checked last: it starts the node's drain
     differences: list[dict[str, str]] = field(
         default_factory=lambda: [asdict(d) for d in DIFFERENCES]
     )
@@ -87,6 +113,8 @@ class BootReport:
                   for t in self.tuned if not t.holds]  # fmt: skip
         found += [f"{p.method} {p.path} answered {p.status} {p.detail}".rstrip()
                   for p in self.probes if not p.ok]  # fmt: skip
+        if self.drain is not None and not self.drain.ok:
+            found.append(f"drain: {self.drain}")
         if self.tls and self.tls.get("testssl") and not self.tls["testssl"]["mozilla_intermediate"]:
             found.append(f"TLS listener outside Mozilla's intermediate profile: {self.tls}")
         return found

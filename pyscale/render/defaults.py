@@ -47,6 +47,9 @@ class NodeDefaults:
     hsts_max_age_s: int = 63_072_000
     # systemd waits this long between restarts so a crash loop does not spin the CPU.
     restart_sec_s: int = 2
+    # After the drain's QUIT window, Nginx gets this long on TERM before systemd's KILL
+    # (Debian's own unit waits 5 s after QUIT).
+    nginx_term_wait_s: int = 5
     # Beyond graceful_timeout: systemd's SIGKILL must come after Gunicorn's own deadline.
     stop_margin_s: int = 10
     # Let's Encrypt issuance can fail while DNS propagates: retry with a growing pause.
@@ -59,6 +62,10 @@ class NodeDefaults:
     # name and exit status in `bootstrap_failed`.
     bootstrap_done: str = "/var/lib/pyscale/bootstrap-done"
     bootstrap_failed: str = "/var/lib/pyscale/bootstrap-failed"
+    # While it exists /healthz answers 503: the node is leaving (pyscale-drain.service
+    # creates it on stop). In /run, so a reboot clears it; outside pyscale.service's own
+    # RuntimeDirectory, which goes when Gunicorn stops.
+    draining_flag: str = "/run/pyscale-draining"
 
 
 NODE = NodeDefaults()

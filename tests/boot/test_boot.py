@@ -23,7 +23,7 @@ import pytest
 
 from pyscale import render, settings
 from pyscale.rehearsal import Rehearsal
-from pyscale.rehearsal.report import PYSCALE_UNITS, BootReport
+from pyscale.rehearsal.report import ONESHOT_UNITS, PYSCALE_UNITS, BootReport
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = settings.stack_names(REPO)
@@ -77,7 +77,22 @@ def test_every_pyscale_unit_runs(booted, stack: str) -> None:
     units = {u.name: u for u in booted(stack).units}
     assert set(units) == set(PYSCALE_UNITS)
     for unit in units.values():
-        assert (unit.active, unit.sub) == ("active", "running"), unit
+        sub = "exited" if unit.name in ONESHOT_UNITS else "running"
+        assert (unit.active, unit.sub) == ("active", sub), unit
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_leaving_node_fails_its_health_check_before_nginx_and_gunicorn_stop(
+    booted, stack: str
+) -> None:
+    """systemd stops pyscale-drain.service first (it starts after Nginx and Gunicorn), and
+    while it does, /healthz answers 503 so the load balancer takes the node out."""
+    drain = booted(stack).drain
+    assert drain is not None
+    assert {"nginx.service", "pyscale.service"} <= set(drain.drain_after), drain
+    assert "pyscale.service" in drain.nginx_after, drain
+    assert (drain.healthz_status, drain.healthz_body) == (503, "draining"), drain
+    assert drain.state == "deactivating", drain
 
 
 @pytest.mark.parametrize("stack", STACKS)

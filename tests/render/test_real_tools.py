@@ -291,6 +291,21 @@ def test_systemd_verifies_the_app_unit(case: str, rendered, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_systemd_verifies_the_drain_unit(case: str, rendered, tmp_path: Path) -> None:
+    """pyscale-drain.service as rendered: its stop sleeps the plan's detection time, within
+    its own stop timeout, and it is ordered after Nginx and Gunicorn (stopped before them)."""
+    _, plan, node = rendered(case)
+    unit = tmp_path / "pyscale-drain.service"
+    unit.write_text(node.file("/etc/systemd/system/pyscale-drain.service").content)
+    result = systemd_verify(unit)
+    assert result.returncode == 0, result.stderr
+    text = unit.read_text()
+    assert "After=nginx.service pyscale.service" in text
+    assert f"ExecStop=/bin/sleep {plan.rollout.detect_s}\n" in text
+    assert f"ExecStop=/usr/bin/touch {render.NODE.draining_flag}\n" in text
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_systemd_verifies_nginx_with_the_limits_drop_in(
     case: str, rendered, tmp_path: Path
 ) -> None:
