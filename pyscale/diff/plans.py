@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyscale.rollout.plan import RolloutPlan
+
 Key = tuple[str, str]  # (type token, logical name): a resource's identity across plans
 MAX_LISTED = 25  # longer lists fold into <details>, so one stack cannot drown the comment
 
@@ -33,6 +35,7 @@ class Plan:
     monthly_cost: float
     currency: str
     policy: list[dict[str, Any]]
+    node_files: dict[str, str] | None  # path -> digest; None from a plan that predates them
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Plan:
@@ -43,6 +46,7 @@ class Plan:
             monthly_cost=float(doc.get("monthly_cost") or 0),
             currency=str(doc.get("currency") or "USD"),
             policy=list(doc.get("policy") or []),
+            node_files=dict(doc["node_files"]) if "node_files" in doc else None,
         )
 
 
@@ -144,6 +148,28 @@ def _capacity_lines(base: Plan | None, head: Plan) -> list[str]:
     return lines
 
 
+def _rollout_lines(base: Plan, head: Plan) -> list[str]:
+    """When the nodes' files change, every node is replaced: say so, which files, and the
+    rollout it causes (pyscale/rollout/plan.py, as the head plan describes it)."""
+    if base.node_files is None or head.node_files is None:
+        return ["Node files: not compared (the base plan predates node file digests).", ""]
+    changed = sorted(
+        path
+        for path in base.node_files.keys() | head.node_files.keys()
+        if base.node_files.get(path) != head.node_files.get(path)
+    )
+    if not changed:
+        return ["Node files: unchanged, no node is replaced.", ""]
+    rollout = RolloutPlan(**head.capacity["rollout"])
+    files = ", ".join(f"`{path.lstrip('/')}`" for path in changed[:MAX_LISTED])
+    more = f" and {len(changed) - MAX_LISTED} more" if len(changed) > MAX_LISTED else ""
+    return [
+        f"**userData changes: {rollout.nodes} node(s) will be replaced** ({files}{more}): "
+        f"{rollout.describe()}.",
+        "",
+    ]
+
+
 def _policy_lines(head: Plan) -> list[str]:
     if not head.policy:
         return ["**Policy:** no violations.", ""]
@@ -179,6 +205,8 @@ def render(base: Plan | None, head: Plan) -> str:
             "",
         ]
     lines += _capacity_lines(base, head)
+    if base is not None:
+        lines += _rollout_lines(base, head)
     type_rows = [f"| `{t}` | {n} |" for t, n in sorted(counts.items())]
     lines += _listing(
         f"Resources by type ({len(counts)} types)",

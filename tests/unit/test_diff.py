@@ -1,4 +1,4 @@
-"""components/diff.py: the pull-request plan comment from two `plan --json` documents."""
+"""pyscale/diff: the pull-request plan comment from two `plan --json` documents."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pyscale import cli, diff
+from pyscale import cli, diff, offline, report
 
 
 def doc(**over: Any) -> dict[str, Any]:
@@ -164,3 +164,37 @@ def test_real_plan_document_renders(tmp_path: Path) -> None:
     text = diff.render(diff.load(out), diff.load(out))
     assert "**+0** added, **-0** removed, **~0** changed" in text
     assert "**Policy:** no violations." in text
+
+
+# --- node files: what the masked userData hides ----------------------------------------
+
+
+def real_plan(**overrides: str) -> dict[str, Any]:
+    """The prod stack's `plan --json` document, with `pyscale:` overrides."""
+    run = offline.run("prod", overrides={f"pyscale:{k}": v for k, v in overrides.items()})
+    return json.loads(json.dumps(report.plan_document(run, [])))
+
+
+def test_a_node_file_change_names_the_files_and_the_rollout() -> None:
+    base = real_plan()
+    head = real_plan(app=json.dumps({"accessLog": "both"}))
+    text = diff.render(diff.Plan.from_json(base), diff.Plan.from_json(head))
+    rollout = head["capacity"]["rollout"]
+    assert (
+        f"**userData changes: {rollout['nodes']} node(s) will be replaced** "
+        "(`etc/pyscale/gunicorn.conf.py`): "
+        f"{rollout['nodes']} nodes replaced in {rollout['nodes']} batches of 1, each gated on "
+        f"LB health (timeout {rollout['health_timeout_s']} s)"
+    ) in text
+
+
+def test_no_node_file_change_replaces_no_node() -> None:
+    plan = diff.Plan.from_json(real_plan())
+    assert "Node files: unchanged, no node is replaced." in diff.render(plan, plan)
+
+
+def test_a_base_without_node_file_digests_is_not_compared() -> None:
+    head = real_plan()
+    base = {k: v for k, v in head.items() if k != "node_files"}
+    text = diff.render(diff.Plan.from_json(base), diff.Plan.from_json(head))
+    assert "Node files: not compared" in text
