@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import subprocess
 from pathlib import Path
 
 from bench.load import STUB_PORT, Load, Variant, drive
-from bench.stock import nginx_conf
+from bench.stock import fresh_root, nginx_conf
 from pyscale import render
 from pyscale.localnode import GUNICORN, Namespace, Supervisor, delete_namespace
 
@@ -85,11 +84,7 @@ def _listening(ns: Namespace) -> bool:
 
 def run_seed(state: Path, host: str, load: Load) -> Variant:
     """Start the articles' Nginx and Gunicorn in a fresh namespace, drive them, stop them."""
-    root = state / "seed"
-    shutil.rmtree(root, ignore_errors=True)
-    for sub in ("sites", "log", "conf.d"):
-        (root / sub).mkdir(parents=True)
-    root.chmod(0o755)
+    root = fresh_root(state, "seed")
     nofile = min(ARTICLE_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
     conf = nginx_conf(root, extra=f"worker_rlimit_nofile {nofile};\n")
     (root / "sites" / "seed").write_text(SEED_SITE.format(port=PORT, stub=STUB_PORT))

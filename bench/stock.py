@@ -50,13 +50,19 @@ def nginx_conf(root: Path, extra: str = "") -> Path:
     return path
 
 
-def run_stock(state: Path, host: str, load: Load) -> Variant:
-    """Start the stock Nginx and Gunicorn in a fresh namespace, drive them, stop them."""
-    root = state / "stock"
+def fresh_root(state: Path, variant: str) -> Path:
+    """An empty directory for one variant's files and logs, readable by Nginx's workers."""
+    root = state / variant
     shutil.rmtree(root, ignore_errors=True)
     for sub in ("sites", "log", "conf.d"):
         (root / sub).mkdir(parents=True)
     root.chmod(0o755)
+    return root
+
+
+def run_stock(state: Path, host: str, load: Load) -> Variant:
+    """Start the stock Nginx and Gunicorn in a fresh namespace, drive them, stop them."""
+    root = fresh_root(state, "stock")
     socket = root / "gunicorn.sock"
     conf = nginx_conf(root)
     (root / "sites" / "stock").write_text(STOCK_SITE.format(socket=socket, stub=STUB_PORT))

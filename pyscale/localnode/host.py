@@ -28,6 +28,8 @@ PROGRAMS = {
     "sysctl": "procps",
     "pg_isready": "postgresql-client",
     "wrk": "wrk",
+    # The rollout rehearsal's load balancer (bench/rollout.py).
+    "haproxy": "haproxy",
 }
 # What only the backing services (PostgreSQL, PgBouncer, Redis) need: a node started without
 # them (`node up --no-services`, `bench node --no-services`) runs without these installed.
