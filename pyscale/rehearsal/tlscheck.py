@@ -10,6 +10,7 @@ import json
 import re
 import socket
 import ssl
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ from pyscale.rehearsal.report import Probe
 ACME_MANAGEMENT_PORT = 15000
 HTTPS_PORT = 443
 TIMEOUT_S = 15
+# How long a renewal check waits for the reloaded Nginx to serve the new certificate.
+RELOAD_WAIT_TRIES = 20
+RELOAD_WAIT_S = 0.5
 # Mozilla SSL configuration generator, "intermediate" (ssl-config.mozilla.org, 2024): the
 # protocols and the TLS 1.2 suites a server may offer (OpenSSL names; TLS 1.3 suites are
 # all allowed).
@@ -109,7 +113,14 @@ def renew(node: Node, address: str, domain: str, root_pem: str) -> Probe:
     before = served(address, domain, root_pem)
     master = node.sh("systemctl show -p MainPID --value nginx.service").strip()
     out = node.sh("certbot renew --force-renewal --no-random-sleep-on-renew 2>&1; echo rc=$?")
+    # A reload is asynchronous: the master starts new workers after `systemctl reload` has
+    # returned, and an old worker may answer the first handshake meanwhile.
     after = served(address, domain, root_pem)
+    for _ in range(RELOAD_WAIT_TRIES):
+        if after.serial != before.serial:
+            break
+        time.sleep(RELOAD_WAIT_S)
+        after = served(address, domain, root_pem)
     same_master = node.sh("systemctl show -p MainPID --value nginx.service").strip() == master
     ok = "rc=0" in out and after.serial != before.serial and same_master
     detail = "" if ok else f"serial {before.serial} -> {after.serial}; {out[-300:]}"
