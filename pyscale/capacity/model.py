@@ -20,8 +20,12 @@ class GunicornPlan:
     worker_connections: int
     backlog: int
     keepalive_s: int
-    max_requests: int
-    max_requests_jitter: int
+    max_requests: int  # a worker's requests before it is recycled
+    # The first generation's worker k (0-based) waits k x this many requests more, so that
+    # the workers' restarts are spread evenly instead of random jitter clustering them.
+    max_requests_stagger: int
+    # Seconds between two workers' restarts at the node's CPU ceiling, with equal load.
+    restart_spacing_s: float
     timeout_s: int
     graceful_timeout_s: int
     limit_nofile: int  # systemd LimitNOFILE for the service (per process)

@@ -23,23 +23,24 @@ from pyscale.capacity.seeds import (
     DB_MIN_RESERVED,
     DB_POOL_PER_PROCESS_MAX,
     DB_RESERVED_FRACTION,
+    GEVENT_WORKERS_PER_CORE,
     GRACEFUL_TIMEOUT_S,
     GUNICORN_FD_MARGIN,
     GUNICORN_KEEPALIVE_S,
     LINUX_NR_OPEN,
     MAX_BACKLOG,
     MAX_REQUESTS,
-    MAX_REQUESTS_JITTER,
     MAX_WORKER_CONNECTIONS,
     NGINX_IMBALANCE,
     NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S,
     PGBOUNCER_MAX_CLIENT_CONN,
+    RECYCLE_S,
     SEED_GUNICORN_BACKLOG,
     SEED_NGINX_WORKER_CONNECTIONS,
     SEED_NOFILE,
     SEED_SOMAXCONN,
     SEED_SYN_BACKLOG,
-    SEED_WORKER_CONNECTIONS,
+    WORKER_CONNECTIONS,
     WORKER_TIMEOUT_S,
 )
 from pyscale.clouds.base import LoadBalancerChoice
@@ -63,8 +64,8 @@ def plan(
     cannot finish its requests/s: its checks still show which throughput links break).
     """
     vcpus = settings.node_size.vcpus
-    workers = 2 * vcpus + 1
-    seed_capacity = workers * SEED_WORKER_CONNECTIONS
+    workers = GEVENT_WORKERS_PER_CORE * vcpus
+    seed_capacity = workers * WORKER_CONNECTIONS
     # N+1: enough nodes for the target's connections and its requests/s, plus one so that
     # losing a node (or replacing one during a deploy) still leaves the target covered.
     counted = throughput.node_count(settings, seed_capacity)
@@ -72,7 +73,7 @@ def plan(
     per_node_load = _ceil_div(settings.target_concurrency, max(nodes - 1, 1))
     # Raise worker_connections only when a fixed node count makes each node hold more.
     worker_connections = min(
-        MAX_WORKER_CONNECTIONS, max(SEED_WORKER_CONNECTIONS, _ceil_div(per_node_load, workers))
+        MAX_WORKER_CONNECTIONS, max(WORKER_CONNECTIONS, _ceil_div(per_node_load, workers))
     )
     per_node = workers * worker_connections
 
@@ -108,14 +109,19 @@ def plan(
         else max_process_nofile,
         nofile=min(nofile, max_process_nofile),
     )
+    # Recycling from the node's CPU ceiling: each worker's share of it for RECYCLE_S.
+    worker_rps = throughput.node_rps_ceiling(vcpus, settings.workload.cpu_ms) / workers
+    max_requests = max(MAX_REQUESTS, math.ceil(worker_rps * RECYCLE_S))
+    stagger = math.ceil(max_requests / workers)
     gunicorn = GunicornPlan(
         workers=workers,
         worker_class="gevent",
         worker_connections=worker_connections,
         backlog=backlog,
         keepalive_s=GUNICORN_KEEPALIVE_S,
-        max_requests=MAX_REQUESTS,
-        max_requests_jitter=MAX_REQUESTS_JITTER,
+        max_requests=max_requests,
+        max_requests_stagger=stagger,
+        restart_spacing_s=round(stagger / worker_rps, 1),
         timeout_s=WORKER_TIMEOUT_S,
         graceful_timeout_s=GRACEFUL_TIMEOUT_S,
         limit_nofile=gunicorn_nofile,

@@ -4,7 +4,15 @@ Seed numbers come from the source articles and the tools' own defaults (DESIGN.m
 raises one only when the target needs more.
 """
 
-SEED_WORKER_CONNECTIONS = 1000  # gunicorn's default for async workers
+# One gevent worker per core, not the articles' 2 x cores + 1 (Gunicorn's rule for sync
+# workers): a gevent process already keeps its core busy, and extra processes only take turns
+# on it, each holding every request it has in flight while it waits for the CPU. Measured
+# on 2 cores at 10 ms I/O, 2,000 connections (bench/RESULTS.md): Nginx-logged p99 0.29 s with
+# 2 workers, 0.60 s with 3, 1.7-2.0 s with 5, and no less throughput.
+GEVENT_WORKERS_PER_CORE = 1
+# Greenlets per worker: twice Gunicorn's default of 1,000, so a core holds the connections
+# the articles' 2 x cores + 1 workers of 1,000 held (c-16: 32,000 against 33,000).
+WORKER_CONNECTIONS = 2000
 # Past this one gevent process spends its time scheduling greenlets and its accept loop
 # falls behind: a fixed node count that needs more gets bigger nodes or more nodes instead.
 MAX_WORKER_CONNECTIONS = 10_000
@@ -13,8 +21,13 @@ SEED_SOMAXCONN = 4096
 SEED_SYN_BACKLOG = 2048
 SEED_GUNICORN_BACKLOG = 2048  # gunicorn's default `backlog`
 SEED_NGINX_WORKER_CONNECTIONS = 1024
+# The articles' worker recycling (max_requests 10,000, jitter 1,000) restarts every worker of
+# a busy node within seconds of the others: at 1,000 req/s each, 10,000 +- 1,000 requests is
+# 10-11 s for all of them (issue 23: all five restarted together ~10 s into a run). pyscale
+# keeps 10,000 as a floor, recycles each worker about once per RECYCLE_S at the node's CPU
+# ceiling, and staggers the first generation so that restarts come RECYCLE_S / workers apart.
 MAX_REQUESTS = 10_000
-MAX_REQUESTS_JITTER = 1_000
+RECYCLE_S = 1800
 WORKER_TIMEOUT_S = 120
 GRACEFUL_TIMEOUT_S = 120
 # Gunicorn must keep an idle upstream connection open longer than Nginx's upstream

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from pyscale import capacity, clouds, settings
+from pyscale.clouds.base import MachineSize
 from pyscale.clouds.ovh import catalog as ovh_catalog
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,11 +17,14 @@ def plan_for(**raw) -> capacity.CapacityPlan:
 
 
 def test_seed_example_16_vcpu_32_gb_holds_50000() -> None:
+    """One gevent worker per core (not the articles' 2 x cores + 1, a rule for sync
+    workers), each with twice Gunicorn's default greenlets: the slots of the articles'
+    33 x 1,000 in 16 processes."""
     plan = plan_for(nodeSize="c-16", targetConcurrency=50_000)
-    assert plan.gunicorn.workers == 2 * 16 + 1
+    assert plan.gunicorn.workers == 16
     assert plan.gunicorn.worker_class == "gevent"
-    assert plan.gunicorn.worker_connections == 1000
-    assert plan.per_node_concurrency == 33_000
+    assert plan.gunicorn.worker_connections == 2000
+    assert plan.per_node_concurrency == 32_000
     # N+1: two nodes carry 50,000; a third covers a failure or a rolling replacement.
     assert plan.nodes == 3
     assert (plan.nodes - 1) * plan.per_node_concurrency >= 50_000
@@ -52,8 +56,8 @@ def test_fixed_node_count_raises_worker_connections() -> None:
     plan = plan_for(
         nodeSize="s-2vcpu-4gb", nodeCount=1, targetConcurrency=20_000, tls="off", workload=SLOW
     )
-    assert plan.gunicorn.workers == 5
-    assert plan.gunicorn.worker_connections == 4000
+    assert plan.gunicorn.workers == 2
+    assert plan.gunicorn.worker_connections == 10_000  # the most one gevent process holds
     assert plan.per_node_load == 20_000
     # The links the local 20,000-request prototype broke: the accept queue and keepalive.
     assert plan.gunicorn.backlog >= 20_000
@@ -104,8 +108,11 @@ def test_session_pooling_that_cannot_fit_the_fleet_is_refused() -> None:
 
 
 def test_too_small_memory_is_refused() -> None:
+    """No catalog size is this short of memory per core; a made-up one shows the check."""
+    stack = settings.parse("prod", {"nodeCount": 1, "targetConcurrency": 30_000, "tls": "off"})
+    cramped = dataclasses.replace(stack, node_size=MachineSize("cramped", 8, 1))
     with pytest.raises(capacity.CapacityError) as caught:
-        plan_for(nodeSize="s-1vcpu-1gb", nodeCount=1, targetConcurrency=30_000, tls="off")
+        capacity.plan(cramped)
     assert any(c.link.startswith("node memory") for c in caught.value.broken)
 
 

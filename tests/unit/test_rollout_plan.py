@@ -45,9 +45,16 @@ def test_a_batch_the_rest_cannot_cover_is_refused_naming_the_setting() -> None:
 
 
 def test_default_batch_shrinks_to_fit_the_connection_budgets() -> None:
-    """Fifty small nodes have many spares, but fifty-one of them already fill a replica's
-    connections: the plan picks the largest batch whose old and new nodes still fit."""
-    plan = plan_for(nodeCount=50, nodeSize="s-2vcpu-4gb")
+    """Forty 4-core nodes have 32 spares, but 40 x 4 workers already hold 160 of the one
+    replica's 177 connections: the plan picks the largest batch whose old and new nodes
+    still fit (4 nodes, 16 workers more)."""
+    plan = plan_for(
+        nodeCount=40,
+        nodeSize="c-4",
+        workload={"queriesPerRequest": 0.5},
+        database={"size": "db-s-4vcpu-8gb", "readReplicas": 1},
+    )
+    assert (plan.rollout.spare_nodes, plan.rollout.batch_size) == (32, 4)
     db = plan.database
     assert plan.rollout.batch_size < plan.rollout.spare_nodes
     assert db.read_connections_per_replica <= db.max_connections - db.reserved
