@@ -41,6 +41,8 @@ class NodeDefaults:
     # Buffer access-log writes: at 10,000+ requests/s one write per request costs a syscall.
     access_log_buffer: str = "64k"
     access_log_flush: str = "5s"
+    # app.accessLog sampled: the share of successful requests logged (every failure is).
+    access_log_sample_percent: int = 2
     # Mozilla SSL configuration generator, "intermediate" profile (nginx, 2024).
     tls_session_cache: str = "shared:pyscale_tls:10m"
     tls_session_timeout: str = "1d"

@@ -290,11 +290,12 @@ SETTINGS = (
     Setting("app.ref", Text("a branch, tag or commit"), "The branch, tag or commit.", "main"),
     Setting(
         "app.accessLog",
-        Choice(("nginx", "both")),
-        "Who logs each request: nginx (its buffered access log, with status and upstream "
-        "time) or both (Gunicorn also writes a line per request to the journal, from the "
-        "worker, unbuffered: CPU on the hot path, measured in bench/RESULTS.md).",
-        "nginx",
+        Choice(("sampled", "nginx", "both", "off")),
+        "Which requests are logged: sampled (Nginx logs every request that did not succeed "
+        "and 2% of the rest, with upstream times: enough for latency, far less CPU), nginx "
+        "(every request, buffered), both (Gunicorn also writes a line per request from the "
+        "worker, unbuffered) or off. Each line costs CPU on the hot path (bench/RESULTS.md).",
+        "sampled",
     ),
     Setting(
         "app.module",

@@ -64,7 +64,7 @@ class AppSettings:
     repo: str | None
     ref: str
     module: str
-    access_log: str  # "nginx" or "both" (Gunicorn too)
+    access_log: str  # sampled, nginx, both (Gunicorn too) or off
 
     @property
     def is_demo(self) -> bool:

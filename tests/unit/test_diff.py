@@ -176,8 +176,8 @@ def real_plan(**overrides: str) -> dict[str, Any]:
 
 
 def test_a_node_file_change_names_the_files_and_the_rollout() -> None:
-    base = real_plan()
-    head = real_plan(app=json.dumps({"accessLog": "both"}))
+    base = real_plan(app=json.dumps({"accessLog": "nginx"}))
+    head = real_plan(app=json.dumps({"accessLog": "both"}))  # Gunicorn's log too
     text = diff.render(diff.Plan.from_json(base), diff.Plan.from_json(head))
     rollout = head["capacity"]["rollout"]
     assert (

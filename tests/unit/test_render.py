@@ -5,6 +5,7 @@ import dataclasses
 import gzip
 import random
 import re
+import types
 from pathlib import Path
 
 import jinja2
@@ -87,7 +88,7 @@ def test_every_tuning_number_on_the_node_is_the_plans(stack: str) -> None:
         ("worker_connections", g.worker_connections),
         ("backlog", g.backlog),
         ("max_requests", g.max_requests),
-        ("max_requests_jitter", g.max_requests_jitter),
+        ("max_requests_stagger", g.max_requests_stagger),
         ("timeout", g.timeout_s),
         ("graceful_timeout", g.graceful_timeout_s),
         ("keepalive", g.keepalive_s),
@@ -121,6 +122,7 @@ _ALLOWED_LITERALS = (
     r"umask = 0o007|control_socket_mode = 0o600|RuntimeDirectoryMode=0750|UMask=0027",  # modes
     r"fail_timeout=0",  # never mark the only upstream down (Gunicorn's deploy docs)
     r"default 0;|^\s+1;$|\"1:https\"",  # geo/map flags
+    r'"~\^\[23\]" 1;|"1" "";|default 1;|% 1;',  # the sampled access log: 2xx/3xx, flags
     r"TLSv1\.[23]|^ssl_ciphers .*$|proxy_http_version 1\.1|http2|utf-8|AF_INET6",  # names
 )
 
@@ -428,3 +430,28 @@ def test_oversized_user_data_fails_the_render_naming_the_largest_file(
     with pytest.raises(ValueError, match=rf"{refusal}\. Largest files: "
                        r"/opt/pyscale/demo/big\.py \(70000 bytes\)"):  # fmt: skip
         render_node(settings.load(stack, REPO))
+
+
+def test_worker_recycling_is_staggered_not_jittered() -> None:
+    """The rendered post_fork hook: each first-generation worker waits a different multiple
+    of the stagger more, replacements recycle at max_requests, and at the node's CPU ceiling two
+    workers' restarts are always at least a second apart (the articles' 10,000 +- 1,000 put
+    every worker of a busy node within seconds of the others)."""
+    s = settings.load("prod", REPO)
+    node = render_node(s)
+    namespace: dict = {}
+    exec(node.file("/etc/pyscale/gunicorn.conf.py").content, namespace)
+    g = capacity.plan(s).gunicorn
+    assert "max_requests_jitter" not in namespace  # Gunicorn's default: 0
+
+    def recycled_after(age: int) -> int:
+        worker = types.SimpleNamespace(age=age, max_requests=g.max_requests)
+        namespace["post_fork"](None, worker)
+        return worker.max_requests
+
+    first = sorted(recycled_after(age) for age in range(1, g.workers + 1))
+    assert first == [g.max_requests + k * g.max_requests_stagger for k in range(g.workers)]
+    assert recycled_after(g.workers + 1) == g.max_requests
+    assert g.restart_spacing_s >= 1
+    worker_rps = capacity.throughput.node_rps_ceiling(s.node_size.vcpus, s.workload.cpu_ms)
+    assert g.max_requests / (worker_rps / g.workers) >= capacity.seeds.RECYCLE_S - 1
