@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.latency import LogWindow
 from pyscale import capacity, render
 from pyscale.localnode import Namespace, NodeError, raise_nofile
 
@@ -79,6 +80,10 @@ class Variant:
     # Gunicorn over TCP without reusing it (the seed's proxy); the tuned node's upstream is a
     # unix socket with a keepalive pool, so its count stays at wrk's.
     tcp_accepts: int = 0
+    # Latency as Nginx logged it (bench/latency.py): p50/p90/p99/max of $request_time,
+    # $upstream_connect_time and $upstream_header_time, in ms. p50_ms and p99_ms above are
+    # wrk's, corrected for coordinated omission (synthetic samples), a second figure.
+    nginx_latency: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     @classmethod
@@ -206,15 +211,24 @@ def _wrk(ns: Namespace, host: str, load: Load, splits: list[int]) -> list[dict]:
 
 
 def drive(
-    name: str, ns: Namespace, host: str, pids: list[int], load: Load, notes: tuple[str, ...]
+    name: str,
+    ns: Namespace,
+    host: str,
+    pids: list[int],
+    load: Load,
+    notes: tuple[str, ...],
+    timing_log: tuple[Path, float] | None = None,
 ) -> Variant:
-    """Run wrk inside `ns` against /io while sampling `pids`; what variant `name` measured."""
+    """Run wrk inside `ns` against /io while sampling `pids`; what variant `name` measured.
+    `timing_log` is Nginx's log with request timings and the percent of requests it holds;
+    `pids[0]` is Nginx's master, told to flush it."""
     low, high = ns.read_sysctl("net.ipv4.ip_local_port_range").split()
     splits = wrk_split(load.concurrency, int(high) - int(low) + 1)
     sampler = Sampler(ns, host, pids)
     sampler.start()
     cpu_before = cpu_seconds(pids)
     accepts_before = tcp_passive_opens(ns)
+    window = LogWindow(timing_log[0], pids[0], timing_log[1]) if timing_log else None
     try:
         results = _wrk(ns, host, load, splits)
     finally:
@@ -249,5 +263,6 @@ def drive(
         node_cpu_s=round(node_cpu, 2),
         cpu_ms_per_request=round(node_cpu * 1000 / requests, 4) if requests else 0.0,
         tcp_accepts=accepts,
+        nginx_latency=window.read() if window else {},
         notes=notes,
     )

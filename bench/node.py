@@ -1,16 +1,22 @@
 """`pyscale bench node [compare|calibrate] --concurrency N --duration S --io-ms W[,W...]`:
-the tuned node against the source articles' configuration and stock defaults, same machine,
-same run, same I/O-bound request; and the CPU one request costs, for workload.cpuMs.
+the tuned node against the best simple configuration, the source articles' configuration
+and stock defaults, same machine, same run, same I/O-bound request; and the CPU one request
+costs, for workload.cpuMs.
 
 Each variant runs in its own network namespace and wrk runs inside it, on its loopback:
   tuned  the stack's rendered node (`pyscale.localnode`): Nginx, Gunicorn + gevent with
          the plan's numbers, the plan's sysctls.
+  simple the articles' configuration as an experienced engineer fixes it in ten minutes:
+         worker_connections raised, an upstream keep-alive pool, no access logs
+         (bench/seed.py). The baseline the tuned node must beat.
   seed   the articles' configuration as they give it (bench/seed.py).
   stock  what an untuned install does (bench/stock.py): Debian's nginx.conf, Gunicorn's
          defaults, a fresh namespace's default sysctls.
 Each serves GET /io?ms=W, a request that waits W ms on simulated I/O (the source articles'
 case), so the concurrency bound is concurrency / W. How wrk drives them and what is sampled:
-bench/load.py.
+bench/load.py. Latency is reported twice: from Nginx's own log (`nginx_latency`,
+bench/latency.py: the figure to quote) and wrk's (`p50_ms`, `p99_ms`: corrected for
+coordinated omission with synthetic samples, which inflates them when the tail is long).
 
 `calibrate` saturates the tuned node with W = 0 and divides the CPU its processes used by
 the requests they served: the node-wide CPU ms per request on this machine (wrk's own CPU
@@ -38,7 +44,7 @@ from bench.stock import run_stock
 from pyscale import render, settings
 from pyscale.localnode import LocalNode, NeedsRoot, NodeError, prepare
 
-VARIANTS = ("tuned", "seed", "stock")
+VARIANTS = ("tuned", "simple", "seed", "stock")
 # Enough connections to keep every core busy when requests do not wait.
 CALIBRATE_CONCURRENCY = 256
 
@@ -52,7 +58,11 @@ def run_tuned(stack: str, stack_dir: Path, state: Path, loads: list[Load],
     info = node.up(settings.load(stack, stack_dir), services=services)
     try:
         pids = [info.nginx_pid, info.gunicorn_pid]
-        return [drive("tuned", info.namespace, info.host, pids, load, info.notes) for load in loads]
+        # The node's own access log: every request, with rt=, uct= and uht= (nginx.conf).
+        log = (node.layout.path("/var/log/nginx/access.log"), 100.0)
+        return [
+            drive("tuned", info.namespace, info.host, pids, load, info.notes, log) for load in loads
+        ]
     finally:
         node.down()
 
@@ -89,7 +99,15 @@ def _print(result: dict) -> None:
         for key in keys:
             cells = "".join(f"{json.dumps(run[v].get(key, '')):>24}" for v in VARIANTS)
             out(f"{key:22}{cells}\n")
-        out(f"tuned/seed {run['ratio_vs_seed']}, tuned/stock {run['ratio_vs_stock']}\n")
+        out(f"tuned/simple {run['ratio_vs_simple']}, tuned/seed {run['ratio_vs_seed']}, "
+            f"tuned/stock {run['ratio_vs_stock']}\n")  # fmt: skip
+        for name in VARIANTS:
+            latency = run[name].get("nginx_latency") or {}
+            if latency.get("samples"):
+                rt = latency["request_ms"]
+                out(f"nginx latency ({name}, {latency['samples']} samples): p50 {rt['p50']} ms, "
+                    f"p90 {rt['p90']} ms, p99 {rt['p99']} ms, upstream header p99 "
+                    f"{latency['upstream_header_ms']['p99']} ms\n")  # fmt: skip
         for name in VARIANTS:
             for note in run[name].get("notes", []):
                 out(f"note ({name}): {note}\n")
@@ -158,6 +176,8 @@ def _measure(args: argparse.Namespace, state: Path) -> dict:
         )
         calibrated = calibration(saturated)
         measured["tuned"] = tuned
+    if "simple" in wanted:
+        measured["simple"] = [run_seed(state, host, load, simple=True) for load in loads]
     if "seed" in wanted:
         measured["seed"] = [run_seed(state, host, load) for load in loads]
     if "stock" in wanted:
@@ -173,12 +193,14 @@ def _measure(args: argparse.Namespace, state: Path) -> dict:
             run["tuned"]["measured_vs_predicted"] = _ratio(
                 run["tuned"]["success_rps"], run["tuned"]["predicted_rps"]
             )
+        run["ratio_vs_simple"] = _ratio(run["tuned"]["success_rps"], run["simple"]["success_rps"])
         run["ratio_vs_seed"] = _ratio(run["tuned"]["success_rps"], run["seed"]["success_rps"])
         run["ratio_vs_stock"] = _ratio(run["tuned"]["success_rps"], run["stock"]["success_rps"])
         runs.append(run)
     result: dict = {"runs": runs}
     if calibrated:
         result["calibration"] = calibrated
+    result["ratio_vs_simple"] = {str(r["io_ms"]): r["ratio_vs_simple"] for r in runs}
     result["ratio_vs_seed"] = {str(r["io_ms"]): r["ratio_vs_seed"] for r in runs}
     return result
 

@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from bench.latency import SAMPLE_PERCENT, TIMING_CONF
 from bench.load import STUB_PORT, Load, Variant, drive
 from pyscale import render
 from pyscale.localnode import GUNICORN, Namespace, Supervisor, delete_namespace
@@ -50,6 +51,13 @@ def nginx_conf(root: Path, extra: str = "") -> Path:
     return path
 
 
+def timing_log(root: Path) -> tuple[Path, float]:
+    """A sampled timing log in the variant's http context (bench/latency.py)."""
+    log = root / "log" / "timing.log"
+    (root / "conf.d" / "timing.conf").write_text(TIMING_CONF.format(log=log))
+    return log, SAMPLE_PERCENT
+
+
 def fresh_root(state: Path, variant: str) -> Path:
     """An empty directory for one variant's files and logs, readable by Nginx's workers."""
     root = state / variant
@@ -65,6 +73,7 @@ def run_stock(state: Path, host: str, load: Load) -> Variant:
     root = fresh_root(state, "stock")
     socket = root / "gunicorn.sock"
     conf = nginx_conf(root)
+    timing = timing_log(root)
     (root / "sites" / "stock").write_text(STOCK_SITE.format(socket=socket, stub=STUB_PORT))
     delete_namespace(NAMESPACE)
     ns = Namespace.for_name(NAMESPACE)
@@ -92,7 +101,7 @@ def run_stock(state: Path, host: str, load: Load) -> Variant:
             "backlog 2048), default namespace sysctls (somaxconn "
             f"{ns.read_sysctl('net.core.somaxconn')})"
         )
-        return drive("stock", ns, host, [nginx.pid, gunicorn.pid], load, (note,))
+        return drive("stock", ns, host, [nginx.pid, gunicorn.pid], load, (note,), timing)
     finally:
         sup.stop_all()
         delete_namespace(NAMESPACE)
