@@ -92,38 +92,11 @@ SIMPLE_NOTE = (
     "simple: the articles' configuration with worker_connections 4096, an upstream "
     "keep-alive pool (64) and no access log in Nginx or Gunicorn"
 )
-SIMPLE_SITE = """\
-upstream app {{
-    server 127.0.0.1:{port};
-    keepalive 64;
-}}
-server {{
-    listen 80 default_server;
-    client_body_buffer_size 10M;
-    location / {{
-        proxy_pass http://app;
-        proxy_set_header Host $host;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_connect_timeout 60s;
-        proxy_send_timeout 60s;
-        proxy_read_timeout 60s;
-    }}
-    gzip on;
-    gzip_vary on;
-    gzip_proxied any;
-    gzip_comp_level 6;
-    gzip_types text/plain text/css application/json application/javascript text/xml
-               application/xml application/xml+rss text/javascript image/svg+xml;
-}}
-server {{
-    listen 127.0.0.1:{stub};
-    location = /stub_status {{ stub_status; }}
-}}
-"""
+# The seed's site, proxying to an upstream pool instead of straight to the address.
+SIMPLE_SITE = (
+    "upstream app {{\n    server 127.0.0.1:{port};\n    keepalive 64;\n}}\n"
+    + SEED_SITE.replace("proxy_pass http://127.0.0.1:{port};", "proxy_pass http://app;")
+)
 
 
 def _listening(ns: Namespace) -> bool:
