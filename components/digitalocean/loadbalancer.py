@@ -35,6 +35,7 @@ from components.digitalocean import moved
 from components.digitalocean.network import Network
 from pyscale import render
 from pyscale.capacity import CapacityPlan
+from pyscale.rollout import LB_HEALTH
 from pyscale.settings import Settings
 
 # DigitalOcean's default idle timeout (openapi load_balancer_base.yml: 60, within 30..600);
@@ -50,15 +51,16 @@ class HealthCheck:
     unhealthy 5 / healthy 3 (openapi health_check.yml), the provider's unhealthy 3 /
     healthy 5 (terraform-provider-digitalocean resource_loadbalancer.go), and the provider's
     are what an unset field gets (interval 10 s and timeout 5 s are the same in both).
-    Three failures (30 s) take a dying node out; three passes (30 s) put a replacement node
-    into service soon after create-before-destroy."""
+    The timing is the rollout's (pyscale/rollout/plan.py LB_HEALTH), whose drain waits out
+    the unhealthy threshold: three failures (30 s) take a dying node out; three passes
+    (30 s) put a replacement node into service."""
 
     protocol: str = "http"
     port: int = render.NODE.http_port
-    check_interval_seconds: int = 10
-    response_timeout_seconds: int = 5
-    unhealthy_threshold: int = 3
-    healthy_threshold: int = 3
+    check_interval_seconds: int = LB_HEALTH.interval_s
+    response_timeout_seconds: int = LB_HEALTH.timeout_s
+    unhealthy_threshold: int = LB_HEALTH.unhealthy_threshold
+    healthy_threshold: int = LB_HEALTH.healthy_threshold
 
 
 HEALTH_CHECK = HealthCheck()

@@ -25,6 +25,7 @@ import pulumi_ovh as ovh
 from components.ovh.network import Network
 from pyscale import render
 from pyscale.capacity import CapacityPlan
+from pyscale.rollout import LB_HEALTH
 from pyscale.settings import Settings
 
 HTTP_PORT, HTTPS_PORT = render.NODE.http_port, render.NODE.https_port
@@ -32,10 +33,6 @@ HTTP_PORT, HTTPS_PORT = render.NODE.http_port, render.NODE.https_port
 # Least connections: requests are long-lived at this concurrency, so a node's open
 # connections say more about its load than a round-robin turn does.
 ALGORITHM = "LEAST_CONNECTIONS"
-# Health checks as on DigitalOcean's defaults: every 10 s, 5 s timeout, 3 strikes.
-HEALTH_DELAY_S = 10
-HEALTH_TIMEOUT_S = 5
-HEALTH_RETRIES = 3
 REDIRECT_HTTP_CODE = 301
 
 
@@ -236,10 +233,12 @@ class LoadBalancer(pulumi.ComponentResource):
                 http_method="GET",
                 url_path=plan.load_balancer.health_check_path,
                 expected_codes="200",
-                delay=HEALTH_DELAY_S,
-                timeout=HEALTH_TIMEOUT_S,
-                max_retries=HEALTH_RETRIES,
-                max_retries_down=HEALTH_RETRIES,
+                # The same timing as on DigitalOcean, which the rollout's drain waits out
+                # (pyscale/rollout/plan.py LB_HEALTH): every 10 s, 5 s timeout, 3 strikes.
+                delay=LB_HEALTH.interval_s,
+                timeout=LB_HEALTH.timeout_s,
+                max_retries=LB_HEALTH.healthy_threshold,
+                max_retries_down=LB_HEALTH.unhealthy_threshold,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
