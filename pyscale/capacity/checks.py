@@ -18,7 +18,7 @@ from pyscale.capacity.seeds import (
 )
 
 if TYPE_CHECKING:
-    from pyscale.capacity.model import CapacityPlan
+    from pyscale.capacity.model import CachePlan, CapacityPlan, DatabasePlan
 
 
 @dataclass(frozen=True)
@@ -211,14 +211,7 @@ def checks(p: CapacityPlan) -> list[Check]:
             )
         )
     if db.read_replicas:
-        result.append(
-            Check(
-                "read clients per replica <= replica connections - reserved",
-                db.max_connections - db.reserved,
-                db.read_connections_per_replica,
-                "pyscale:database.size or pyscale:database.readReplicas",
-            )
-        )
+        result.append(read_budget(db))
     if lb.enabled:
         result.append(
             Check(
@@ -260,10 +253,41 @@ def checks(p: CapacityPlan) -> list[Check]:
     return result
 
 
+def read_budget(db: DatabasePlan) -> Check:
+    """Every reader may land on one replica (OVHcloud's single read endpoint), old and new
+    nodes of a rollout batch together: the pools are sized for that."""
+    return Check(
+        "read clients per replica <= replica connections - reserved",
+        db.max_connections - db.reserved,
+        db.read_connections_per_replica,
+        "pyscale:database.size or pyscale:database.readReplicas",
+    )
+
+
+def rollout_budgets(db: DatabasePlan, c: CachePlan) -> list[Check]:
+    """The write and cache client budgets at a rollout's peak (old + new nodes of a batch);
+    with read_budget, what plan._rollout sizes the default batch to fit."""
+    batch = "pyscale:rollout.batchSize"
+    return [
+        Check(
+            "database clients during a rollout batch (old + new nodes) <= PgBouncer clients",
+            db.pool_max_clients,
+            db.rollout_connections,
+            f"{batch} or pyscale:database.size",
+        ),
+        Check(
+            "cache clients during a rollout batch (old + new nodes) <= maxclients",
+            c.max_clients,
+            c.rollout_client_connections,
+            f"{batch} or pyscale:cache.size",
+        ),
+    ]
+
+
 def _rollout_checks(p: CapacityPlan) -> list[Check]:
     """A rollout batch: the nodes outside it serve, its old and new nodes are up together,
     and a leaving node has time to finish what it serves once the load balancer stops."""
-    r, db, c = p.rollout, p.database, p.cache
+    r = p.rollout
     batch = "pyscale:rollout.batchSize"
     return [
         Check(
@@ -279,18 +303,7 @@ def _rollout_checks(p: CapacityPlan) -> list[Check]:
             f"{batch} or pyscale:nodeCount",
             throughput=True,
         ),
-        Check(
-            "database clients during a rollout batch (old + new nodes) <= PgBouncer clients",
-            db.pool_max_clients,
-            db.rollout_connections,
-            f"{batch} or pyscale:database.size",
-        ),
-        Check(
-            "cache clients during a rollout batch (old + new nodes) <= maxclients",
-            c.max_clients,
-            c.rollout_client_connections,
-            f"{batch} or pyscale:cache.size",
-        ),
+        *rollout_budgets(p.database, p.cache),
         Check(
             "drain time after the load balancer notices >= time to finish requests (s)",
             r.finish_s,

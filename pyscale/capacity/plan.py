@@ -7,7 +7,7 @@ import math
 
 from pyscale import clouds
 from pyscale.capacity import throughput
-from pyscale.capacity.checks import CapacityError, checks
+from pyscale.capacity.checks import CapacityError, checks, read_budget, rollout_budgets
 from pyscale.capacity.model import (
     CachePlan,
     CapacityPlan,
@@ -190,18 +190,9 @@ def _rollout(
         peak = rollout.peak_nodes * workers
         database = _database(settings, nodes * workers, peak)
         cache = _cache(settings, nodes * workers, peak)
-        if _budgets_hold(database, cache):
+        if all(c.ok for c in (read_budget(database), *rollout_budgets(database, cache))):
             break
     return rollout, database, cache
-
-
-def _budgets_hold(db: DatabasePlan, cache: CachePlan) -> bool:
-    reads_fit = db.read_connections_per_replica <= db.max_connections - db.reserved
-    return (
-        db.rollout_connections <= db.pool_max_clients
-        and reads_fit
-        and cache.rollout_client_connections <= cache.max_clients
-    )
 
 
 def _database(settings: Settings, processes: int, peak_processes: int) -> DatabasePlan:
