@@ -47,7 +47,8 @@ from pyscale.rollout import RolloutPlan, wait_until_healthy
 
 # Beyond drainSeconds: the cloud's own shutdown (ACPI, then power off) takes a little more.
 STOP_MARGIN_S = 30
-# Inputs whose change needs no gate: recorded in place.
+# The input whose change means a new node: the update gates it and drains the old one (any
+# other changed input is recorded in place).
 NODE_INPUT = "node_id"
 
 

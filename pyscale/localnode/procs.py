@@ -155,36 +155,30 @@ class Supervisor:
         """
         stopped = []
         for proc in reversed(self.procs):
-            if not alive(proc):
-                continue
-            _signal_group(proc.pid, proc.stop_signal)
-            deadline = time.monotonic() + timeout
-            while alive(proc) and time.monotonic() < deadline:
-                self._reap(proc.pid)
-                time.sleep(0.05)
             if alive(proc):
-                _signal_group(proc.pid, signal.SIGKILL)
-            self._reap(proc.pid)
-            stopped.append(proc.name)
+                self._stop(proc, timeout)
+                stopped.append(proc.name)
         self.procs = []
         self._save()
         return stopped
 
-    def stop(self, name: str, timeout: float) -> float:
-        """Stop the process called `name` with its stop signal, SIGKILL after `timeout`;
-        the seconds it took to exit."""
-        start = time.monotonic()
+    def stop(self, name: str, timeout: float) -> None:
+        """Stop the process called `name` as stop_all does, leaving the others running."""
         for proc in self.procs:
-            if proc.name != name or not alive(proc):
-                continue
-            _signal_group(proc.pid, proc.stop_signal)
-            while alive(proc) and time.monotonic() - start < timeout:
-                self._reap(proc.pid)
-                time.sleep(0.05)
-            if alive(proc):
-                _signal_group(proc.pid, signal.SIGKILL)
+            if proc.name == name and alive(proc):
+                self._stop(proc, timeout)
+
+    def _stop(self, proc: Proc, timeout: float) -> None:
+        """Its stop signal to the process group, then SIGKILL if it is there after
+        `timeout`."""
+        _signal_group(proc.pid, proc.stop_signal)
+        deadline = time.monotonic() + timeout
+        while alive(proc) and time.monotonic() < deadline:
             self._reap(proc.pid)
-        return time.monotonic() - start
+            time.sleep(0.05)
+        if alive(proc):
+            _signal_group(proc.pid, signal.SIGKILL)
+        self._reap(proc.pid)
 
     def _reap(self, pid: int) -> None:
         popen = self._popen.get(pid)
