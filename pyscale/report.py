@@ -153,8 +153,9 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
         f"(holds {plan.capacity_one_node_down:,} with one node down)\n"
     )
     out(
-        f"  gunicorn         {g.workers} {g.worker_class} workers x {g.worker_connections:,} "
-        f"connections, backlog {g.backlog:,}, LimitNOFILE {g.limit_nofile:,}\n"
+        f"  gunicorn         {g.workers} gevent workers ({g.worker_class}) x "
+        f"{g.worker_connections:,} connections, backlog {g.backlog:,}, "
+        f"LimitNOFILE {g.limit_nofile:,}\n"
     )
     out(
         f"  nginx            {n.worker_processes} workers x {n.worker_connections:,} connections, "

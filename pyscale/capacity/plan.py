@@ -40,6 +40,7 @@ from pyscale.capacity.seeds import (
     SEED_NOFILE,
     SEED_SOMAXCONN,
     SEED_SYN_BACKLOG,
+    WORKER_CLASS,
     WORKER_CONNECTIONS,
     WORKER_TIMEOUT_S,
 )
@@ -115,7 +116,7 @@ def plan(
     stagger = math.ceil(max_requests / workers)
     gunicorn = GunicornPlan(
         workers=workers,
-        worker_class="gevent",
+        worker_class=WORKER_CLASS,
         worker_connections=worker_connections,
         backlog=backlog,
         keepalive_s=GUNICORN_KEEPALIVE_S,

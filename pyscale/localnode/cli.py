@@ -40,7 +40,7 @@ def _print_up(info: NodeInfo) -> None:
     out(f"  try          curl -H 'Host: {info.host}' {info.url}db\n")
     out(f"               ip netns exec {ns.name} curl -H 'Host: {info.host}' "
         f"{info.url_in_namespace}cache\n")  # fmt: skip
-    out(f"  gunicorn     {g.workers} {g.worker_class} workers x {g.worker_connections} "
+    out(f"  gunicorn     {g.workers} gevent workers ({g.worker_class}) x {g.worker_connections} "
         f"connections, backlog {g.backlog}\n")  # fmt: skip
     out(f"  nginx        {n.worker_processes} workers x {n.worker_connections} "
         f"connections, upstream keepalive {n.upstream_keepalive}\n")  # fmt: skip

@@ -37,6 +37,8 @@ APP_DIR = REPO / "app"
 # The node's Python environment, every package pinned with its wheels' hashes
 # (`pyscale lock` writes it from deps/node.in).
 NODE_LOCK = REPO / "deps" / "node.lock"
+# pyscale's Gunicorn worker class (GunicornPlan.worker_class), shipped as it is.
+WORKER_MODULE = TEMPLATES / "files" / "etc" / "pyscale" / "pyscale_worker.py"
 
 # Where things live on the node.
 DEMO_DIR = "/opt/pyscale/demo"
@@ -116,6 +118,7 @@ _TEMPLATES = (
     _Template("/etc/nginx/pyscale/tls.conf", tls_node_only=True),
     _Template("/etc/systemd/system/nginx.service.d/pyscale.conf"),
     _Template("/etc/pyscale/gunicorn.conf.py"),
+    _Template("/etc/pyscale/pyscale_worker.py", source=WORKER_MODULE),
     _Template("/etc/pyscale/env", permissions="0600", owner="pyscale:pyscale"),
     _Template("/etc/pyscale/constraints.txt"),
     _Template("/etc/pyscale/requirements.txt", source=NODE_LOCK),

@@ -24,11 +24,14 @@ REPO = Path(__file__).resolve().parents[2]
 PIP_INSTALL = ("install", "--no-cache-dir", "--require-hashes", "--only-binary", ":all:", "-r")
 # Loads the rendered config as Gunicorn does and resolves its worker class (which imports the
 # worker's module): `--check-config` alone loads the app but never the worker.
+# The config's pythonpath names a node path: argv[2] is where the rendered tree holds it.
 WORKER_PROBE = """
 import runpy, sys
 from gunicorn.config import Config
+rendered = runpy.run_path(sys.argv[1])
+sys.path.insert(0, sys.argv[2] + rendered["pythonpath"])
 config = Config()
-config.set("worker_class", runpy.run_path(sys.argv[1])["worker_class"])
+config.set("worker_class", rendered["worker_class"])
 worker = config.worker_class
 print(f"{worker.__module__}.{worker.__qualname__}")
 """
@@ -72,14 +75,16 @@ def node_venv(request, tmp_path_factory) -> tuple[Path, render.RenderedNode, Run
 def probe_worker(runner: Runner, root: Path) -> subprocess.CompletedProcess[str]:
     probe = root / "probe.py"
     probe.write_text(WORKER_PROBE)
-    return runner(root / "venv/bin/python", probe, root / "files/etc/pyscale/gunicorn.conf.py")
+    return runner(root / "venv/bin/python", probe, root / "files/etc/pyscale/gunicorn.conf.py",
+                  root / "files")  # fmt: skip
 
 
 def test_the_lock_installs_everything_the_gevent_worker_imports(node_venv) -> None:
-    root, _, runner = node_venv
+    root, node, runner = node_venv
     probed = probe_worker(runner, root)
     assert probed.returncode == 0, probed.stderr[-3000:]
-    assert probed.stdout.strip() == "gunicorn.workers.ggevent.GeventWorker"
+    assert probed.stdout.strip() == "pyscale_worker.Worker"
+    assert node.file("/etc/pyscale/pyscale_worker.py").content == render.WORKER_MODULE.read_text()
 
 
 def test_gunicorn_checks_the_rendered_config_in_the_locked_venv(node_venv) -> None:

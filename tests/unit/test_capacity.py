@@ -22,7 +22,7 @@ def test_seed_example_16_vcpu_32_gb_holds_50000() -> None:
     33 x 1,000 in 16 processes."""
     plan = plan_for(nodeSize="c-16", targetConcurrency=50_000)
     assert plan.gunicorn.workers == 16
-    assert plan.gunicorn.worker_class == "gevent"
+    assert plan.gunicorn.worker_class == "pyscale_worker.Worker"
     assert plan.gunicorn.worker_connections == 2000
     assert plan.per_node_concurrency == 32_000
     # N+1: two nodes carry 50,000; a third covers a failure or a rolling replacement.

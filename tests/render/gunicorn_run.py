@@ -1,0 +1,81 @@
+"""Real Gunicorn with a node's rendered config and worker module, bound where a test says.
+
+The config and pyscale_worker.py are the files a node boots with; only the bind address, the
+control socket and the pythonpath (node paths) are pointed into the test's directory, and
+the plan numbers a test scales down are passed as GunicornPlan fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pyscale import capacity, render, settings
+
+REPO = Path(__file__).resolve().parents[2]
+GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
+START_S = 30
+
+
+def children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(p) for p in path.read_text().split()} if path.exists() else set()
+
+
+def _set(config: str, name: str, value: str) -> str:
+    """`config` with the top-level assignment of `name` replaced (or added)."""
+    line = f"{name} = {value}"
+    replaced, count = re.subn(rf"^{name} = .*$", line, config, flags=re.M)
+    return replaced if count else f"{config}\n{line}\n"
+
+
+@contextmanager
+def gunicorn(tmp: Path, bind: str, app: str, extra: dict[str, str] | None = None,
+             **plan_fields: Any) -> Iterator[subprocess.Popen[bytes]]:  # fmt: skip
+    """Serve the WSGI source `app` (its `application`) with the dev stack's rendered config,
+    `plan_fields` replaced in its Gunicorn plan and `extra` settings set verbatim; yield the
+    master once all its workers run, and stop it (SIGQUIT) after."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    stack = settings.load("dev", REPO)
+    plan = capacity.plan(stack)
+    plan = dataclasses.replace(plan, gunicorn=dataclasses.replace(plan.gunicorn, **plan_fields))
+    node = render.node(plan, stack, render.placeholder_secrets(plan))
+    config = node.file("/etc/pyscale/gunicorn.conf.py").content
+    for name, value in {"bind": repr(bind), "control_socket": repr(f"{tmp}/ctl"),
+                        "pythonpath": repr(str(tmp)), **(extra or {})}.items():  # fmt: skip
+        config = _set(config, name, value)
+    (tmp / "gunicorn.conf.py").write_text(config)
+    (tmp / "pyscale_worker.py").write_text(node.file("/etc/pyscale/pyscale_worker.py").content)
+    app_dir = tmp / "app"
+    app_dir.mkdir()
+    (app_dir / "probe_app.py").write_text(app)
+    server = subprocess.Popen(
+        [GUNICORN, "--config", tmp / "gunicorn.conf.py", "probe_app:application"],
+        cwd=app_dir,
+        env=os.environ | {"PYTHONPATH": str(app_dir)},
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp / "gunicorn.log", "wb"),  # noqa: SIM115 (closed with the process)
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + START_S
+        while len(children(server.pid)) < plan.gunicorn.workers:
+            assert server.poll() is None, (tmp / "gunicorn.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "Gunicorn did not start its workers"
+            time.sleep(0.05)
+        yield server
+    finally:
+        server.send_signal(signal.SIGQUIT)  # quick shutdown: idle keep-alives would wait
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
