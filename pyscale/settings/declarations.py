@@ -38,9 +38,10 @@ POOL_MODES = ("transaction", "session", "statement")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEMO_APP_MODULE = "pyscale_demo.wsgi:application"
 DEFAULT_CLOUD = "digitalocean"
-# CPU ms per request of the demo app's I/O route, node-wide, from `pyscale bench calibrate`
-# (bench/RESULTS.md, "Calibration"): what workload.cpuMs defaults to.
-DEMO_CPU_MS = 0.4
+# CPU ms per request of the demo app's I/O route, node-wide, from `pyscale bench calibrate`:
+# the highest of eight calibrations of the tuned node (0.21-0.28 ms, 2-core VM, 2026-12-04;
+# bench/RESULTS.md, "Per-request cost"), rounded up. What workload.cpuMs defaults to.
+DEMO_CPU_MS = 0.3
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _WSGI = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")

@@ -51,7 +51,7 @@ def test_default_batch_shrinks_to_fit_the_connection_budgets() -> None:
     plan = plan_for(
         nodeCount=40,
         nodeSize="c-4",
-        workload={"queriesPerRequest": 0.5},
+        workload={"queriesPerRequest": 0.5, "cpuMs": 0.4},
         database={"size": "db-s-4vcpu-8gb", "readReplicas": 1},
     )
     assert (plan.rollout.spare_nodes, plan.rollout.batch_size) == (32, 4)
