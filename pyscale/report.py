@@ -45,6 +45,8 @@ def _resource_rows(run: offline.Run) -> list[dict[str, Any]]:
                 "protect": r.protect,
                 # The URNs a moved resource answers to: pulumi up keeps it, not replaces it.
                 "aliases": list(r.aliases),
+                # How pulumi up treats a change: replace order, ignored inputs, timeouts.
+                "options": {k: v for k, v in r.options.items() if k != "dependencies"},
                 "inputs": inputs,
             }
         )

@@ -15,7 +15,48 @@ from typing import Any
 from .reading import Res
 from .tokens import DO_FIREWALL, OS_SECGROUP_RULE, OVH_SECURITY_GROUP
 
-ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_EVERY_IPV4 = ipaddress.ip_network("0.0.0.0/0")
+_EVERY_IPV6 = ipaddress.ip_network("::/0")
+# IPv4-mapped IPv6 (RFC 4291 2.5.5.2): ::ffff:a.b.c.d is the IPv4 address a.b.c.d.
+_IPV4_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+
+
+def source_network(source: Any) -> Network | None:
+    """The network a rule's source covers, read as the provider reads it: any spelling
+    (netmask or hostmask notation, host bits set, a bare address, IPv6 in any form), an
+    IPv4-mapped IPv6 network as the IPv4 network it maps. None for what is not an address
+    string (UNKNOWN during a preview, a load balancer reference)."""
+    if not isinstance(source, str):
+        return None
+    try:
+        network = ipaddress.ip_network(source.strip(), strict=False)
+    except ValueError:
+        return None
+    if network.version == 6 and network.subnet_of(_IPV4_MAPPED):
+        low = int(network.network_address) & 0xFFFF_FFFF
+        return ipaddress.ip_network((low, network.prefixlen - 96))
+    return network
+
+
+def covered_families(sources: list[Any]) -> list[str]:
+    """The whole address families ("0.0.0.0/0", "::/0") that `sources` cover between them:
+    0.0.0.0/1 and 128.0.0.0/1 cover 0.0.0.0/0 as surely as 0.0.0.0/0 does."""
+    v4: list[ipaddress.IPv4Network] = []
+    v6: list[ipaddress.IPv6Network] = []
+    for network in filter(None, map(source_network, sources)):
+        if isinstance(network, ipaddress.IPv4Network):
+            v4.append(network)
+        else:
+            v6.append(network)
+            if _IPV4_MAPPED.subnet_of(network):
+                v4.append(_EVERY_IPV4)
+    covered = []
+    if list(ipaddress.collapse_addresses(v4)) == [_EVERY_IPV4]:
+        covered.append(str(_EVERY_IPV4))
+    if list(ipaddress.collapse_addresses(v6)) == [_EVERY_IPV6]:
+        covered.append(str(_EVERY_IPV6))
+    return covered
 
 
 def is_public_source(cidr: Any) -> bool:
@@ -23,14 +64,11 @@ def is_public_source(cidr: Any) -> bool:
 
     An address we cannot parse (a name, UNKNOWN) is not proof of exposure.
     """
-    if not isinstance(cidr, str):
+    network = source_network(cidr)
+    if network is None:
         return False
-    if cidr in ANYWHERE:
+    if network.prefixlen == 0:
         return True
-    try:
-        network = ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
-        return False
     return not (network.is_private or network.is_loopback or network.is_link_local)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .ingress import ANYWHERE, ingress_rules, is_public_source, tcp
+from .ingress import covered_families, ingress_rules, is_public_source, source_network, tcp
 from .reading import Finding, Res, at, webstack
 from .tokens import DO_DROPLET, LOAD_BALANCER_TYPES, NODE_TYPES, PRIVATE_NETWORK_TYPES
 
@@ -11,14 +11,26 @@ WEB_PORTS = (80, 443)
 
 
 def check_ssh_not_public(res: Res) -> list[str]:
-    """Port 22 open to the whole internet is the first thing scanners find."""
-    return [
-        f"{res.name}: inbound {rule.protocol} port {SSH_PORT} from "
-        f"{', '.join(sorted(s for s in rule.sources if s in ANYWHERE))}; allow SSH from "
-        "named CIDRs (pyscale:sshAllowCidrs) or use the provider's console"
-        for rule in ingress_rules(res)
-        if tcp(rule) and rule.covers(SSH_PORT) and any(s in ANYWHERE for s in rule.sources)
-    ]
+    """Port 22 open to the whole internet is the first thing scanners find. Judged on the
+    union of every source the resource admits to port 22, however each is written."""
+    sources = [s for rule in ingress_rules(res) if tcp(rule) and rule.covers(SSH_PORT)
+               for s in rule.sources]  # fmt: skip
+    found = []
+    unreadable = sorted(s for s in sources if isinstance(s, str) and source_network(s) is None)
+    if unreadable:
+        found.append(
+            f"{res.name}: inbound tcp port {SSH_PORT} from {', '.join(map(repr, unreadable))}, "
+            "which is not an address in CIDR form: what it admits cannot be checked"
+        )
+    covered = covered_families(sources)
+    if covered:
+        named = sorted({str(s) for s in sources if source_network(s) is not None})
+        found.append(
+            f"{res.name}: inbound tcp port {SSH_PORT} from {', '.join(named)}, which together "
+            f"cover {' and '.join(covered)}; allow SSH from named CIDRs "
+            "(pyscale:sshAllowCidrs) or use the provider's console"
+        )
+    return found
 
 
 def _single_node_topology(resources: list[Res]) -> bool:

@@ -56,24 +56,35 @@ class Diff:
 
     added: list[Key]
     removed: list[Key]
-    changed: dict[Key, list[str]]  # resource -> changed input names
+    changed: dict[Key, list[str]]  # resource -> changed input names, `protect`, options.*
+    unprotected: list[Key]  # protect true in base, false in head
 
 
 def diff(base: Plan, head: Plan) -> Diff:
-    """Resources by identity; a resource is changed when its inputs or cost differ."""
+    """Resources by identity; a resource is changed when its inputs, cost, protection,
+    aliases or resource options (deleteBeforeReplace, ignoreChanges, customTimeouts...) differ:
+    an option can turn a replacement into an outage or hide a change, so reviewers see it."""
     changed: dict[Key, list[str]] = {}
+    unprotected: list[Key] = []
     for key in sorted(base.resources.keys() & head.resources.keys()):
         before, after = base.resources[key], head.resources[key]
         b_in, a_in = before.get("inputs") or {}, after.get("inputs") or {}
         names = sorted(k for k in b_in.keys() | a_in.keys() if b_in.get(k) != a_in.get(k))
-        if before.get("monthly_cost") != after.get("monthly_cost"):
-            names.append("monthly_cost")
+        for field in ("monthly_cost", "protect", "aliases"):
+            if before.get(field) != after.get(field):
+                names.append(field)
+        b_opt, a_opt = before.get("options") or {}, after.get("options") or {}
+        names += [f"options.{k}" for k in sorted(b_opt.keys() | a_opt.keys())
+                  if b_opt.get(k) != a_opt.get(k)]  # fmt: skip
+        if before.get("protect") and not after.get("protect"):
+            unprotected.append(key)
         if names:
             changed[key] = names
     return Diff(
         added=sorted(head.resources.keys() - base.resources.keys()),
         removed=sorted(base.resources.keys() - head.resources.keys()),
         changed=changed,
+        unprotected=unprotected,
     )
 
 
@@ -204,6 +215,9 @@ def render(base: Plan | None, head: Plan) -> str:
             f"{cost}/month (**{_signed(delta, head.currency)}**{currency_note})",
             "",
         ]
+    if base is not None and changes.unprotected:
+        names = ", ".join(f"`{_short_type(t)}` {n}" for t, n in changes.unprotected)
+        lines += [f"> **Protection removed:** {names} can now be deleted by `pulumi up`.", ""]
     lines += _capacity_lines(base, head)
     if base is not None:
         lines += _rollout_lines(base, head)

@@ -15,6 +15,7 @@ import re
 
 from pyscale import clouds, nodeos
 from pyscale.clouds.ovh.catalog import DATABASE_PLANS as OVH_DATABASE_PLANS
+from pyscale.settings import addresses
 from pyscale.settings.kinds import (
     Boolean,
     Choice,
@@ -26,6 +27,7 @@ from pyscale.settings.kinds import (
     Text,
 )
 from pyscale.settings.spec import ByCloud, ByEnvironment, FromStackName, Group, Setting
+from pyscale.settings.stacknames import stack_environment
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 # managed: a certificate the cloud issues and renews on the load balancer (Let's Encrypt).
@@ -58,12 +60,8 @@ _PRIVATE_RANGES = tuple(
 _VPC_ALLOWED = "an RFC 1918 IPv4 CIDR from /16 to /28, such as 10.110.0.0/20"
 
 
-def _is_cidr(value: str) -> bool:
-    try:
-        ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        return False
-    return True
+def _cidr_problem(value: str) -> str | None:
+    return addresses.canonical(value)[1]
 
 
 def _named(value: str) -> bool:
@@ -72,9 +70,9 @@ def _named(value: str) -> bool:
 
 def _vpc_cidr_problem(value: str) -> str | None:
     """Why `value` cannot be a VPC range, or None when it can."""
-    if not _is_cidr(value):
-        return f"must be {_VPC_ALLOWED}"
-    network = ipaddress.ip_network(value)
+    network, why = addresses.canonical(value)
+    if network is None:
+        return f"{why}; must be {_VPC_ALLOWED}"
     if network.version != 4 or not any(network.subnet_of(r) for r in _PRIVATE_RANGES):
         return f"is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16; must be {_VPC_ALLOWED}"
     if not 16 <= network.prefixlen <= 28:
@@ -105,7 +103,12 @@ SETTINGS = (
         "environment",
         Choice(ENVIRONMENTS),
         "Which environment's defaults apply (sizes, counts, TLS, protection).",
-        FromStackName(ENVIRONMENTS, "dev", "the stack name's first part (`prod-ovh`: `prod`)"),
+        FromStackName(
+            "dev",
+            stack_environment,
+            "the stack name's first part (`prod-ovh`: `prod`; also `production`, `prd`, `live`, "
+            "`stage`, `stg`, `development`); a stack so named cannot say another",
+        ),
     ),
     Setting(
         "targetConcurrency",
@@ -198,7 +201,13 @@ SETTINGS = (
     ),
     Setting(
         "sshAllowCidrs",
-        Strings("networks such as 198.51.100.0/24", "a network such as 198.51.100.0/24", _is_cidr),
+        Strings(
+            "networks such as 198.51.100.0/24",
+            "a network such as 198.51.100.0/24",
+            lambda v: True,
+            _cidr_problem,
+            addresses.ssh_sources_problem,
+        ),
         "Networks allowed to reach port 22 on the nodes; empty: SSH from nowhere.",
         (),
     ),

@@ -225,6 +225,10 @@ class Strings:
     entries: str  # "CIDRs such as 198.51.100.0/24"
     each: str  # "a network in CIDR form such as 198.51.100.0/24"
     entry: Callable[[str], bool]
+    # Why an entry that passes `entry` is still refused ("is not written canonically..."),
+    # and why the list as a whole is ("together cover 0.0.0.0/0..."), or None.
+    problem: Callable[[str], str | None] | None = None
+    whole: Callable[[tuple[str, ...]], str | None] | None = None
     label = "list of strings"
     cloud_dependent = False
 
@@ -238,6 +242,13 @@ class Strings:
         bad = [v for v in value if not self.entry(v)]
         if bad:
             raise Refused(f"each entry must be {self.each}", bad if len(bad) > 1 else bad[0])
+        for v in value:
+            why = self.problem(v) if self.problem else None
+            if why:
+                raise Refused(why, v)
+        why = self.whole(tuple(value)) if self.whole else None
+        if why:
+            raise Refused(why, list(value))
         return tuple(value)
 
     def schema(self, cloud: Cloud | None) -> dict[str, Any]:

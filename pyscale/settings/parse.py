@@ -26,6 +26,7 @@ from pyscale.settings.kinds import Refused, decode
 from pyscale.settings.model import Settings, build
 from pyscale.settings.rules import RULES
 from pyscale.settings.spec import Setting
+from pyscale.settings.stacknames import stack_environment
 
 SECRET_SHOWN = "[secret]"  # what a message shows instead of a secret's value
 
@@ -114,6 +115,16 @@ def _context(reading: _Reading) -> tuple[str, Cloud | None]:
     if not reading.read(environment, "dev", None):
         reading.values["environment"] = environment.default_for(reading.stack, "dev", None)
     name = reading.values["environment"]
+    implied = stack_environment(reading.stack)
+    if implied and name != implied:
+        # The stack's name decides: a prod stack that says staging would drop prod's rules.
+        reading.fail(
+            "environment",
+            name,
+            f"stack {reading.stack!r} is a {implied} stack by its name, so its environment is "
+            f"{implied}; remove pyscale:environment or give the stack another name",
+        )
+        name = reading.values["environment"] = implied
     if not reading.read(d.BY_KEY["cloud"], name, None):
         return name, None
     return name, clouds.get(reading.values["cloud"])

@@ -44,6 +44,21 @@ def _managed_tls_load_balancer(v: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _prod_serves_tls(v: Mapping[str, Any]) -> str | None:
+    if v["environment"] == "prod" and v["tls"] == "off":
+        return "prod serves HTTPS: tls off would serve every request in plaintext"
+    return None
+
+
+def _prod_redundant(v: Mapping[str, Any]) -> str | None:
+    if v["environment"] == "prod" and v["nodeCount"] is not None and v["nodeCount"] < 2:
+        return (
+            f"prod needs at least 2 nodes behind its load balancer (one may fail or be "
+            f"replaced); {v['nodeCount']} has no redundancy: raise it or leave it to the plan"
+        )
+    return None
+
+
 def _module_needs_repo(v: Mapping[str, Any]) -> str | None:
     if v["app.repo"] is None and v["app.module"] != DEMO_APP_MODULE:
         return (
@@ -64,4 +79,6 @@ RULES = (
         _managed_tls_load_balancer,
     ),
     SettingRule("app.module", ("app.repo",), "another module needs app.repo", _module_needs_repo),
+    SettingRule("tls", ("environment",), "prod: never off", _prod_serves_tls),
+    SettingRule("nodeCount", ("environment",), "prod: at least 2", _prod_redundant),
 )

@@ -42,15 +42,14 @@ class ByCloud:
 
 @dataclass(frozen=True)
 class FromStackName:
-    """The stack name's first part when it is one of `choices` (`prod-ovh` -> prod)."""
+    """The environment the stack's name claims (`prod-ovh` -> prod), else `fallback`."""
 
-    choices: tuple[str, ...]
     fallback: str
+    claims: Callable[[str], str | None]  # the environment a stack name claims, or None
     doc: str  # for the reference table
 
     def value(self, stack: str, environment: str, cloud: Cloud | None) -> Any:
-        prefix = stack.split("-")[0]
-        return prefix if prefix in self.choices else self.fallback
+        return self.claims(stack) or self.fallback
 
 
 Default = ByEnvironment | ByCloud | FromStackName

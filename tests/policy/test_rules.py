@@ -57,6 +57,54 @@ def test_ssh_open_to_the_internet_on_a_droplet_firewall(port_range: str, source:
     assert source in message
 
 
+@pytest.mark.parametrize(
+    "sources",
+    [
+        ["0.0.0.0/1", "128.0.0.0/1"],  # two halves
+        ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1"],
+        ["::0/0"],
+        ["0:0:0:0:0:0:0:0/0"],
+        ["0.0.0.0/0.0.0.0"],  # netmask notation
+        ["0.0.0.0/00"],  # a prefix with a leading zero
+        ["1.2.3.4/0"],  # host bits set
+        [" 0.0.0.0/0"],
+        ["::ffff:0:0/96"],  # every IPv4 address, IPv4-mapped
+        ["::/1", "8000::/1"],
+    ],
+)
+def test_ssh_open_to_the_internet_however_it_is_written(sources: list[str]) -> None:
+    bad = edited(
+        good_digitalocean(),
+        "pyscale-prod-firewall",
+        inboundRules=[
+            {"protocol": "tcp", "portRange": "22", "sourceAddresses": [s]} for s in sources
+        ],
+    )
+    (message,) = fired("ssh-not-public", bad, "pyscale-prod-firewall")
+    assert "together cover" in message
+
+
+def test_ssh_from_an_address_that_cannot_be_read_is_refused() -> None:
+    bad = edited(
+        good_digitalocean(),
+        "pyscale-prod-firewall",
+        inboundRules=[{"protocol": "tcp", "portRange": "22", "sourceAddresses": ["010.0.0.0/8"]}],
+    )
+    (message,) = fired("ssh-not-public", bad, "pyscale-prod-firewall")
+    assert "'010.0.0.0/8'" in message and "not an address in CIDR form" in message
+
+
+@pytest.mark.parametrize("sources", [["198.51.100.0/24", "203.0.113.0/24"],
+                                     ["2001:db8::/32"]])  # fmt: skip
+def test_ssh_from_named_networks_is_not_the_internet(sources: list[str]) -> None:
+    ok = edited(
+        good_digitalocean(),
+        "pyscale-prod-firewall",
+        inboundRules=[{"protocol": "tcp", "portRange": "22", "sourceAddresses": sources}],
+    )
+    assert violations("ssh-not-public", ok) == []
+
+
 def test_ssh_open_on_an_ovh_security_group_without_remote_prefix() -> None:
     # OpenStack: a rule without remoteIpPrefix and without port bounds admits every address
     # on every port.

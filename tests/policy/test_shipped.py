@@ -131,13 +131,15 @@ def test_violation_fields_for_the_plan_json(stack_run: Shipped) -> None:
 def test_plan_exits_non_zero_on_a_mandatory_violation(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A setting the parser accepts but a mandatory policy refuses (SSH from everywhere is
+    now refused before any policy runs: tests/unit/test_guardrails.py)."""
     text = (REPO / "Pulumi.prod.yaml").read_text()
-    assert "pyscale:sshAllowCidrs: []" in text
+    assert "pyscale:protect: true" in text
     (tmp_path / "Pulumi.prod.yaml").write_text(
-        text.replace("pyscale:sshAllowCidrs: []", 'pyscale:sshAllowCidrs: ["0.0.0.0/0"]')
+        text.replace("pyscale:protect: true", "pyscale:protect: false")
     )
     shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     code = cli.main(["--stack-dir", str(tmp_path), "plan", "--stack", "prod"])
     out = capsys.readouterr().out
     assert code != 0
-    assert "[mandatory] ssh-not-public" in out and "pyscale-prod-firewall" in out
+    assert "[mandatory] prod-database-protected" in out and "pyscale-prod-pg" in out

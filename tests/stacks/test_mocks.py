@@ -27,6 +27,7 @@ import pytest
 
 from pyscale import clouds, offline
 from pyscale.offline import Registered
+from tests.stacks.variants import renamed
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
@@ -34,9 +35,10 @@ SHIPPED = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO.glob("Pulu
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "dev, tls off": ("dev", {"pyscale:tls": "off"}),
     # One node for prod's 50,000: requests that wait 10 s (5,000 req/s) fit its CPU.
-    "prod-ovh, one node, tls off": (
+    "prod-ovh as staging, one node, tls off": (
         "prod-ovh",
         {
+            "pyscale:environment": "staging",
             "pyscale:nodeCount": "1",
             "pyscale:tls": "off",
             "pyscale:workload": '{"latencyMs": 10000}',
@@ -72,6 +74,8 @@ ALLOWED_NETWORKS = tuple(
 @cache
 def run(case: str) -> offline.Run:
     stack, overrides = VARIANTS.get(case, (case, {}))
+    if overrides.get("pyscale:environment") == "staging":  # a variant prod's name refuses
+        return offline.run("staging-ovh", renamed(stack, "staging-ovh"), overrides=overrides)
     return offline.run(stack, overrides=overrides)
 
 

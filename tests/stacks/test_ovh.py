@@ -19,6 +19,7 @@ from components.ovh import WebStack, WebStackArgs, database, loadbalancer, netwo
 from pyscale import capacity, clouds, offline, settings
 from pyscale.clouds.ovh import mocks, pricing
 from pyscale.rollout.plan import GATE_TYPE
+from tests.stacks.variants import renamed
 
 STACK = "prod-ovh"
 T_VRACK = "ovh:index/cloudNetworkPrivateVrack:CloudNetworkPrivateVrack"
@@ -50,6 +51,14 @@ ONE_NODE = {"nodeCount": "1", "workload": '{"latencyMs": 10000}'}
 def run(**overrides: str) -> offline.Run:
     """One offline run per variant of the prod-ovh stack (`pyscale:` keys as overrides)."""
     return offline.run(STACK, overrides={f"pyscale:{k}": v for k, v in overrides.items()})
+
+
+@cache
+def run_staging(**overrides: str) -> offline.Run:
+    """The prod-ovh stack file as a staging stack: the variants prod refuses (one node,
+    plaintext, no backups)."""
+    config = {f"pyscale:{k}": v for k, v in {"environment": "staging", **overrides}.items()}
+    return offline.run("staging-ovh", renamed(STACK, "staging-ovh"), overrides=config)
 
 
 def one(r: offline.Run, type_token: str, engine: str | None = None) -> offline.Registered:
@@ -232,17 +241,17 @@ def check_priced(r: offline.Run) -> None:
 
 
 @pytest.mark.parametrize(
-    "variant",
-    [{}, {"environment": "staging"}, {**ONE_NODE, "tls": "off"}],
+    ("runner", "variant"),
+    [(run, {}), (run_staging, {}), (run_staging, {**ONE_NODE, "tls": "off"})],
     ids=["prod-ovh", "no backups", "single node"],
 )
-def test_the_estimate_prices_what_is_registered(variant: dict[str, str]) -> None:
-    check_priced(run(**variant))
+def test_the_estimate_prices_what_is_registered(runner, variant: dict[str, str]) -> None:
+    check_priced(runner(**variant))
 
 
 def test_an_unregistered_line_fails_the_price_check() -> None:
     """The check can fail: a floating IP priced in a stack that has none."""
-    r = run(**ONE_NODE, tls="off")
+    r = run_staging(**ONE_NODE, tls="off")
     estimate, secret = r.outputs["monthly_cost_estimate"]
     lines = [*estimate["lines"], {"item": "floating ip", "quantity": 1}]
     outputs = dict(r.outputs, monthly_cost_estimate=(dict(estimate, lines=lines), secret))
@@ -321,7 +330,7 @@ def test_a_member_off_the_node_list_fails_the_check() -> None:
 
 
 def test_single_node_has_no_load_balancer_and_faces_the_internet() -> None:
-    r = run(**ONE_NODE, tls="node")
+    r = run_staging(**ONE_NODE, tls="node")
     assert not r.plan.load_balancer.enabled
     assert [x for x in r.resources if x.type in LB_TYPES] == []
     assert len(r.of_type(T_INSTANCE)) == 1

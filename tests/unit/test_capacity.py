@@ -53,9 +53,9 @@ SLOW = {"latencyMs": 10_000}
 
 
 def test_fixed_node_count_raises_worker_connections() -> None:
-    plan = plan_for(
-        nodeSize="s-2vcpu-4gb", nodeCount=1, targetConcurrency=20_000, tls="off", workload=SLOW
-    )
+    plan = capacity.plan(settings.parse("staging", {
+        "nodeSize": "s-2vcpu-4gb", "nodeCount": 1, "targetConcurrency": 20_000, "tls": "off",
+        "workload": SLOW}))  # fmt: skip
     assert plan.gunicorn.workers == 2
     assert plan.gunicorn.worker_connections == 10_000  # the most one gevent process holds
     assert plan.per_node_load == 20_000
@@ -109,7 +109,7 @@ def test_session_pooling_that_cannot_fit_the_fleet_is_refused() -> None:
 
 def test_too_small_memory_is_refused() -> None:
     """No catalog size is this short of memory per core; a made-up one shows the check."""
-    stack = settings.parse("prod", {"nodeCount": 1, "targetConcurrency": 30_000, "tls": "off"})
+    stack = settings.parse("staging", {"nodeCount": 1, "targetConcurrency": 30_000, "tls": "off"})
     cramped = dataclasses.replace(stack, node_size=MachineSize("cramped", 8, 1))
     with pytest.raises(capacity.CapacityError) as caught:
         capacity.plan(cramped)

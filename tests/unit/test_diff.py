@@ -68,9 +68,44 @@ def test_added_removed_changed_by_type_and_name() -> None:
     }
 
 
+def test_protection_and_resource_options_are_changes_a_reviewer_sees() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        pg = head["resources"][3]
+        pg["protect"] = False
+        pg["options"] = {"deleteBeforeReplace": True, "ignoreChanges": ["size"]}
+
+    def protected(base_or_head: dict[str, Any]) -> None:
+        pg = base_or_head["resources"][3]
+        pg["protect"] = True
+        pg["options"] = {"deleteBeforeReplace": False, "ignoreChanges": []}
+
+    base = doc()
+    protected(base)
+    head = copy.deepcopy(base)
+    edit(head)
+    changes = diff.diff(diff.Plan.from_json(base), diff.Plan.from_json(head))
+    key = ("digitalocean:index/databaseCluster:DatabaseCluster", "pg")
+    assert changes.changed == {
+        key: ["protect", "options.deleteBeforeReplace", "options.ignoreChanges"]
+    }
+    assert changes.unprotected == [key]
+    text = diff.render(diff.Plan.from_json(base), diff.Plan.from_json(head))
+    assert "**Protection removed:** `digitalocean:DatabaseCluster` pg" in text
+    assert "`options.ignoreChanges`" in text
+
+
+def test_the_plan_document_carries_every_resource_option(stack_run) -> None:
+    run = stack_run("prod")
+    rows = {r["name"]: r for r in report.plan_document(run, [])["resources"]}
+    pg = rows["pyscale-prod-pg"]
+    assert pg["protect"] is True
+    assert set(pg["options"]) == {"deleteBeforeReplace", "ignoreChanges", "replaceOnChanges",
+                                  "additionalSecretOutputs", "customTimeouts"}  # fmt: skip
+
+
 def test_identical_plans_have_no_changes() -> None:
     base, head = plans(lambda head: None)
-    assert diff.diff(base, head) == diff.Diff([], [], {})
+    assert diff.diff(base, head) == diff.Diff([], [], {}, [])
     text = diff.render(base, head)
     assert "**+0** added, **-0** removed, **~0** changed" in text
     assert "±0.00 USD" in text

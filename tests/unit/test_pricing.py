@@ -96,6 +96,7 @@ def test_ovh_network_lines_follow_what_the_stack_creates() -> None:
     assert with_lb["gateway"].size == ovh_pricing.GATEWAY_MODEL
     loaded = settings.load("prod-ovh", REPO)
     slow = dataclasses.replace(loaded.workload, latency_ms=10_000)  # one node's CPU holds it
+    # A single plaintext node (refused in a prod stack file; the estimate does not care).
     single = lines(estimate_for("prod-ovh", node_count=1, tls="off", workload=slow)[0])
     assert "floating ip" not in single and "load balancer" not in single
     assert single["gateway"].quantity == 1

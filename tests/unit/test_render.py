@@ -263,7 +263,9 @@ def test_an_older_nginx_gets_http2_as_a_listen_parameter() -> None:
     """Nginx before 1.25.1 has no `http2` directive (Ubuntu 24.04 ships 1.24)."""
     tls = (
         render_node(
-            settings_for(nodeImage="ubuntu-24.04", tls="node", nodeCount=1, targetConcurrency=2000)
+            settings_for(
+                "dev", nodeImage="ubuntu-24.04", tls="node", nodeCount=1, targetConcurrency=2000
+            )
         )
         .file("/etc/nginx/pyscale/tls.conf")
         .content
@@ -273,7 +275,9 @@ def test_an_older_nginx_gets_http2_as_a_listen_parameter() -> None:
 
 
 def test_without_a_domain_the_app_server_is_the_default() -> None:
-    site = render_node(settings_for(domain=None, tls="off")).file("/etc/nginx/conf.d/pyscale.conf")
+    site = render_node(settings_for("staging", domain=None, tls="off")).file(
+        "/etc/nginx/conf.d/pyscale.conf"
+    )
     assert "444" not in site.content
     assert "include /etc/nginx/pyscale/locations.conf;" in site.content
 

@@ -93,9 +93,9 @@ def test_single_node_is_not_gated_and_says_so() -> None:
 
 def test_rollout_settings_refuse_out_of_range_values() -> None:
     with pytest.raises(settings.SettingsError, match=r"rollout.batchSize = 0"):
-        settings.parse("prod", {"tls": "off", "rollout": {"batchSize": 0}})
+        settings.parse("staging", {"tls": "off", "rollout": {"batchSize": 0}})
     with pytest.raises(settings.SettingsError, match=r"rollout.healthTimeoutSeconds = 5"):
-        settings.parse("prod", {"tls": "off", "rollout": {"healthTimeoutSeconds": 5}})
+        settings.parse("staging", {"tls": "off", "rollout": {"healthTimeoutSeconds": 5}})
 
 
 def test_plan_text_says_what_a_node_change_will_do(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,8 @@ import pytest
 from pyscale import settings
 
 REPO = Path(__file__).resolve().parents[2]
-OVH = {"cloud": "ovh", "ovhServiceName": "0123456789abcdef0123456789abcdef", "tls": "off"}
+OVH = {"cloud": "ovh", "ovhServiceName": "0123456789abcdef0123456789abcdef",
+       "tls": "certificate", "certificateName": "pyscale-prod"}  # fmt: skip
 
 
 def problems(stack: str, raw: dict) -> list[settings.Problem]:
@@ -182,7 +183,7 @@ def test_certificate_mode_needs_a_certificate_name() -> None:
 
 
 def test_ovh_needs_its_project_id() -> None:
-    found = problems("prod", {"cloud": "ovh", "tls": "off"})
+    found = problems("staging", {"cloud": "ovh", "tls": "off"})
     assert [p.key for p in found] == ["ovhServiceName"]
 
 

@@ -15,7 +15,12 @@ from pyscale.settings.spec import honoured_by
 SETTINGS_DIR = Path(settings.__file__).parent
 PROJECT = "0123456789abcdef0123456789abcdef"
 BASE = {
-    "ovh": {"cloud": "ovh", "ovhServiceName": PROJECT, "tls": "off"},
+    "ovh": {
+        "cloud": "ovh",
+        "ovhServiceName": PROJECT,
+        "tls": "certificate",
+        "certificateName": "pyscale-prod",
+    },
     "digitalocean": {"cloud": "digitalocean", "domain": "app.example.com"},
 }
 SLACK_URL = "https://hooks.slack.com/services/T0/B0/x"
@@ -111,7 +116,7 @@ def test_ovh_project_id_is_checked() -> None:
 
 
 def test_ovh_requires_its_project_id_naming_the_cloud() -> None:
-    found = problems({"cloud": "ovh", "tls": "off"})
+    found = problems({"cloud": "ovh", "tls": "off"}, "staging")
     assert [(p.key, p.value) for p in found] == [("ovhServiceName", None)]
     assert "required on OVHcloud" in found[0].allowed
 

@@ -15,7 +15,12 @@ from pyscale.settings import declarations, describe
 
 BASE = {
     "digitalocean": {"cloud": "digitalocean", "domain": "app.example.com"},
-    "ovh": {"cloud": "ovh", "ovhServiceName": "0123456789abcdef" * 2, "tls": "off"},
+    "ovh": {
+        "cloud": "ovh",
+        "ovhServiceName": "0123456789abcdef" * 2,
+        "tls": "certificate",
+        "certificateName": "pyscale-prod",
+    },
 }
 
 

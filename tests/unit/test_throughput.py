@@ -21,7 +21,7 @@ def plan_for(stack: str = "prod", **raw: object) -> capacity.CapacityPlan:
 )
 def test_littles_law(concurrency: int, latency_ms: int, rps: int) -> None:
     """req/s = concurrency / latency, rounded up (a fraction of a request still needs CPU)."""
-    workload = settings.parse("prod", {"tls": "off", "workload": {"latencyMs": latency_ms}})
+    workload = settings.parse("staging", {"tls": "off", "workload": {"latencyMs": latency_ms}})
     assert workload.workload.rps(concurrency) == rps
 
 
@@ -65,7 +65,7 @@ def test_load_balancer_units_are_the_largest_any_limit_needs(workload: dict, bin
 
 
 def test_no_tls_handshakes_at_a_load_balancer_that_does_not_terminate_tls() -> None:
-    assert plan_for(tls="off").throughput.new_tls_per_second == 0
+    assert plan_for("staging", tls="off").throughput.new_tls_per_second == 0
     managed = plan_for(tls="managed", workload={"requestsPerConnection": 4}).throughput
     assert managed.new_tls_per_second == -(-managed.target_rps // 4)
 

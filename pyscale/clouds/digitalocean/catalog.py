@@ -204,6 +204,16 @@ MAX_NODES = Limit(
 # refused with 400 "invalid email" (openapi PR #830, with the API's answer); monitor alerts
 # are assumed to follow the same rule (their model, monitoring/models/alerts.yml, says
 # nothing). pyscale cannot see the team's addresses: the plan lists it as a prerequisite.
+# Ranges a VPC may not overlap: DigitalOcean keeps them for Kubernetes (DOKS) networking.
+RESERVED_VPC_RANGES = ("10.244.0.0/16", "10.245.0.0/16", "10.246.0.0/24")
+RESERVED_VPC = Fact(
+    "DigitalOcean reserves " + ", ".join(RESERVED_VPC_RANGES) + " for its Kubernetes "
+    "networking; a VPC range may not overlap them",
+    'docs.digitalocean.com/products/networking/vpc/concepts/plan-your-network, "DigitalOcean '
+    'Reserved IP Addresses and Ranges" (the list as quoted by a DOKS network plan, '
+    "architecture-starform.pages.dev/networking/02-vpc-and-ip; the page itself was read "
+    "only up to that heading)",
+)
 ALERT_EMAILS_VERIFIED = Fact(
     "each address must be verified on the DigitalOcean account or team, else the alert is "
     "refused with 400 invalid email",

@@ -5,6 +5,7 @@ e-mails it demands be verified."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,14 @@ def _trusted_nodes(values: Mapping[str, Any]) -> str | None:
     count = values["nodeCount"]
     if count is not None and count > MAX_NODES.value:
         return f"{MAX_NODES.fact}; use a larger nodeSize with fewer nodes"
+    return None
+
+
+def _reserved_overlap(values: Mapping[str, Any]) -> str | None:
+    vpc = ipaddress.ip_network(values["vpcCidr"])
+    hit = [r for r in catalog.RESERVED_VPC_RANGES if vpc.overlaps(ipaddress.ip_network(r))]
+    if hit:
+        return f"overlaps {', '.join(hit)}: {catalog.RESERVED_VPC}; choose another range"
     return None
 
 
@@ -77,6 +86,12 @@ RULES = SettingsRules(
             needs=("database.size",),
             doc=f"standbys need a database size of at least {STANDBY_MIN_MEMORY_GIB} GB",
             refuse=_standby_floor,
+        ),
+        SettingRule(
+            key="vpcCidr",
+            needs=(),
+            doc="may not overlap " + ", ".join(catalog.RESERVED_VPC_RANGES),
+            refuse=_reserved_overlap,
         ),
         SettingRule(
             key="nodeCount",

@@ -1,0 +1,141 @@
+"""Guardrails against a determined mistake (issue 16), families 1 and 2: address sets judged
+by what they cover, and an environment the stack's name decides. Each member found is a case
+here: the canonical form accepted, every other spelling refused with the canonical one shown.
+The stack-level proof (a hostile stack file registers nothing) is in
+tests/stacks/test_hostile.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pyscale import settings
+from pyscale.settings import addresses
+
+DOMAIN = {"domain": "app.example.com"}
+
+
+def refusal(stack: str, raw: dict) -> settings.Problem:
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.parse(stack, {**DOMAIN, **raw})
+    (problem,) = caught.value.problems
+    return problem
+
+
+# --- 1. address sets --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [["198.51.100.0/24"], ["198.51.100.7/32", "203.0.113.0/24"], ["2001:db8::/48"], []],
+)
+def test_canonical_ssh_networks_are_accepted(entries: list[str]) -> None:
+    assert settings.parse("prod", {**DOMAIN, "sshAllowCidrs": entries}).ssh_allow_cidrs == tuple(
+        entries
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "shown"),
+    [
+        ("198.51.100.1/24", "write 198.51.100.0/24"),  # host bits set
+        ("198.51.100.0/255.255.255.0", "write 198.51.100.0/24"),  # netmask notation
+        ("198.51.100.0/0.0.0.255", "write 198.51.100.0/24"),  # hostmask notation
+        ("198.51.100.7", "write 198.51.100.7/32"),  # no prefix length
+        ("198.51.100.0/024", "write 198.51.100.0/24"),  # leading zero in the prefix
+        ("0198.51.100.0/24", "write 198.51.100.0/24 if that is the network meant"),  # octal?
+        ("2001:DB8::/48", "write 2001:db8::/48"),  # upper case
+        ("2001:0db8:0000::/48", "write 2001:db8::/48"),  # zeros not compressed
+        ("198.51.100.0/24\n", "not a network in CIDR form"),  # trailing newline
+        (" 198.51.100.0/24", "not a network in CIDR form"),
+        ("198.51.100.0/33", "not a network in CIDR form"),
+        ("example.com/24", "not a network in CIDR form"),
+    ],
+)
+def test_other_spellings_are_refused_showing_the_canonical_one(entry: str, shown: str) -> None:
+    problem = refusal("prod", {"sshAllowCidrs": [entry]})
+    assert problem.key == "sshAllowCidrs" and problem.value == entry
+    assert shown in problem.allowed
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        ["0.0.0.0/0"],
+        ["::/0"],
+        ["0.0.0.0/1", "128.0.0.0/1"],
+        ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"],
+        ["::ffff:0:0/96"],  # every IPv4 address, IPv4-mapped
+        ["::/1", "8000::/1"],
+    ],
+)
+def test_a_set_that_covers_the_internet_is_refused(entries: list[str]) -> None:
+    problem = refusal("prod", {"sshAllowCidrs": entries})
+    assert problem.key == "sshAllowCidrs" and problem.value == entries
+    assert "the whole internet" in problem.allowed
+
+
+def test_overlapping_entries_are_refused() -> None:
+    problem = refusal("prod", {"sshAllowCidrs": ["198.51.100.0/24", "198.51.100.128/25"]})
+    assert "overlapping entries (198.51.100.0/24 and 198.51.100.128/25)" in problem.allowed
+    problem = refusal("prod", {"sshAllowCidrs": ["198.51.100.0/24", "198.51.100.0/24"]})
+    assert "overlapping" in problem.allowed
+
+
+def test_the_union_is_judged_across_families() -> None:
+    """An IPv4-mapped IPv6 range is the IPv4 range it maps (its /96 prefix counts off)."""
+    mapped = addresses.as_ipv4(addresses.canonical("::ffff:0:0/97")[0])
+    assert str(mapped) == "0.0.0.0/1"
+    halves = [addresses.canonical(v)[0] for v in ("::ffff:0:0/97", "128.0.0.0/1")]
+    assert addresses.covered_families(halves) == ["0.0.0.0/0"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("10.110.0.1/20", "write 10.110.0.0/20"),
+        ("10.110.0.0/255.255.240.0", "write 10.110.0.0/20"),
+        ("010.110.0.0/20", "write 10.110.0.0/20 if that is the network meant"),
+        ("10.244.0.0/20", "overlaps 10.244.0.0/16"),  # DigitalOcean's Kubernetes range
+        ("10.240.0.0/13", "has a /13 prefix"),
+        ("100.64.0.0/16", "is not inside 10.0.0.0/8"),
+    ],
+)
+def test_vpc_range_variants_are_refused(value: str, shown: str) -> None:
+    problem = refusal("prod", {"vpcCidr": value})
+    assert problem.key == "vpcCidr" and shown in problem.allowed
+
+
+# --- 2. the environment -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["prod", "prod-ovh", "production-eu", "PRD", "live"])
+def test_a_prod_stack_cannot_say_it_is_staging(stack: str) -> None:
+    problem = refusal(stack, {"environment": "staging"})
+    assert problem.key == "environment" and problem.value == "staging"
+    assert "is a prod stack by its name" in problem.allowed
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("production-eu", "prod"), ("stg", "staging"),
+                                                 ("node20k", "dev")])  # fmt: skip
+def test_the_name_decides_the_environment(stack: str, expected: str) -> None:
+    assert settings.parse(stack, DOMAIN).environment == expected
+
+
+def test_a_stack_whose_name_claims_nothing_may_choose() -> None:
+    assert settings.parse("node20k", {**DOMAIN, "environment": "prod"}).environment == "prod"
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "says"),
+    [
+        ({"tls": "off"}, "tls", "plaintext"),
+        ({"nodeCount": 1, "tls": "certificate", "certificateName": "c"}, "nodeCount",
+         "no redundancy"),
+    ],
+)  # fmt: skip
+def test_prod_refuses_plaintext_and_a_single_node(raw: dict, key: str, says: str) -> None:
+    problem = refusal("prod", raw)
+    assert problem.key == key and says in problem.allowed
+    # The same settings are a staging stack's to choose.
+    settings.parse("staging", {**DOMAIN, **raw})
