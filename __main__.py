@@ -15,8 +15,9 @@ from pyscale import capacity, clouds, pricing, settings
 
 # The engine hands config over in the environment (PULUMI_CONFIG); the mock engine sets it
 # in-process. Either way this is the complete map, so unknown keys are caught.
+config = {**engine.get_config_env(), **engine.CONFIG.get()}
 stack_settings = settings.from_pulumi_config(
-    pulumi.get_stack(), {**engine.get_config_env(), **engine.CONFIG.get()}
+    pulumi.get_stack(), config, [key for key in config if engine.is_config_secret(key)]
 )
 plan = capacity.plan(stack_settings)
 cloud = importlib.import_module(clouds.get(stack_settings.cloud).components)

@@ -114,7 +114,8 @@ def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = Non
     """
     config, secret_keys = settings.stack_config(stack, root)
     config = {**config, **(overrides or {})}
-    cloud = settings.from_pulumi_config(stack, config).cloud  # validated again by the program
+    # Validated again by the program.
+    cloud = settings.from_pulumi_config(stack, config, secret_keys).cloud
     monitor = install(stack, cloud, config, secret_keys)
     exports = execute()
     return Run(

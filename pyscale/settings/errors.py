@@ -18,7 +18,9 @@ class Problem:
     allowed: str
 
     def __str__(self) -> str:
-        return f"{NAMESPACE}:{self.key} = {self.value!r}: {self.allowed}"
+        # pyscale's own keys are dotted names; another namespace's key arrives whole.
+        name = self.key if ":" in self.key else f"{NAMESPACE}:{self.key}"
+        return f"{name} = {self.value!r}: {self.allowed}"
 
 
 class SettingsError(ValueError):

@@ -2,8 +2,8 @@
 
 Editors complete and check stack files with it (`# yaml-language-server: $schema=...` on each
 file's first line), and check-jsonschema validates them in the tests. The `pyscale:` keys are
-typed and closed (an undeclared key is refused, nested ones too); other namespaces (`ovh:`,
-`digitalocean:`, `pulumi:`) pass through. What depends on the cloud is an if/then on
+typed and closed (an undeclared key is refused, nested ones too); other namespaces only as
+the allow-list in namespaces.py says. What depends on the cloud is an if/then on
 `pyscale:cloud`: its regions and sizes, its TLS modes, the keys it does not apply (refused),
 the keys it requires and the limits it can state in schema terms.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from pyscale import clouds
 from pyscale.clouds.base import Cloud
-from pyscale.settings import describe
+from pyscale.settings import describe, namespaces
 from pyscale.settings.declarations import DEFAULT_CLOUD, GROUPS, SETTINGS, TOP_LEVEL
 from pyscale.settings.errors import NAMESPACE
 from pyscale.settings.spec import Setting, honoured_by
@@ -116,14 +116,15 @@ def stack_schema() -> dict[str, Any]:
             "config": {
                 "description": (
                     "Stack configuration. `pyscale:` keys are declared settings; other "
-                    "namespaces (ovh:, digitalocean:, pulumi:) pass through."
+                    "namespaces only as pyscale/settings/namespaces.py allows (endpoints "
+                    "from the providers' lists, credentials as secrets)."
                 ),
                 "type": "object",
-                "properties": _pyscale_properties(),
+                "properties": {**_pyscale_properties(), **namespaces.schema_properties()},
                 "propertyNames": {
-                    "anyOf": [
-                        {"not": {"pattern": f"^{NAMESPACE}:"}},
-                        {"enum": [_key(top) for top in TOP_LEVEL]},
+                    "enum": [
+                        *(_key(top) for top in TOP_LEVEL),
+                        *namespaces.schema_properties(),
                     ]
                 },
                 "allOf": [_on(clouds.get(name)) for name in clouds.NAMES],

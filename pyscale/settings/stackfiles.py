@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pyscale.settings import namespaces
 from pyscale.settings.errors import NAMESPACE, Problem, SettingsError
 from pyscale.settings.model import Settings
 from pyscale.settings.parse import parse
 
 
-def from_pulumi_config(stack: str, config: Mapping[str, Any]) -> Settings:
-    """Parse the engine's flat config map (`pyscale:key` -> string) for this project."""
+def from_pulumi_config(
+    stack: str, config: Mapping[str, Any], secret_keys: Collection[str] | None = None
+) -> Settings:
+    """Parse the engine's flat config map (`pyscale:key` -> string) for this project, and
+    refuse what it holds outside `pyscale:` that pyscale does not know to be safe
+    (namespaces.py; credentials must be among `secret_keys` when those are known)."""
     prefix = f"{NAMESPACE}:"
-    return parse(stack, {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)})
+    foreign = namespaces.problems(config, secret_keys)
+    try:
+        parsed = parse(
+            stack, {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
+        )
+    except SettingsError as error:
+        raise SettingsError(stack, [*foreign, *error.problems]) from None
+    if foreign:
+        raise SettingsError(stack, foreign)
+    return parsed
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
@@ -57,5 +71,5 @@ def stack_config(stack: str, root: Path) -> tuple[dict[str, str], list[str]]:
 
 def load(stack: str, root: Path) -> Settings:
     """Settings for a stack file in `root` (the CLI's and the tests' entry point)."""
-    config, _ = stack_config(stack, root)
-    return from_pulumi_config(stack, config)
+    config, secret_keys = stack_config(stack, root)
+    return from_pulumi_config(stack, config, secret_keys)

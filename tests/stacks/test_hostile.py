@@ -15,14 +15,21 @@ REPO = Path(__file__).resolve().parents[2]
 
 HOSTILE = [
     # 1. address sets: two halves that are the whole internet, a non-canonical VPC range
-    ("pyscale:sshAllowCidrs", '["0.0.0.0/1", "128.0.0.0/1"]', "sshAllowCidrs"),
-    ("pyscale:sshAllowCidrs", '["0.0.0.0/00"]', "sshAllowCidrs"),
-    ("pyscale:vpcCidr", "10.110.0.1/20", "vpcCidr"),
+    ("pyscale:sshAllowCidrs", '["0.0.0.0/1", "128.0.0.0/1"]', "pyscale:sshAllowCidrs"),
+    ("pyscale:sshAllowCidrs", '["0.0.0.0/00"]', "pyscale:sshAllowCidrs"),
+    ("pyscale:vpcCidr", "10.110.0.1/20", "pyscale:vpcCidr"),
     # 2. the environment: a prod stack that says staging, plaintext, one node
-    ("pyscale:environment", "staging", "environment"),
-    ("pyscale:tls", "off", "tls"),
-    ("pyscale:nodeCount", "1", "nodeCount"),
-]
+    ("pyscale:environment", "staging", "pyscale:environment"),
+    ("pyscale:tls", "off", "pyscale:tls"),
+    ("pyscale:nodeCount", "1", "pyscale:nodeCount"),
+    # 3. provider config: the token sent elsewhere, a plain token, a namespace typo
+    ("digitalocean:apiEndpoint", "https://api.digitalocean.com.example.net",
+     "digitalocean:apiEndpoint"),
+    ("digitalocean:token", "dop_v1_0123", "digitalocean:token"),
+    ("digitalocean:spacesEndpoint", "https://example.net", "digitalocean:spacesEndpoint"),
+    ("pyscal:nodeCount", "9", "pyscal:nodeCount"),
+    ("PyScale:nodeCount", "9", "PyScale:nodeCount"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("key", "value", "named"), HOSTILE)
@@ -31,7 +38,7 @@ def test_a_hostile_prod_stack_registers_nothing(mock_engine, key: str, value: st
     engine = mock_engine("prod", {key: value})
     with pytest.raises(settings.SettingsError) as caught:
         offline.execute()
-    assert f"pyscale:{named} = " in str(caught.value)
+    assert f"{named} = " in str(caught.value)
     assert engine.registered == []
 
 
@@ -46,5 +53,5 @@ def test_a_hostile_prod_stack_file_exits_2(tmp_path: Path, capsys: pytest.Captur
     code = cli.main(["--stack-dir", str(tmp_path), "plan", "--stack", "prod"])
     captured = capsys.readouterr()
     assert code == 2
-    assert f"pyscale:{named} = " in captured.out + captured.err
+    assert f"{named} = " in captured.out + captured.err
     assert "Traceback" not in captured.out + captured.err

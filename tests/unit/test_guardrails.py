@@ -1,5 +1,6 @@
-"""Guardrails against a determined mistake (issue 16), families 1 and 2: address sets judged
-by what they cover, and an environment the stack's name decides. Each member found is a case
+"""Guardrails against a determined mistake (issue 16), families 1 to 3: address sets judged
+by what they cover, an environment the stack's name decides, provider config as an
+allow-list. Each member found is a case
 here: the canonical form accepted, every other spelling refused with the canonical one shown.
 The stack-level proof (a hostile stack file registers nothing) is in
 tests/stacks/test_hostile.py.
@@ -139,3 +140,60 @@ def test_prod_refuses_plaintext_and_a_single_node(raw: dict, key: str, says: str
     assert problem.key == key and says in problem.allowed
     # The same settings are a staging stack's to choose.
     settings.parse("staging", {**DOMAIN, **raw})
+
+
+# --- 3. provider configuration ----------------------------------------------------------
+
+PROD = {"pyscale:domain": "app.example.com"}
+
+
+def foreign_refusal(config: dict, secret_keys: tuple[str, ...] = ()) -> settings.Problem:
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.from_pulumi_config("prod", {**PROD, **config}, secret_keys)
+    (problem,) = caught.value.problems
+    return problem
+
+
+@pytest.mark.parametrize(
+    ("config", "secret"),
+    [
+        ({"digitalocean:token": "x"}, ("digitalocean:token",)),
+        ({"digitalocean:apiEndpoint": "https://api.digitalocean.com"}, ()),
+        ({"digitalocean:requestsPerSecond": "10"}, ()),
+        ({"ovh:endpoint": "ovh-ca", "ovh:applicationKey": "ak",
+          "ovh:applicationSecret": "s", "ovh:consumerKey": "c"},
+         ("ovh:applicationSecret", "ovh:consumerKey")),
+    ],
+)  # fmt: skip
+def test_provider_keys_known_to_be_safe_are_accepted(config: dict, secret: tuple) -> None:
+    settings.from_pulumi_config("prod", {**PROD, **config}, secret)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("digitalocean:apiEndpoint", "https://attacker.example", "another endpoint would"),
+        ("digitalocean:apiEndpoint", "https://api.digitalocean.com.attacker.example", "one of"),
+        ("digitalocean:apiEndpoint", "http://api.digitalocean.com", "one of"),
+        ("ovh:endpoint", "https://eu.api.ovh.com/1.0", "must be one of ovh-eu, ovh-ca, ovh-us"),
+        ("ovh:endpoint", "kimsufi-eu", "must be one of"),
+        ("digitalocean:spacesEndpoint", "https://example.net", "knows to be safe"),
+        ("ovh:httpHeaders", '{"X": "y"}', "knows to be safe"),
+        ("digitalocean:token", "dop_v1_plain", "credential in plain text"),
+        ("ovh:consumerKey", "plain", "credential in plain text"),
+        ("pyscal:nodeCount", "9", "did you mean pyscale:nodeCount?"),
+        ("PyScale:nodeCount", "9", "did you mean pyscale:nodeCount?"),
+        ("pyscale-:nodeCount", "9", "did you mean pyscale:nodeCount?"),
+        ("aws:region", "eu-west-1", "pyscale reads no `aws:` config"),
+    ],
+)
+def test_other_provider_config_is_refused(key: str, value: str, says: str) -> None:
+    problem = foreign_refusal({key: value})
+    assert problem.key == key and says in problem.allowed
+    assert "dop_v1_plain" not in str(problem) and problem.value != "plain"
+
+
+def test_every_problem_is_listed_together() -> None:
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.from_pulumi_config("prod", {"pyscal:nodeCount": "9", "pyscale:tls": "off"})
+    assert [p.key for p in caught.value.problems] == ["pyscal:nodeCount", "tls"]
