@@ -11,7 +11,7 @@ plan`, `pyscale render` and the stack tests all use this, so what they inspect i
 from __future__ import annotations
 
 import runpy
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,15 +105,22 @@ def execute() -> Exports:
     return namespace["exports"]
 
 
-def run(stack: str, root: Path = REPO, overrides: Mapping[str, str] | None = None) -> Run:
+def run(
+    stack: str,
+    root: Path = REPO,
+    overrides: Mapping[str, str] | None = None,
+    secret_overrides: Collection[str] = (),
+) -> Run:
     """Run `__main__.py` for `stack` under mocks and return what it registered and exported.
 
     `root` is the directory holding `Pulumi.<stack>.yaml`. `overrides` replaces config values
-    (`pyscale:key` -> string), for tests of bad input and for variants of a stack.
+    (`pyscale:key` -> string), for tests of bad input and for variants of a stack; those
+    named in `secret_overrides` are set as `pulumi config set --secret` would.
     Raises SettingsError or CapacityError, before any resource is registered, on bad config.
     """
     config, secret_keys = settings.stack_config(stack, root)
     config = {**config, **(overrides or {})}
+    secret_keys = [*secret_keys, *secret_overrides]
     # Validated again by the program.
     cloud = settings.from_pulumi_config(stack, config, secret_keys).cloud
     monitor = install(stack, cloud, config, secret_keys)

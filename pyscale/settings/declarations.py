@@ -15,7 +15,7 @@ import re
 
 from pyscale import clouds, nodeos
 from pyscale.clouds.ovh.catalog import DATABASE_PLANS as OVH_DATABASE_PLANS
-from pyscale.settings import addresses
+from pyscale.settings import addresses, gitref
 from pyscale.settings.kinds import (
     Boolean,
     Choice,
@@ -293,11 +293,16 @@ SETTINGS = (
     ),
     Setting(
         "app.repo",
-        Text("an https:// or ssh git URL", _GIT_URL),
+        Text("an https:// or ssh git URL", _GIT_URL, gitref.url_problem),
         "The git repository of your WSGI app.",
         unset="the embedded demo app (app/) is deployed",
     ),
-    Setting("app.ref", Text("a branch, tag or commit"), "The branch, tag or commit.", "main"),
+    Setting(
+        "app.ref",
+        Text("a branch or tag name as git accepts it", check=gitref.ref_problem),
+        "The branch or tag to deploy.",
+        "main",
+    ),
     Setting(
         "app.accessLog",
         Choice(("sampled", "nginx", "both", "off")),
@@ -357,7 +362,10 @@ SETTINGS = (
     Setting("alerts.diskPercent", Integer(1, 100), "Alert above this disk use.", 85, unit="%"),
     Setting(
         "alertSlackUrl",
-        Secret("a Slack incoming-webhook URL"),
+        Secret(
+            "a Slack incoming-webhook URL (https://hooks.slack.com/services/...)",
+            re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+"),
+        ),
         "Where Slack alerts are posted; read as a Pulumi secret, never into the settings.",
         unset="no Slack alerts",
     ),

@@ -20,6 +20,8 @@ class Problem:
     def __str__(self) -> str:
         # pyscale's own keys are dotted names; another namespace's key arrives whole.
         name = self.key if ":" in self.key else f"{NAMESPACE}:{self.key}"
+        if self.value is ...:  # a place in a file rather than a value
+            return f"{name}: {self.allowed}"
         return f"{name} = {self.value!r}: {self.allowed}"
 
 

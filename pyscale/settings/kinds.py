@@ -205,7 +205,9 @@ class Text:
     def read(self, value: Any, cloud: Cloud | None) -> str:
         if self.pattern is None and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # `ref: 2024` is a tag name, not a number
-        if not isinstance(value, str) or (self.pattern and not self.pattern.match(value)):
+        # fullmatch: a pattern's `$` also matches before a trailing newline, which would
+        # then reach the rendered files.
+        if not isinstance(value, str) or (self.pattern and not self.pattern.fullmatch(value)):
             raise Refused(f"must be {self.what}")
         why = self.check(value) if self.check else None
         if why:
@@ -261,6 +263,9 @@ class Secret:
     get_secret, so it never enters Settings, an error message or a plan."""
 
     what: str
+    # The value's shape ("https://hooks.slack.com/..."): why a value is refused, or None.
+    # Checked on the decrypted value the engine hands the program; never shown.
+    pattern: re.Pattern[str] | None = None
     label = "secret"
     cloud_dependent = False
 
@@ -268,6 +273,11 @@ class Secret:
         return f"{self.what}, set with `pulumi config set --secret`"
 
     def read(self, value: Any, cloud: Cloud | None) -> None:
+        return None
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, str) or (self.pattern and not self.pattern.fullmatch(value)):
+            return f"must be {self.what} (the value is not shown)"
         return None
 
     def schema(self, cloud: Cloud | None) -> dict[str, Any]:

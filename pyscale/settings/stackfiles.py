@@ -7,12 +7,15 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pyscale.settings import namespaces
+from pyscale.settings import namespaces, stackyaml
+from pyscale.settings.declarations import SETTINGS
 from pyscale.settings.errors import NAMESPACE, Problem, SettingsError
+from pyscale.settings.kinds import Secret
 from pyscale.settings.model import Settings
 from pyscale.settings.parse import parse
+
+# What an encrypted value reads as offline: it cannot be decrypted without the stack's key.
+SECRET_PLACEHOLDER = "[secret]"
 
 
 def from_pulumi_config(
@@ -22,7 +25,7 @@ def from_pulumi_config(
     refuse what it holds outside `pyscale:` that pyscale does not know to be safe
     (namespaces.py; credentials must be among `secret_keys` when those are known)."""
     prefix = f"{NAMESPACE}:"
-    foreign = namespaces.problems(config, secret_keys)
+    foreign = [*namespaces.problems(config, secret_keys), *_secret_problems(config, secret_keys)]
     try:
         parsed = parse(
             stack, {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
@@ -34,18 +37,40 @@ def from_pulumi_config(
     return parsed
 
 
+def _secret_problems(config: Mapping[str, Any], secret_keys: Collection[str] | None) -> list:
+    """A secret setting given in plain text, or not in its shape (its value never shown)."""
+    found = []
+    for setting in SETTINGS:
+        key = f"{NAMESPACE}:{setting.key}"
+        if not isinstance(setting.kind, Secret) or key not in config:
+            continue
+        if secret_keys is not None and key not in secret_keys:
+            why = f"is a secret given in plain text; set it with `pulumi config set --secret {key}`"
+            found.append(Problem(setting.key, "[not shown]", why))
+        elif config[key] != SECRET_PLACEHOLDER and (why := setting.kind.problem(config[key])):
+            found.append(Problem(setting.key, "[secret]", why))
+    return found
+
+
 def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
     """Read Pulumi.<stack>.yaml into the engine's form: (config strings, secret keys).
 
+    Read as Pulumi reads it (stackyaml.py: YAML 1.2, duplicate keys and aliases refused).
     Encrypted values (`secure:`) cannot be decrypted offline; they become a placeholder and
     stay marked secret, which is all an offline plan needs.
     """
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = stackyaml.load(path.read_text()) or {}
+    except stackyaml.StackYamlError as error:
+        raise SettingsError(path.stem[len("Pulumi.") :], [error.problem(path.name)]) from None
+    if not isinstance(document, Mapping) or not isinstance(document.get("config") or {}, Mapping):
+        problem = Problem(f"{path.name}:config", type(document).__name__, "must be a mapping")
+        raise SettingsError(path.stem[len("Pulumi.") :], [problem])
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():
         if isinstance(value, Mapping) and set(value) == {"secure"}:
-            config[key] = "[secret]"
+            config[key] = SECRET_PLACEHOLDER
             secret_keys.append(key)
         elif isinstance(value, str):
             config[key] = value

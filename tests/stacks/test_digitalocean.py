@@ -492,10 +492,12 @@ def test_monitoring_watches_the_nodes_and_the_url(
 
 
 def test_slack_alerts_need_the_webhook_secret() -> None:
-    run = offline.run("prod", overrides={"pyscale:alertSlackUrl": "https://hooks.slack.com/x"})
+    url = "https://hooks.slack.com/services/T0/B0/x"
+    run = offline.run("prod", overrides={"pyscale:alertSlackUrl": url},
+                      secret_overrides=["pyscale:alertSlackUrl"])  # fmt: skip
     for alert in run.of_type(MONITOR_ALERT):
         (slack,) = alert.inputs["alerts"]["slacks"]
-        assert slack == {"channel": "#pyscale-alerts", "url": "https://hooks.slack.com/x"}
+        assert slack == {"channel": "#pyscale-alerts", "url": url}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -55,3 +55,26 @@ def test_a_hostile_prod_stack_file_exits_2(tmp_path: Path, capsys: pytest.Captur
     assert code == 2
     assert f"{named} = " in captured.out + captured.err
     assert "Traceback" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ("", "  pyscale:tls: managed", "key 'pyscale:tls' is given twice (also on line 24)"),
+        ("  pyscale:backups: true", "  pyscale:backups: no", "pyscale:backups = 'no'"),
+        ("", "  pyscale:alerts: *anchor", "take no aliases"),
+    ],
+)
+def test_a_stack_file_pulumi_would_read_otherwise_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, says: str
+) -> None:
+    """Duplicate keys, YAML 1.1 booleans (a string to Pulumi) and aliases."""
+    text = (REPO / "Pulumi.prod.yaml").read_text()
+    text = text.replace(old, new) if old else text + new + "\n"
+    (tmp_path / "Pulumi.prod.yaml").write_text(text)
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    code = cli.main(["--stack-dir", str(tmp_path), "plan", "--stack", "prod"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert says in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err

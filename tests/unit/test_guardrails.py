@@ -197,3 +197,111 @@ def test_every_problem_is_listed_together() -> None:
     with pytest.raises(settings.SettingsError) as caught:
         settings.from_pulumi_config("prod", {"pyscal:nodeCount": "9", "pyscale:tls": "off"})
     assert [p.key for p in caught.value.problems] == ["pyscal:nodeCount", "tls"]
+
+
+# --- 4. strict parsing ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"domain": "app.example.com\n"}, "domain"),  # `$` matched before the newline
+        ({"database": {"maintenanceHour": "03:00\n"}}, "database.maintenanceHour"),
+        ({"app": {"repo": "https://github.com/o/r.git", "module": "pkg.wsgi:app\n"}},
+         "app.module"),
+        ({"domain": ["app.example.com"]}, "domain"),  # a list where a string belongs
+        ({"domain": {"name": "app.example.com"}}, "domain"),
+        ({"database": ["db-s-4vcpu-8gb"]}, "database"),
+    ],
+)  # fmt: skip
+def test_whole_values_of_the_right_type_only(raw: dict, key: str) -> None:
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.parse("staging", {**DOMAIN, **raw})
+    assert key in [p.key for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("ref", ["main", "release/1.2", "v2.0.1", "feature/x-y_z", "2024"])
+def test_git_refs_git_accepts_are_accepted(ref: str) -> None:
+    assert settings.parse("staging", {**DOMAIN, "app": {"ref": ref}}).app.ref == ref
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["--upload-pack=touch /tmp/x", "-b", "a..b", "a b", "a\tb", "x.lock", "rel/x.lock",
+     ".hidden", "rel/.hidden", "x@{1}", "@", "x/", "/x", "a//b", "x.", "a~1", "a^", "a:b",
+     "a?", "a*", "a[", "a\\b", "main\n", ""],
+)  # fmt: skip
+def test_git_refs_git_refuses_are_refused(ref: str) -> None:
+    problem = refusal("staging", {"app": {"ref": ref}})
+    assert problem.key == "app.ref"
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://github.com/example/app.git", True),
+        ("git@github.com:example/app.git", True),
+        ("ssh://git@github.com/example/app.git", True),
+        ("https://oauth2:ghp_token@github.com/example/app.git", False),
+        ("https://ghp_token@github.com/example/app.git", False),
+        ("ssh://git:password@github.com/example/app.git", False),
+    ],
+)
+def test_git_credentials_never_ride_in_the_url(url: str, ok: bool) -> None:
+    raw = {**DOMAIN, "app": {"repo": url, "module": "pkg.wsgi:app"}}
+    if ok:
+        assert settings.parse("staging", raw).app.repo == url
+    else:
+        problem = refusal("staging", {"app": {"repo": url, "module": "pkg.wsgi:app"}})
+        assert problem.key == "app.repo" and "holds credentials" in problem.allowed
+
+
+def stack_file(tmp_path, body: str) -> settings.Settings:
+    (tmp_path / "Pulumi.staging.yaml").write_text("config:\n" + body)
+    return settings.load("staging", tmp_path)
+
+
+def test_a_stack_file_is_read_as_yaml_1_2(tmp_path) -> None:
+    """PyYAML alone (YAML 1.1) reads `03:00` as 180 and `no` as False; Pulumi does not."""
+    parsed = stack_file(tmp_path, "  pyscale:domain: app.example.com\n"
+                                  "  pyscale:database:\n    maintenanceHour: 03:00\n")  # fmt: skip
+    assert parsed.database.maintenance_hour == "03:00"
+    with pytest.raises(settings.SettingsError) as caught:
+        stack_file(tmp_path, "  pyscale:domain: app.example.com\n  pyscale:backups: no\n")
+    (problem,) = caught.value.problems
+    assert (problem.key, problem.value) == ("backups", "no")
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("  pyscale:nodeCount: 2\n  pyscale:nodeCount: 3\n", "is given twice (also on line 2)"),
+        ("  pyscale:sshKeys: &k [a]\n  pyscale:alerts: {emails: *k}\n", "take no aliases"),
+        ("  pyscale:nodeCount: [\n", "is not valid YAML"),
+    ],
+)
+def test_a_stack_file_that_cannot_mean_one_thing_is_refused(tmp_path, body: str,
+                                                            says: str) -> None:  # fmt: skip
+    with pytest.raises(settings.SettingsError) as caught:
+        stack_file(tmp_path, body)
+    (problem,) = caught.value.problems
+    assert problem.key.startswith("Pulumi.staging.yaml:") and says in problem.allowed
+
+
+# --- 5. secrets (the settings' part) ----------------------------------------------------
+
+SLACK = "https://hooks.slack.com/services/T0/B0/x"
+
+
+def test_a_slack_webhook_must_be_a_secret() -> None:
+    config = {**PROD, "pyscale:alertSlackUrl": SLACK}
+    settings.from_pulumi_config("prod", config, ["pyscale:alertSlackUrl"])
+    problem = foreign_refusal({"pyscale:alertSlackUrl": SLACK})
+    assert problem.key == "alertSlackUrl" and "secret given in plain text" in problem.allowed
+    assert SLACK not in str(problem)
+
+
+def test_a_slack_webhook_of_another_shape_is_refused_unshown() -> None:
+    problem = foreign_refusal({"pyscale:alertSlackUrl": "https://attacker.example/x"},
+                              ("pyscale:alertSlackUrl",))  # fmt: skip
+    assert problem.key == "alertSlackUrl" and "attacker" not in str(problem)

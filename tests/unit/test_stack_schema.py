@@ -84,7 +84,7 @@ def crafted(directory: Path, name: str, case: tuple[str, dict, dict]) -> Path:
     for dotted, value in nested.items():
         group, _, key = dotted.partition(".")
         config.setdefault(f"pyscale:{group}", {})[key] = value
-    config.update({"digitalocean:token": SECURE, "pulumi:tags": {"team": "web"}})
+    config.update({"digitalocean:token": dict(SECURE), "pulumi:tags": {"team": "web"}})
     path = directory / f"Pulumi.{name}.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
