@@ -259,6 +259,9 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
     if settings.app.is_demo:
         files.extend(_demo_files(APP_DIR))
     document = {
+        # SSH with keys only (cloud-init sets sshd's PasswordAuthentication no); the keys are
+        # the stack's sshKeys, put on by the cloud.
+        "ssh_pwauth": False,
         "package_update": True,
         "package_upgrade": True,
         "packages": _packages(settings),

@@ -47,6 +47,9 @@ class NodeDefaults:
     tls_session_cache: str = "shared:pyscale_tls:10m"
     tls_session_timeout: str = "1d"
     hsts_max_age_s: int = 63_072_000
+    # The cloud's metadata service (DigitalOcean and OpenStack alike): it serves the
+    # user-data, credentials included, so the node's services are denied it.
+    metadata_address: str = "169.254.169.254"
     # systemd waits this long between restarts so a crash loop does not spin the CPU.
     restart_sec_s: int = 2
     # After the drain's QUIT window, Nginx gets this long on TERM before systemd's KILL

@@ -459,3 +459,21 @@ def test_worker_recycling_is_staggered_not_jittered() -> None:
     assert g.restart_spacing_s >= 1
     worker_rps = capacity.throughput.node_rps_ceiling(s.node_size.vcpus, s.workload.cpu_ms)
     assert g.max_requests / (worker_rps / g.workers) >= capacity.seeds.RECYCLE_S - 1
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_nodes_services_cannot_reach_the_metadata_service(stack: str) -> None:
+    """The metadata service hands the user-data (the data stores' credentials) to whoever
+    asks; the app and Nginx never need it (issue 16, family 5)."""
+    node = render_node(settings.load(stack, REPO))
+    for path in ("/etc/systemd/system/pyscale.service",
+                 "/etc/systemd/system/nginx.service.d/pyscale.conf"):  # fmt: skip
+        lines = node.file(path).content.splitlines()
+        assert f"IPAddressDeny={render.NODE.metadata_address}" in lines, path
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ssh_takes_keys_only(stack: str) -> None:
+    node = render_node(settings.load(stack, REPO))
+    document = yaml.safe_load(node.user_data)
+    assert document["ssh_pwauth"] is False
