@@ -98,6 +98,7 @@ class _Template:
     owner: str = "root:root"
     tls_node_only: bool = False
     source: Path | None = None  # a file written as it is, not a template
+    compressed: bool = False  # gz+b64 in the user-data (which the clouds cap in size)
 
     def render(self, context: dict[str, Any]) -> str:
         if self.source is not None:
@@ -118,7 +119,7 @@ _TEMPLATES = (
     _Template("/etc/nginx/pyscale/tls.conf", tls_node_only=True),
     _Template("/etc/systemd/system/nginx.service.d/pyscale.conf"),
     _Template("/etc/pyscale/gunicorn.conf.py"),
-    _Template("/etc/pyscale/pyscale_worker.py", source=WORKER_MODULE),
+    _Template("/etc/pyscale/pyscale_worker.py", source=WORKER_MODULE, compressed=True),
     _Template("/etc/pyscale/env", permissions="0600", owner="pyscale:pyscale"),
     _Template("/etc/pyscale/constraints.txt"),
     _Template("/etc/pyscale/requirements.txt", source=NODE_LOCK),
@@ -252,6 +253,7 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
             content=t.render(context),
             permissions=t.permissions,
             owner=t.owner,
+            compressed=t.compressed,
         )
         for t in _TEMPLATES
         if context["tls_node"] or not t.tls_node_only

@@ -55,9 +55,11 @@ def test_user_data_writes_exactly_the_rendered_files(stack: str) -> None:
         (f["path"], decoded(f), f["permissions"], f["owner"]) for f in document["write_files"]
     ]
     assert written == [(f.path, f.content, f.permissions, f.owner) for f in node.files]
-    # Only the demo app's source is compressed; every config file reads as it lands.
+    # Only Python source is compressed (the demo app, the worker class); every config file
+    # reads in the user-data as it lands.
     packed = [f["path"] for f in document["write_files"] if "encoding" in f]
-    assert packed and all(p.startswith(render.DEMO_DIR) for p in packed)
+    assert packed and all(p.endswith((".py", ".toml")) for p in packed)
+    assert "/etc/pyscale/pyscale_worker.py" in packed
     # Deferred: written after packages and the pyscale user exist (owners must resolve).
     assert all(f["defer"] is True for f in document["write_files"])
 
