@@ -39,12 +39,13 @@ def source_network(source: Any) -> Network | None:
     return network
 
 
-def covered_families(sources: list[Any]) -> list[str]:
-    """The whole address families ("0.0.0.0/0", "::/0") that `sources` cover between them:
-    0.0.0.0/1 and 128.0.0.0/1 cover 0.0.0.0/0 as surely as 0.0.0.0/0 does."""
+def covered_families(networks: list[Network]) -> list[str]:
+    """The whole address families ("0.0.0.0/0", "::/0") that `networks` (as source_network
+    reads them) cover between them: 0.0.0.0/1 and 128.0.0.0/1 cover 0.0.0.0/0 as surely as
+    0.0.0.0/0 does."""
     v4: list[ipaddress.IPv4Network] = []
     v6: list[ipaddress.IPv6Network] = []
-    for network in filter(None, map(source_network, sources)):
+    for network in networks:
         if isinstance(network, ipaddress.IPv4Network):
             v4.append(network)
         else:

@@ -15,16 +15,17 @@ def check_ssh_not_public(res: Res) -> list[str]:
     union of every source the resource admits to port 22, however each is written."""
     sources = [s for rule in ingress_rules(res) if tcp(rule) and rule.covers(SSH_PORT)
                for s in rule.sources]  # fmt: skip
+    read = {str(s): source_network(s) for s in sources if isinstance(s, str)}
     found = []
-    unreadable = sorted(s for s in sources if isinstance(s, str) and source_network(s) is None)
+    unreadable = sorted(s for s, network in read.items() if network is None)
     if unreadable:
         found.append(
             f"{res.name}: inbound tcp port {SSH_PORT} from {', '.join(map(repr, unreadable))}, "
             "which is not an address in CIDR form: what it admits cannot be checked"
         )
-    covered = covered_families(sources)
+    covered = covered_families([n for n in read.values() if n is not None])
     if covered:
-        named = sorted({str(s) for s in sources if source_network(s) is not None})
+        named = sorted(s for s, network in read.items() if network is not None)
         found.append(
             f"{res.name}: inbound tcp port {SSH_PORT} from {', '.join(named)}, which together "
             f"cover {' and '.join(covered)}; allow SSH from named CIDRs "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyscale.settings.errors import NAMESPACE, Problem
+from pyscale.settings.parse import SECRET_SHOWN
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def problems(config: Mapping[str, Any], secret_keys: Collection[str] | None) -> 
         namespace, _, name = key.partition(":")
         if namespace == NAMESPACE:
             continue
-        shown = "[secret]" if secret_keys is not None and key in secret_keys else config[key]
+        shown = SECRET_SHOWN if secret_keys is not None and key in secret_keys else config[key]
         if namespace not in ALLOWED:
             close = difflib.get_close_matches(namespace.lower(), KNOWN_NAMESPACES, n=1)
             hint = f"; did you mean {close[0]}:{name}?" if close else ""

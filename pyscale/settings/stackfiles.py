@@ -12,7 +12,7 @@ from pyscale.settings.declarations import SETTINGS
 from pyscale.settings.errors import NAMESPACE, Problem, SettingsError
 from pyscale.settings.kinds import Secret
 from pyscale.settings.model import Settings
-from pyscale.settings.parse import parse
+from pyscale.settings.parse import SECRET_SHOWN, parse
 
 # What an encrypted value reads as offline: it cannot be decrypted without the stack's key.
 SECRET_PLACEHOLDER = "[secret]"
@@ -48,7 +48,7 @@ def _secret_problems(config: Mapping[str, Any], secret_keys: Collection[str] | N
             why = f"is a secret given in plain text; set it with `pulumi config set --secret {key}`"
             found.append(Problem(setting.key, "[not shown]", why))
         elif config[key] != SECRET_PLACEHOLDER and (why := setting.kind.problem(config[key])):
-            found.append(Problem(setting.key, "[secret]", why))
+            found.append(Problem(setting.key, SECRET_SHOWN, why))
     return found
 
 
@@ -59,16 +59,18 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
     Encrypted values (`secure:`) cannot be decrypted offline; they become a placeholder and
     stay marked secret, which is all an offline plan needs.
     """
+    stack = path.stem[len("Pulumi.") :]
     try:
         document = stackyaml.load(path.read_text()) or {}
     except stackyaml.StackYamlError as error:
-        raise SettingsError(path.stem[len("Pulumi.") :], [error.problem(path.name)]) from None
-    if not isinstance(document, Mapping) or not isinstance(document.get("config") or {}, Mapping):
-        problem = Problem(f"{path.name}:config", type(document).__name__, "must be a mapping")
-        raise SettingsError(path.stem[len("Pulumi.") :], [problem])
+        raise SettingsError(stack, [error.problem(path.name)]) from None
+    section = (document.get("config") or {}) if isinstance(document, Mapping) else document
+    if not isinstance(section, Mapping):
+        problem = Problem(f"{path.name}:config", type(section).__name__, "must be a mapping")
+        raise SettingsError(stack, [problem])
     config: dict[str, str] = {}
     secret_keys: list[str] = []
-    for key, value in (document.get("config") or {}).items():
+    for key, value in section.items():
         if isinstance(value, Mapping) and set(value) == {"secure"}:
             config[key] = SECRET_PLACEHOLDER
             secret_keys.append(key)

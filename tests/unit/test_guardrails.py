@@ -305,3 +305,10 @@ def test_a_slack_webhook_of_another_shape_is_refused_unshown() -> None:
     problem = foreign_refusal({"pyscale:alertSlackUrl": "https://attacker.example/x"},
                               ("pyscale:alertSlackUrl",))  # fmt: skip
     assert problem.key == "alertSlackUrl" and "attacker" not in str(problem)
+
+
+def test_a_config_section_that_is_not_a_mapping_is_named(tmp_path) -> None:
+    with pytest.raises(settings.SettingsError) as caught:
+        stack_file(tmp_path, "  - pyscale:nodeCount\n")
+    (problem,) = caught.value.problems
+    assert (problem.key, problem.value) == ("Pulumi.staging.yaml:config", "list")
