@@ -204,9 +204,8 @@ SETTINGS = (
         Strings(
             "networks such as 198.51.100.0/24",
             "a network such as 198.51.100.0/24",
-            lambda v: True,
-            _cidr_problem,
-            addresses.ssh_sources_problem,
+            problem=_cidr_problem,
+            whole=addresses.ssh_sources_problem,
         ),
         "Networks allowed to reach port 22 on the nodes; empty: SSH from nowhere.",
         (),

@@ -226,7 +226,7 @@ class Strings:
 
     entries: str  # "CIDRs such as 198.51.100.0/24"
     each: str  # "a network in CIDR form such as 198.51.100.0/24"
-    entry: Callable[[str], bool]
+    entry: Callable[[str], bool] | None = None  # None: any string (`problem` says the rest)
     # Why an entry that passes `entry` is still refused ("is not written canonically..."),
     # and why the list as a whole is ("together cover 0.0.0.0/0..."), or None.
     problem: Callable[[str], str | None] | None = None
@@ -241,7 +241,7 @@ class Strings:
         value = decode(value)
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise Refused(f"must be {self.words()}")
-        bad = [v for v in value if not self.entry(v)]
+        bad = [v for v in value if self.entry and not self.entry(v)]
         if bad:
             raise Refused(f"each entry must be {self.each}", bad if len(bad) > 1 else bad[0])
         for v in value:

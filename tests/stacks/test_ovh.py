@@ -19,7 +19,7 @@ from components.ovh import WebStack, WebStackArgs, database, loadbalancer, netwo
 from pyscale import capacity, clouds, offline, settings
 from pyscale.clouds.ovh import mocks, pricing
 from pyscale.rollout.plan import GATE_TYPE
-from tests.stacks.variants import renamed
+from tests.stacks.variants import run_as
 
 STACK = "prod-ovh"
 T_VRACK = "ovh:index/cloudNetworkPrivateVrack:CloudNetworkPrivateVrack"
@@ -58,7 +58,7 @@ def run_staging(**overrides: str) -> offline.Run:
     """The prod-ovh stack file as a staging stack: the variants prod refuses (one node,
     plaintext, no backups)."""
     config = {f"pyscale:{k}": v for k, v in {"environment": "staging", **overrides}.items()}
-    return offline.run("staging-ovh", renamed(STACK, "staging-ovh"), overrides=config)
+    return run_as(STACK, "staging-ovh", config)
 
 
 def one(r: offline.Run, type_token: str, engine: str | None = None) -> offline.Registered:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+
+from pyscale import offline
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,3 +24,9 @@ def renamed(source: str, name: str) -> Path:
     root = Path(tempfile.mkdtemp(prefix=f"pyscale-{name}-"))
     shutil.copy(REPO / f"Pulumi.{source}.yaml", root / f"Pulumi.{name}.yaml")
     return root
+
+
+def run_as(source: str, name: str, overrides: Mapping[str, str]) -> offline.Run:
+    """An offline run of `source`'s stack file as stack `name` (itself when they match)."""
+    root = REPO if name == source else renamed(source, name)
+    return offline.run(name, root, overrides=overrides)
