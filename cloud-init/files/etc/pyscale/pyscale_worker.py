@@ -20,11 +20,11 @@ runs it under real Gunicorn.
 
 from __future__ import annotations
 
-import ipaddress
 from functools import partial
 from typing import Any
 
 import gevent
+from gunicorn.http.message import _ip_in_allow_list
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler, PyWSGIServer
 
 
@@ -94,21 +94,16 @@ class Server(PyWSGIServer):
             # One connection per accept wake-up, as Gunicorn's `gevent` worker does: the
             # first worker to wake must not take a whole burst of Nginx's connections.
             self.max_accept = 1
-        self._any_peer = "*" in worker.cfg.forwarded_allow_ips
-        self._networks = worker.cfg.forwarded_allow_networks()
 
     def trusts(self, peer: object) -> bool:
-        """Whether `peer` may set the scheme headers, as Gunicorn decides it: a unix-socket
-        peer always may, a TCP peer only from forwarded_allow_ips."""
-        if not isinstance(peer, tuple):
-            return True
-        if self._any_peer:
-            return True
-        try:
-            address = ipaddress.ip_address(peer[0])
-        except ValueError:
-            return False
-        return any(address in network for network in self._networks)
+        """Whether `peer` may set the scheme headers, decided by Gunicorn's own check: a
+        unix-socket peer always may, a TCP peer only from forwarded_allow_ips. (The helper
+        is Gunicorn-internal; the node lock pins Gunicorn, and tests/render/test_worker.py
+        fails if it moves.)"""
+        cfg = self.worker.cfg
+        return not isinstance(peer, tuple) or _ip_in_allow_list(
+            str(peer[0]), cfg.forwarded_allow_ips, cfg.forwarded_allow_networks()
+        )
 
 
 class Worker(GeventPyWSGIWorker):
