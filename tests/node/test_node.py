@@ -177,9 +177,14 @@ def test_a_killed_worker_is_respawned_and_errors_stop_within_two_seconds(
 
 
 def _raw(node: RunningNode, data: bytes, timeout: float = 5) -> bytes:
-    """Send raw bytes; everything the server answers before it closes (b'' if nothing)."""
+    """Send raw bytes; everything the server answers before it closes (b'' if nothing).
+
+    The client then half-closes, as one that has sent all it will: after refusing a body
+    (413) Nginx lingers, reading what the client still sends, until EOF or its 5 s
+    lingering_timeout, which raced this socket's own 5 s timeout."""
     with socket.create_connection((node.ip, 80), timeout=timeout) as sock:
         sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
         chunks = []
         try:
             while chunk := sock.recv(65536):
