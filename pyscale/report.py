@@ -86,6 +86,17 @@ def _short(value: Any) -> str:
     return text if len(text) <= 48 else text[:45] + "..."
 
 
+def _edge_text(e: capacity.EdgePlan) -> str:
+    """Nginx's per-client limits on each node, in one line."""
+    conns = f"{e.client_concurrency:,} in flight" if e.client_concurrency else "no in-flight limit"
+    rate = "no rate limit"
+    if e.client_rate:
+        rate = f"{e.client_rate:,} req/s (burst {e.client_burst:,})"
+    exempt = f"; exempt: {', '.join(e.exempt_cidrs)}" if e.exempt_cidrs else ""
+    demo = "; demo /db /cache /io: private network only" if e.private_demo_routes else ""
+    return f"{conns}, {rate} per node, 429 beyond{exempt}{demo}"
+
+
 def _print_throughput(plan: capacity.CapacityPlan) -> None:
     out = sys.stdout.write
     t = plan.throughput
@@ -183,6 +194,7 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
         else "none (single node)"
     )
     out(f"  load balancer    {lb_text}\n")
+    out(f"  per client       {_edge_text(plan.edge)}\n")
     out(f"  checks           {sum(ch.ok for ch in all_checks)}/{len(all_checks)} links hold\n")
     _print_throughput(plan)
     _print_rollout(plan)

@@ -43,6 +43,22 @@ class NginxPlan:
 
 
 @dataclass(frozen=True)
+class EdgePlan:
+    """What one client address may take of one node (Nginx limit_conn and limit_req).
+
+    Counted after the real-IP module, so behind the load balancer each client is itself;
+    the VPC, loopback and `exempt_cidrs` are not counted. 0 turns a limit off."""
+
+    client_concurrency: int  # requests one client may have in flight on this node
+    client_rate: int  # requests/s one client may send this node, sustained
+    client_burst: int  # requests above the rate let through at once before 429
+    zone_mb: int  # each shared-memory zone: a state per client address in flight
+    exempt_cidrs: tuple[str, ...]
+    # The demo app's /db, /cache and /io answer the VPC and loopback only (404 elsewhere).
+    private_demo_routes: bool
+
+
+@dataclass(frozen=True)
 class KernelPlan:
     somaxconn: int
     tcp_max_syn_backlog: int
@@ -134,6 +150,7 @@ class CapacityPlan:
     max_nodes: int | None
     gunicorn: GunicornPlan
     nginx: NginxPlan
+    edge: EdgePlan
     kernel: KernelPlan
     database: DatabasePlan
     cache: CachePlan

@@ -12,6 +12,7 @@ from pyscale.capacity.model import (
     CachePlan,
     CapacityPlan,
     DatabasePlan,
+    EdgePlan,
     GunicornPlan,
     KernelPlan,
     LoadBalancerPlan,
@@ -20,6 +21,8 @@ from pyscale.capacity.model import (
 from pyscale.capacity.seeds import (
     CACHE_CLIENT_FRACTION,
     CACHE_POOL_PER_PROCESS_MAX,
+    CLIENT_SHARE,
+    CLIENT_STATE_BYTES,
     DB_MIN_RESERVED,
     DB_POOL_PER_PROCESS_MAX,
     DB_RESERVED_FRACTION,
@@ -136,6 +139,7 @@ def plan(
         upstream_keepalive_timeout_s=NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S,
         limit_nofile=nginx_rlimit,
     )
+    edge = _edge(settings, per_node, throughput.node_rps_ceiling(vcpus, settings.workload.cpu_ms))
     lb = (
         clouds.get(settings.cloud).load_balancer(throughput.load_balancer_demand(settings))
         if nodes > 1
@@ -152,6 +156,7 @@ def plan(
         max_nodes=limit.value if (limit := clouds.get(settings.cloud).catalog.max_nodes) else None,
         gunicorn=gunicorn,
         nginx=nginx,
+        edge=edge,
         kernel=kernel,
         database=database,
         cache=cache,
@@ -163,6 +168,23 @@ def plan(
     if broken:
         raise CapacityError(broken)
     return result
+
+
+def _edge(settings: Settings, per_node: int, node_rps: int) -> EdgePlan:
+    """Per-client limits: the settings', or a CLIENT_SHARE of the node's slots and CPU.
+    A zone holds a state for every client address with a request in flight on the node."""
+    chosen = settings.edge
+    rate = node_rps // CLIENT_SHARE if chosen.client_rate is None else chosen.client_rate
+    return EdgePlan(
+        client_concurrency=per_node // CLIENT_SHARE
+        if chosen.client_concurrency is None
+        else chosen.client_concurrency,
+        client_rate=rate,
+        client_burst=rate,  # one second's worth, let through without delay
+        zone_mb=max(1, math.ceil(per_node * CLIENT_STATE_BYTES / 2**20)),
+        exempt_cidrs=chosen.exempt_cidrs,
+        private_demo_routes=settings.app.is_demo and settings.environment == "prod",
+    )
 
 
 def _rollout(

@@ -81,3 +81,10 @@ DB_QUERIES_PER_VCPU = 5_000
 # VM (no pipelining, no TLS, client on the same 2 cores); TLS and the network hop cost the
 # rest of the margin. An assumption, not a provider figure.
 CACHE_OPS_PER_SECOND = 60_000
+
+# Per-client limits at the edge (edge.*): by default one client address may take a tenth of
+# a node's slots and CPU, so no single address can starve the others. Nginx keeps a state
+# per client address in a shared zone: 128 bytes on 64-bit platforms for limit_req, 64 for
+# limit_conn (https://nginx.org/r/limit_req_zone, https://nginx.org/r/limit_conn_zone).
+CLIENT_SHARE = 10
+CLIENT_STATE_BYTES = 128

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pyscale import capacity
 from pyscale.localnode.host import Machine
+from pyscale.localnode.netns import VETH_BLOCK
 from pyscale.settings import Settings
 
 
@@ -50,6 +51,15 @@ def local_plan(stack: Settings, machine: Machine | None = None) -> LocalPlan:
             f"tls: the stack uses '{stack.tls}'; the local node serves plain HTTP "
             "(no certificate for this name here), so port 80 serves the app"
         )
+    # The host reaches the node over the veth pair and stands in for the load balancer, so
+    # the node's private network here is the veth block: the host may forward a client's
+    # address (X-Forwarded-For) and, like the load balancer, is not counted by the
+    # per-client limits (a benchmark's load comes from it).
+    settings = dataclasses.replace(settings, vpc_cidr=str(VETH_BLOCK))
+    notes.append(
+        f"vpc: the host stands in for the load balancer over the veth pair, so the node's "
+        f"private network is {VETH_BLOCK} here (the stack's VPC is {stack.vpc_cidr})"
+    )
     size = stack.node_size
     if size.vcpus > machine.cpus or size.memory_gib > machine.memory_gib:
         local_size = dataclasses.replace(

@@ -21,7 +21,7 @@ import yaml
 
 from pyscale import capacity, nodeos, render
 from pyscale.rehearsal import images, recipes, tls, tlscheck
-from pyscale.rehearsal.inspect import REQUESTS, Node, probes
+from pyscale.rehearsal.inspect import REQUESTS, Node, probes, public_probes
 from pyscale.rehearsal.podman import Podman, host_nofile
 from pyscale.rehearsal.report import BootReport, Probe
 from pyscale.rehearsal.services import SERVICES, Addresses, DataStores
@@ -111,9 +111,13 @@ class Rehearsal:
         node = Node(self.podman, self.node_name)
         status = self._wait(node)
         host = self.settings.domain or "localhost"
-        tls_report, node_probes = None, probes(self.at.node, host)
         if self.settings.tls == "node":
             tls_report, node_probes = self._tls(node, host, ca[0], toolbox_image, testssl)
+        else:
+            tls_report = None
+            node_probes = probes(self.at.node, host) + public_probes(
+                self.at.node, host, plan.edge.private_demo_routes
+            )
         return BootReport(
             stack=self.settings.stack,
             image=node_image,

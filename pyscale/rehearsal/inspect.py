@@ -9,6 +9,7 @@ import re
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 
 from pyscale import render
 from pyscale.capacity import CapacityPlan
@@ -25,6 +26,8 @@ HTTP_TIMEOUT_S = 15
 # (method, path, what the body must hold): the demo app's routes, each through the stores.
 REQUESTS = (("GET", "/healthz", "ok"), ("GET", "/", ""), ("GET", "/io?ms=10", "waited_ms"),
             ("POST", "/db", ""), ("GET", "/db", ""), ("GET", "/cache", ""))  # fmt: skip
+# A client behind the load balancer (TEST-NET-2): the balancer names it in X-Forwarded-For.
+PUBLIC_CLIENT = "198.51.100.7"
 
 
 class Node:
@@ -169,10 +172,12 @@ class Node:
         return found
 
 
-def probe(address: str, host: str, method: str, path: str, expect: str) -> Probe:
-    """One request from this machine to the node, as the load balancer sends it."""
+def probe(address: str, host: str, method: str, path: str, expect: str, client: str = "") -> Probe:
+    """One request from this machine to the node, as the load balancer sends it (for
+    `client` when given)."""
+    headers = {"Host": host} | ({"X-Forwarded-For": client} if client else {})
     request = urllib.request.Request(
-        f"http://{address}{path}", method=method, headers={"Host": host},
+        f"http://{address}{path}", method=method, headers=headers,
         data=b"" if method == "POST" else None,
     )  # fmt: skip
     try:
@@ -188,3 +193,18 @@ def probe(address: str, host: str, method: str, path: str, expect: str) -> Probe
 
 def probes(address: str, host: str) -> list[Probe]:
     return [probe(address, host, method, path, expect) for method, path, expect in REQUESTS]
+
+
+def public_probes(address: str, host: str, private_routes: bool) -> list[Probe]:
+    """The demo routes that reach the data stores, for a client behind the load balancer:
+    404 where the plan keeps them to the private network (prod), served elsewhere."""
+    found = []
+    for method, path, expect in REQUESTS:
+        if path.partition("?")[0] not in render.NODE.demo_private_routes:
+            continue
+        answer = probe(address, host, method, path, expect, client=PUBLIC_CLIENT)
+        if private_routes:
+            refused = answer.status == 404
+            answer = replace(answer, ok=refused, detail="" if refused else "expected 404")
+        found.append(replace(answer, path=f"{path} for {PUBLIC_CLIENT}"))
+    return found

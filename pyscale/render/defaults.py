@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyscale.settings import Settings
+from pyscale.settings import Settings, addresses
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,14 @@ class NodeDefaults:
     # The cloud's metadata service (DigitalOcean and OpenStack alike): it serves the
     # user-data, credentials included, so the node's services are denied it.
     metadata_address: str = "169.254.169.254"
+    # Networks on the node itself, private like the VPC (conf.d/pyscale.conf's geo).
+    loopback_networks: tuple[str, ...] = tuple(map(str, addresses.LOOPBACK))
+    # What a client over a per-client limit gets: Too Many Requests (RFC 6585), not
+    # Nginx's default 503, which says the node is unwell and a load balancer may act on.
+    limit_status: int = 429
+    # The demo app's routes that reach the data stores or hold a request open for up to a
+    # minute: in prod only the VPC and loopback reach them (capacity EdgePlan).
+    demo_private_routes: tuple[str, ...] = ("/db", "/cache", "/io")
     # systemd waits this long between restarts so a crash loop does not spin the CPU.
     restart_sec_s: int = 2
     # After the drain's QUIT window, Nginx gets this long on TERM before systemd's KILL

@@ -10,7 +10,6 @@ cloud's entry in pyscale/clouds, never decided here.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from pyscale import clouds, nodeos
@@ -51,35 +50,8 @@ _GIT_URL = re.compile(r"^(https://|git@|ssh://)\S+$")
 _HOUR = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _OVH_PROJECT = re.compile(r"^[0-9a-f]{32}$")
 
-# DigitalOcean takes VPC ranges from RFC 1918 only, no larger than /16 and no smaller than
-# /28; OVHcloud subnets accept the same. A range must also not overlap another VPC in the
-# same account, which one stack cannot see: each environment has its own default range.
-_PRIVATE_RANGES = tuple(
-    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-)
-_VPC_ALLOWED = "an RFC 1918 IPv4 CIDR from /16 to /28, such as 10.110.0.0/20"
 
-
-def _cidr_problem(value: str) -> str | None:
-    return addresses.canonical(value)[1]
-
-
-def _named(value: str) -> bool:
-    return bool(value.strip())
-
-
-def _vpc_cidr_problem(value: str) -> str | None:
-    """Why `value` cannot be a VPC range, or None when it can."""
-    network, why = addresses.canonical(value)
-    if network is None:
-        return f"{why}; must be {_VPC_ALLOWED}"
-    if network.version != 4 or not any(network.subnet_of(r) for r in _PRIVATE_RANGES):
-        return f"is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16; must be {_VPC_ALLOWED}"
-    if not 16 <= network.prefixlen <= 28:
-        return f"has a /{network.prefixlen} prefix; must be {_VPC_ALLOWED}"
-    return None
-
-
+_NETWORKS = ("networks such as 198.51.100.0/24", "a network such as 198.51.100.0/24")
 _PLANS = ", ".join(f"{name} {nodes}" for name, nodes in OVH_DATABASE_PLANS.items())
 
 GROUPS = (
@@ -88,6 +60,7 @@ GROUPS = (
     Group("cache", "Managed Valkey (Redis-compatible), for cache and sessions."),
     Group("app", "The WSGI application the nodes run; the embedded demo app without a repo."),
     Group("rollout", "How a change that replaces nodes rolls out: batches, health gate, drain."),
+    Group("edge", "What one client address may take of a node: Nginx's per-client limits."),
     Group("alerts", "Where monitoring alerts go, and their thresholds."),
 )
 
@@ -195,24 +168,23 @@ SETTINGS = (
     ),
     Setting(
         "sshKeys",
-        Strings("SSH key fingerprints, ids or names", "a key fingerprint, id or name", _named),
+        Strings(
+            "SSH key fingerprints, ids or names",
+            "a key fingerprint, id or name",
+            lambda v: bool(v.strip()),
+        ),
         "SSH keys put on every node (DigitalOcean fingerprints or ids, OVHcloud key-pair names).",
         (),
     ),
     Setting(
         "sshAllowCidrs",
-        Strings(
-            "networks such as 198.51.100.0/24",
-            "a network such as 198.51.100.0/24",
-            problem=_cidr_problem,
-            whole=addresses.ssh_sources_problem,
-        ),
+        Strings(*_NETWORKS, problem=addresses.cidr_problem, whole=addresses.ssh_sources_problem),
         "Networks allowed to reach port 22 on the nodes; empty: SSH from nowhere.",
         (),
     ),
     Setting(
         "vpcCidr",
-        Text(_VPC_ALLOWED, check=_vpc_cidr_problem),
+        Text(addresses.VPC_ALLOWED, check=addresses.vpc_problem),
         "The private network; one range per stack (DigitalOcean refuses overlapping VPCs).",
         ByEnvironment("10.112.0.0/20", "10.111.0.0/20", "10.110.0.0/20"),
     ),
@@ -343,6 +315,33 @@ SETTINGS = (
         unit="s",
         unset="the load balancer's detection time (35 s) plus 3 x workload.latencyMs "
         "(at least 5 s) for in-flight requests",
+    ),
+    Setting(
+        "edge.clientConcurrency",
+        Integer(0, 1_000_000),
+        "Requests one client address may have in flight on one node (Nginx limit_conn); more "
+        "get 429. Per node: a client's share of the fleet is nodes times this. 0: no limit.",
+        unit="requests",
+        unset="a tenth of a node's connection slots: no client can take a node from the others",
+    ),
+    Setting(
+        "edge.clientRate",
+        Integer(0, 1_000_000),
+        "Requests per second one client address may send one node (Nginx limit_req, a "
+        "second's worth let through at once); more get 429. 0: no limit.",
+        unit="requests/s",
+        unset="a tenth of what a node's CPUs finish per second (from workload.cpuMs)",
+    ),
+    Setting(
+        "edge.exemptCidrs",
+        Strings(
+            *_NETWORKS,
+            problem=addresses.nginx_network_problem,
+            whole=addresses.exempt_sources_problem,
+        ),
+        "Client networks the per-client limits do not count, such as the machines a load "
+        "test runs from; the VPC and loopback are never counted.",
+        (),
     ),
     Setting(
         "alerts.emails",

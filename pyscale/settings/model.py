@@ -82,6 +82,15 @@ class RolloutSettings:
 
 
 @dataclass(frozen=True)
+class EdgeSettings:
+    """What one client address may take of a node; None: the plan's share of the node."""
+
+    client_concurrency: int | None
+    client_rate: int | None
+    exempt_cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AlertSettings:
     """Where monitoring alerts go. Slack webhooks are secrets and read by the wiring."""
 
@@ -116,6 +125,7 @@ class Settings:
     alerts: AlertSettings
     workload: WorkloadSettings
     rollout: RolloutSettings
+    edge: EdgeSettings
     protect: bool
     backups: bool
     ovh_service_name: str | None = None
@@ -143,6 +153,7 @@ GROUP_MODELS: dict[str, type] = {
     "alerts": AlertSettings,
     "workload": WorkloadSettings,
     "rollout": RolloutSettings,
+    "edge": EdgeSettings,
 }
 
 

@@ -5,10 +5,12 @@ its own (pyscale/clouds/<cloud>/settings_rules.py); both kinds run once every va
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 from pyscale.clouds.base import SettingRule
+from pyscale.settings import addresses
 from pyscale.settings.declarations import DEMO_APP_MODULE
 
 
@@ -68,6 +70,23 @@ def _module_needs_repo(v: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _exempt_outside_private(v: Mapping[str, Any]) -> str | None:
+    # Nginx labels a client by the most specific network it is in: a part of the VPC listed
+    # here would stop being private (the demo routes would refuse the load balancer).
+    private = (ipaddress.ip_network(v["vpcCidr"]), *addresses.LOOPBACK)
+    for cidr in v["edge.exemptCidrs"]:
+        network = ipaddress.ip_network(cidr)
+        inside = next(
+            (p for p in private if p.version == network.version and network.subnet_of(p)), None
+        )
+        if inside is not None:
+            return (
+                f"{cidr} is inside {inside} (the VPC or loopback), which the limits never "
+                "count: leave it out"
+            )
+    return None
+
+
 RULES = (
     SettingRule("tls", ("domain",), "managed and node need a domain", _tls_needs_domain),
     SettingRule("certificateName", ("tls",), "required by tls: certificate", _certificate_named),
@@ -81,4 +100,10 @@ RULES = (
     SettingRule("app.module", ("app.repo",), "another module needs app.repo", _module_needs_repo),
     SettingRule("tls", ("environment",), "prod: never off", _prod_serves_tls),
     SettingRule("nodeCount", ("environment",), "prod: at least 2", _prod_redundant),
+    SettingRule(
+        "edge.exemptCidrs",
+        ("vpcCidr",),
+        "not inside the VPC or loopback (never counted)",
+        _exempt_outside_private,
+    ),
 )

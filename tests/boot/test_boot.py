@@ -23,6 +23,7 @@ import pytest
 
 from pyscale import capacity, render, settings
 from pyscale.rehearsal import Rehearsal
+from pyscale.rehearsal.inspect import PUBLIC_CLIENT
 from pyscale.rehearsal.report import ONESHOT_UNITS, PYSCALE_UNITS, BootReport
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,6 +112,10 @@ def test_requests_go_through_nginx_gunicorn_and_the_data_stores(booted, stack: s
     report = booted(stack)
     paths = {p.path for p in report.probes}
     assert any(path.endswith("/db") for path in paths) and any("/cache" in p for p in paths)
+    # A client behind the load balancer: prod's demo routes answer it 404 (probe.ok says so).
+    public = [p for p in report.probes if p.path.endswith(f" for {PUBLIC_CLIENT}")]
+    assert len(public) == 4 or settings.load(stack, REPO).tls == "node", public
+    assert {p.status == 404 for p in public} <= {stack.startswith("prod")}, public
     for probe in report.probes:
         assert probe.ok, probe
     assert report.serving, report.problems

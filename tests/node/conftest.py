@@ -53,15 +53,16 @@ APP_ROLE = "pyscale"
 
 @contextmanager
 def local_node(
-    stack_dir: Path, *, name: str = "", services: bool = True
+    stack_dir: Path, *, name: str = "", services: bool = True, stack_file: str = STACK_FILE
 ) -> Iterator[tuple[LocalNode, NodeInfo]]:
-    """The suite's stack up as a node (`name` tells a second one apart), always taken down.
+    """The suite's stack (or `stack_file`) up as a node (`name` tells a second one apart),
+    always taken down.
 
     Its state lives outside pytest's 0700 temporary directories: PostgreSQL and Nginx's
     workers run as other users and must traverse it."""
     prepare("the node tests", services)
     raise_nofile(capacity.LINUX_NR_OPEN)  # the load client's thousands of sockets
-    (stack_dir / f"Pulumi.{STACK}.yaml").write_text(STACK_FILE)
+    (stack_dir / f"Pulumi.{STACK}.yaml").write_text(stack_file)
     state_root = Path(tempfile.mkdtemp(prefix="pyscale-node-tests-"))
     state_root.chmod(0o755)
     node = LocalNode(STACK, state_root, name=name)

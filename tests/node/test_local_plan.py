@@ -4,10 +4,12 @@ note for each difference. Pure: machines are described, not probed."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from pyscale import capacity, settings
 from pyscale.localnode import Machine, local_plan
+from pyscale.localnode.netns import VETH_BLOCK
 from tests.node.conftest import STACK, STACK_FILE
 
 ROOMY = Machine(cpus=64, memory_gib=256, nofile_ceiling=capacity.LINUX_NR_OPEN)
@@ -22,8 +24,12 @@ def test_a_machine_that_grants_everything_runs_the_stacks_own_plan(tmp_path: Pat
     stack = _stack(tmp_path)
     local = local_plan(stack, ROOMY)
     assert local.plan == capacity.plan(stack)
-    assert local.settings == stack
-    assert local.notes == ()
+    # Only the private network differs: the host, as the load balancer, is in it.
+    assert local.settings == dataclasses.replace(stack, vpc_cidr=str(VETH_BLOCK))
+    assert local.notes == (
+        f"vpc: the host stands in for the load balancer over the veth pair, so the node's "
+        f"private network is {VETH_BLOCK} here (the stack's VPC is {stack.vpc_cidr})",
+    )
 
 
 def test_a_smaller_machine_gets_a_derived_plan_and_says_what_changed(tmp_path: Path) -> None:
@@ -52,3 +58,4 @@ def test_tls_is_served_as_plain_http_locally(tmp_path: Path) -> None:
     local = local_plan(settings.load(STACK, tmp_path), ROOMY)
     assert local.settings.tls == "off"
     assert local.notes[0].startswith("tls: the stack uses 'node'")
+    assert local.notes[1].startswith("vpc: the host stands in for the load balancer")

@@ -58,6 +58,9 @@ def test_text_plan_shows_capacity_cost_and_resources() -> None:
     for heading in ("Resources to create", "Capacity: target 10,000", "Monthly cost estimate",
                     "Prerequisites (", "requests/s", "new TLS connections/s"):  # fmt: skip
         assert heading in result.stdout
+    # staging: a tenth of an 8,000-slot node per client; the demo routes stay public.
+    assert "  per client       800 in flight, " in result.stdout
+    assert "private network only" not in result.stdout
 
 
 def write_stack(tmp_path: Path, **changes: object) -> Path:

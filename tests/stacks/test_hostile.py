@@ -29,6 +29,9 @@ HOSTILE = [
     ("digitalocean:spacesEndpoint", "https://example.net", "digitalocean:spacesEndpoint"),
     ("pyscal:nodeCount", "9", "pyscal:nodeCount"),
     ("PyScale:nodeCount", "9", "PyScale:nodeCount"),
+    # 6. the edge: an exemption that covers every client, one that is part of the VPC
+    ("pyscale:edge", '{"exemptCidrs": ["0.0.0.0/1", "128.0.0.0/1"]}', "pyscale:edge.exemptCidrs"),
+    ("pyscale:edge", '{"exemptCidrs": ["10.110.0.0/24"]}', "pyscale:edge.exemptCidrs"),
 ]  # fmt: skip
 
 

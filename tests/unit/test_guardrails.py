@@ -1,7 +1,8 @@
-"""Guardrails against a determined mistake (issue 16), families 1 to 3: address sets judged
-by what they cover, an environment the stack's name decides, provider config as an
-allow-list. Each member found is a case
-here: the canonical form accepted, every other spelling refused with the canonical one shown.
+"""Guardrails against a determined mistake (issue 16): address sets judged by what they
+cover, an environment the stack's name decides, provider config as an allow-list, strict
+parsing, secrets, and the edge's per-client limits and private demo routes. Each member
+found is a case here: the canonical form accepted, every other spelling refused with the
+canonical one shown.
 The stack-level proof (a hostile stack file registers nothing) is in
 tests/stacks/test_hostile.py.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyscale import settings
+from pyscale import capacity, render, settings
 from pyscale.settings import addresses
 
 DOMAIN = {"domain": "app.example.com"}
@@ -312,3 +313,83 @@ def test_a_config_section_that_is_not_a_mapping_is_named(tmp_path) -> None:
         stack_file(tmp_path, "  - pyscale:nodeCount\n")
     (problem,) = caught.value.problems
     assert (problem.key, problem.value) == ("Pulumi.staging.yaml:config", "list")
+
+
+# --- 6. the edge (the settings' and the rendering's part; tests/node/test_edge.py serves) --
+
+
+def site(raw: dict, stack: str = "prod") -> str:
+    """The node's Nginx site and locations for a stack, as rendered."""
+    parsed = settings.parse(stack, {**DOMAIN, **raw})
+    files = render.node(capacity.plan(parsed), parsed, render.PLACEHOLDER_SECRETS).files
+    return "\n".join(
+        f.content for f in files if f.path.endswith(("conf.d/pyscale.conf", "locations.conf"))
+    )
+
+
+def test_each_client_gets_a_tenth_of_a_node_by_default() -> None:
+    parsed = settings.parse("prod", DOMAIN)
+    plan = capacity.plan(parsed)
+    rps = capacity.throughput.node_rps_ceiling(plan.vcpus, parsed.workload.cpu_ms)
+    assert plan.edge.client_concurrency == plan.per_node_concurrency // 10
+    assert (plan.edge.client_rate, plan.edge.client_burst) == (rps // 10, rps // 10)
+    text = site({})
+    assert f"limit_conn pyscale_clients {plan.edge.client_concurrency};" in text
+    assert f"rate={plan.edge.client_rate}r/s;" in text
+    assert f"limit_req zone=pyscale_rate burst={plan.edge.client_burst} nodelay;" in text
+    assert "limit_req_status 429;" in text and "limit_conn_status 429;" in text
+
+
+def test_the_limits_follow_the_settings_and_zero_turns_one_off() -> None:
+    text = site({"edge": {"clientConcurrency": 50, "clientRate": 0,
+                          "exemptCidrs": ["198.51.100.0/24", "2001:db8::/48"]}})  # fmt: skip
+    assert "limit_conn pyscale_clients 50;" in text
+    assert "limit_req" not in text.replace("limit_req_status", "").replace(
+        "limit_req_log_level", ""
+    )
+    assert "    198.51.100.0/24 exempt;\n    2001:db8::/48 exempt;" in text
+
+
+@pytest.mark.parametrize(
+    ("entries", "says"),
+    [
+        (["198.51.100.1/24"], "write 198.51.100.0/24"),
+        (["::ffff:c633:6400/120"], "IPv4-mapped IPv6 network, which Nginx never matches; "
+                                   "write 198.51.100.0/24"),
+        (["::ffff:198.51.100.0/120"], "IPv4-mapped IPv6 network, which Nginx never matches; "
+                                      "write 198.51.100.0/24"),
+        (["0.0.0.0/1", "128.0.0.0/1"], "cover 0.0.0.0/0, every client"),
+        (["::/1", "8000::/1"], "cover 0.0.0.0/0 and ::/0, every client"),  # ::/1 maps IPv4
+        (["198.51.100.0/24", "198.51.100.128/25"], "overlapping entries"),
+        (["10.110.4.0/24"], "is inside 10.110.0.0/20 (the VPC or loopback)"),
+        (["127.0.0.0/24"], "is inside 127.0.0.0/8"),
+        (["::1/128"], "is inside ::1/128"),
+    ],
+)  # fmt: skip
+def test_exempt_networks_that_mean_something_else_are_refused(entries: list, says: str) -> None:
+    problem = refusal("prod", {"edge": {"exemptCidrs": entries}})
+    assert problem.key == "edge.exemptCidrs" and says in problem.allowed
+
+
+@pytest.mark.parametrize("value", [-1, "many", 1.5, [3]])
+def test_a_client_limit_is_a_whole_number(value: object) -> None:
+    assert refusal("prod", {"edge": {"clientConcurrency": value}}).key == "edge.clientConcurrency"
+
+
+@pytest.mark.parametrize(
+    ("stack", "raw", "private"),
+    [
+        ("prod", {}, True),
+        ("staging", {}, False),
+        ("dev", {"tls": "off"}, False),
+        ("prod", {"app": {"repo": "https://github.com/example/app.git",
+                          "module": "app:application"}}, False),
+    ],
+)  # fmt: skip
+def test_the_demo_routes_answer_the_private_network_only_in_prod(
+    stack: str, raw: dict, private: bool
+) -> None:
+    text = site(raw, stack)
+    guarded = [f"location = {route} {{\n    if ($pyscale_network != private)"
+               for route in render.NODE.demo_private_routes]  # fmt: skip
+    assert all((g in text) is private for g in guarded), text
