@@ -7,6 +7,7 @@ components take the same arguments and export the same names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,17 +49,20 @@ def node_user_data(
     primary_uri: pulumi.Input[str],
     read_uris: pulumi.Input[list[str]],
     cache_uri: pulumi.Input[str],
+    cas: Sequence[pulumi.Input[str]],
 ) -> pulumi.Output[str]:
-    """The `#cloud-config` every node boots from, rendered once when the URIs are known.
-    It holds them, so it is a secret; render.node refuses one over the cloud's limit."""
+    """The `#cloud-config` every node boots from, rendered once the URIs and the data stores'
+    CA certificates (`cas`, PEM; the nodes verify the servers against them) are known. It
+    holds the URIs, so it is a secret; render.node refuses one over the cloud's limit."""
 
     def user_data(values: list) -> str:
-        url, read_urls, redis = values
-        secrets = render.NodeSecrets(url, tuple(read_urls), redis)
+        url, read_urls, redis, *pems = values
+        bundle = "".join(dict.fromkeys(pem.strip() + "\n" for pem in pems))
+        secrets = render.NodeSecrets(url, tuple(read_urls), redis, provider_ca=bundle)
         return render.node(plan, settings, secrets).user_data
 
-    uris = pulumi.Output.all(primary_uri, read_uris, cache_uri)
-    return pulumi.Output.secret(uris.apply(user_data))
+    values = pulumi.Output.all(primary_uri, read_uris, cache_uri, *cas)
+    return pulumi.Output.secret(values.apply(user_data))
 
 
 class WebStack(pulumi.ComponentResource):

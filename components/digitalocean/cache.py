@@ -38,6 +38,7 @@ class Cache(pulumi.ComponentResource):
 
     uri: pulumi.Output[str]  # secret: rediss:// on the VPC address
     cluster_urn: pulumi.Output[str]  # DigitalOcean's own URN, for the Project
+    ca: pulumi.Output[str]  # the CA the cluster's certificate chains to (PEM)
 
     def __init__(
         self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
@@ -79,4 +80,5 @@ class Cache(pulumi.ComponentResource):
         )
         self.uri = pulumi.Output.secret(cluster.private_uri)
         self.cluster_urn = cluster.cluster_urn
-        self.register_outputs({"uri": self.uri, "cluster_urn": self.cluster_urn})
+        self.ca = database.cluster_ca(cluster, self)
+        self.register_outputs({"uri": self.uri, "cluster_urn": self.cluster_urn, "ca": self.ca})

@@ -58,6 +58,15 @@ def maintenance_window(settings: Settings) -> do.DatabaseClusterMaintenanceWindo
     )
 
 
+def cluster_ca(cluster: do.DatabaseCluster, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The CA certificate (PEM) the cluster's server certificates chain to: the nodes verify
+    the server against it (sslmode=verify-full), not just encrypt."""
+    found = do.get_database_ca_output(
+        cluster_id=cluster.id, opts=pulumi.InvokeOutputOptions(parent=parent)
+    )
+    return found.certificate
+
+
 def trusted_sources(network: Network) -> list[do.DatabaseFirewallRuleArgs]:
     return [do.DatabaseFirewallRuleArgs(type="tag", value=network.tags.web)]
 
@@ -70,6 +79,7 @@ class Database(pulumi.ComponentResource):
     primary_uri: pulumi.Output[str]  # secret: the pool, sslmode=require
     read_uris: pulumi.Output[list[str]]  # secret: one per replica, sslmode=require
     cluster_urn: pulumi.Output[str]  # DigitalOcean's own URN, for the Project
+    ca: pulumi.Output[str]  # the CA the cluster's certificates chain to (PEM)
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -150,10 +160,12 @@ class Database(pulumi.ComponentResource):
         self.primary_uri = pulumi.Output.secret(pool.private_uri.apply(require_tls))
         self.read_uris = pulumi.Output.secret(pulumi.Output.all(*read_uris))
         self.cluster_urn = cluster.cluster_urn
+        self.ca = cluster_ca(cluster, self)
         self.register_outputs(
             {
                 "primary_uri": self.primary_uri,
                 "read_uris": self.read_uris,
                 "cluster_urn": self.cluster_urn,
+                "ca": self.ca,
             }
         )

@@ -46,8 +46,9 @@ class WebStack(webstack.WebStack):
         database = Database(f"{name}-db", DatabaseArgs(settings, plan, network), opts=part)
         cache = Cache(f"{name}-cache", CacheArgs(settings, network), opts=part)
         user_data = webstack.node_user_data(
-            settings, plan, database.primary_uri, database.read_uris, cache.uri
-        )
+            settings, plan, database.primary_uri, database.read_uris, cache.uri,
+            cas=[database.ca, cache.ca],
+        )  # fmt: skip
         balancer = (
             LoadBalancer(f"{name}-lb", LoadBalancerArgs(settings, plan, network), opts=part)
             if plan.load_balancer.enabled

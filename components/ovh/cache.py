@@ -16,7 +16,13 @@ from urllib.parse import quote
 import pulumi
 import pulumi_ovh as ovh
 
-from components.ovh.database import TIMEOUTS, endpoint, private_only, service_nodes
+from components.ovh.database import (
+    TIMEOUTS,
+    endpoint,
+    private_only,
+    service_ca,
+    service_nodes,
+)
 from components.ovh.network import Network
 from pyscale.clouds.ovh import catalog
 from pyscale.settings import Settings
@@ -50,6 +56,7 @@ class Cache(pulumi.ComponentResource):
     """The Valkey service and the app's user; `uri` is the app's REDIS_URL."""
 
     uri: pulumi.Output[str]
+    ca: pulumi.Output[str]  # the CA the service's certificate chains to (PEM)
 
     def __init__(
         self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
@@ -89,4 +96,5 @@ class Cache(pulumi.ComponentResource):
         self.uri = pulumi.Output.secret(
             pulumi.Output.all(service.endpoints, user.password).apply(lambda a: url(*a))
         )
-        self.register_outputs({"uri": self.uri})
+        self.ca = service_ca(service, ENGINE, self)
+        self.register_outputs({"uri": self.uri, "ca": self.ca})

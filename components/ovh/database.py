@@ -91,6 +91,20 @@ def private_only(network: Network) -> list[ovh.cloudproject.DatabaseIpRestrictio
     ]
 
 
+def service_ca(
+    service: ovh.cloudproject.Database, engine: str, parent: pulumi.Resource
+) -> pulumi.Output[str]:
+    """The CA certificate (PEM) the service's certificates chain to: the nodes verify the
+    server against it (sslmode=verify-full), not just encrypt."""
+    found = ovh.cloudprojectdatabase.get_certificates_output(
+        service_name=service.service_name,
+        engine=engine,
+        cluster_id=service.id,
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    )
+    return found.ca
+
+
 def endpoint(endpoints: Sequence[Mapping[str, Any]], component: str) -> Mapping[str, Any] | None:
     """The endpoint for `component`; nested outputs arrive as mappings, snake_case keys."""
     return next((e for e in endpoints if e["component"] == component), None)
@@ -109,6 +123,7 @@ class Database(pulumi.ComponentResource):
 
     primary_uri: pulumi.Output[str]
     read_uris: pulumi.Output[list[str]]
+    ca: pulumi.Output[str]  # the CA the service's certificates chain to (PEM)
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -191,4 +206,7 @@ class Database(pulumi.ComponentResource):
         self.read_uris = pulumi.Output.secret(
             pulumi.Output.all(service.endpoints, user.password).apply(lambda a: reads(*a))
         )
-        self.register_outputs({"primary_uri": self.primary_uri, "read_uris": self.read_uris})
+        self.ca = service_ca(service, ENGINE, self)
+        self.register_outputs(
+            {"primary_uri": self.primary_uri, "read_uris": self.read_uris, "ca": self.ca}
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
     from pyscale.capacity import CapacityPlan
     from pyscale.rollout.gate import NodeApi
     from pyscale.settings import Settings
+
+# A project CA certificate as both clouds hand it out (PEM, RSA 3072, "<uuid> Project CA"):
+# what the mocks answer to the CA look-ups, and the offline render's placeholder. Made for
+# pyscale (its key was thrown away): nothing trusts it.
+EXAMPLE_CA = Path(__file__).with_name("example_ca.pem").read_text()
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,8 @@ class DataStores:
             ),
             database_read_urls=(reads,) * db.read_replicas,
             redis_url=f"rediss://default:{valkey_password}@{at.valkey}:{POOL_PORT}/0",
+            # The rehearsal CA signed every store's certificate, as the cloud's CA does.
+            provider_ca=self.ca[0].read_text(),
         )
 
     def start_acme(self) -> None:

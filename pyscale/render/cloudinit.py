@@ -30,6 +30,7 @@ from pyscale.capacity import CapacityPlan
 from pyscale.render.defaults import NODE
 from pyscale.render.secrets import NodeSecrets
 from pyscale.settings import Settings
+from pyscale.urls import verify_server
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "cloud-init"
@@ -43,6 +44,8 @@ WORKER_MODULE = TEMPLATES / "files" / "etc" / "pyscale" / "pyscale_worker.py"
 # Where things live on the node.
 DEMO_DIR = "/opt/pyscale/demo"
 APP_CHECKOUT = "/opt/pyscale/app"
+# How the data stores' CA (NodeSecrets.provider_ca) must begin: PEM, as both clouds return it.
+_PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
 # Caches and build outputs that must not travel to the node (and would make renders
 # depend on whether the tests ran).
 _APP_SKIP = re.compile(
@@ -118,7 +121,7 @@ _TEMPLATES = (
     _Template("/etc/nginx/pyscale/health.conf"),
     _Template("/etc/nginx/pyscale/tls.conf", tls_node_only=True),
     _Template("/etc/systemd/system/nginx.service.d/pyscale.conf"),
-    _Template("/etc/pyscale/gunicorn.conf.py"),
+    _Template("/etc/pyscale/gunicorn.conf.py", compressed=True),
     _Template("/etc/pyscale/pyscale_worker.py", source=WORKER_MODULE, compressed=True),
     _Template("/etc/pyscale/env", permissions="0600", owner="pyscale:pyscale"),
     _Template("/etc/pyscale/constraints.txt"),
@@ -179,6 +182,15 @@ def _context(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> di
             f"'{settings.stack}', whose plan has no read replica (pool size 0); pass no read "
             "URLs, or set pyscale:database.readReplicas"
         )
+    if secrets.provider_ca and not secrets.provider_ca.lstrip().startswith(_PEM_CERTIFICATE):
+        raise ValueError(
+            f"the data stores' CA for stack '{settings.stack}' is not a PEM certificate "
+            f"(it must start with {_PEM_CERTIFICATE})"
+        )
+
+    def url(value: str) -> str:
+        return verify_server(value, NODE.provider_ca) if secrets.provider_ca else value
+
     tls_node = settings.tls == "node"
     return {
         "plan": plan,
@@ -188,11 +200,11 @@ def _context(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> di
         "app_dir": DEMO_DIR if settings.app.is_demo else APP_CHECKOUT,
         "pins": node_pins(),
         "env": {
-            "DATABASE_URL": _env_value("DATABASE_URL", secrets.database_url),
+            "DATABASE_URL": _env_value("DATABASE_URL", url(secrets.database_url)),
             "DATABASE_READ_URLS": _env_value(
-                "DATABASE_READ_URLS", ",".join(secrets.database_read_urls)
+                "DATABASE_READ_URLS", ",".join(map(url, secrets.database_read_urls))
             ),
-            "REDIS_URL": _env_value("REDIS_URL", secrets.redis_url),
+            "REDIS_URL": _env_value("REDIS_URL", url(secrets.redis_url)),
             "DB_POOL_SIZE": plan.database.per_process_pool,
             "DB_READ_POOL_SIZE": plan.database.per_process_read_pool,
             "CACHE_POOL_SIZE": plan.cache.per_process_pool,
@@ -258,6 +270,8 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
         for t in _TEMPLATES
         if context["tls_node"] or not t.tls_node_only
     ]
+    if secrets.provider_ca:
+        files.append(NodeFile(NODE.provider_ca, content=secrets.provider_ca))
     if settings.app.is_demo:
         files.extend(_demo_files(APP_DIR))
     document = {

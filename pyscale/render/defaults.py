@@ -70,6 +70,8 @@ class NodeDefaults:
     certbot_backoff_s: int = 30
     # The VPC address can appear a little after cloud-init's final stage starts.
     address_wait_attempts: int = 30
+    # The data stores' CA certificates (PEM), which the app verifies the servers against.
+    provider_ca: str = "/etc/pyscale/provider-ca.pem"
     # The bootstrap's outcome, kept across reboots (runcmd runs once per instance): the last
     # step creates `bootstrap_done`, which /healthz waits for; a failing step leaves its
     # name and exit status in `bootstrap_failed`.

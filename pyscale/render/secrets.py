@@ -7,15 +7,20 @@ import dataclasses
 from dataclasses import dataclass
 
 from pyscale.capacity import CapacityPlan
+from pyscale.clouds.base import EXAMPLE_CA
 
 
 @dataclass(frozen=True)
 class NodeSecrets:
-    """The connection strings a node needs; secrets, so the stacks pass them as Outputs."""
+    """The connection strings a node needs; secrets, so the stacks pass them as Outputs.
+    `provider_ca` is the data stores' CA certificates (PEM, not secret): with it the node
+    verifies PostgreSQL (sslmode=verify-full) and Valkey against them; without it (a local
+    node's plain services) the URLs are used as given."""
 
     database_url: str
     database_read_urls: tuple[str, ...]
     redis_url: str
+    provider_ca: str = ""
 
 
 # Documentation-style hosts (RFC 6761 `.example`): an offline render shows the shape of the
@@ -28,6 +33,7 @@ PLACEHOLDER_SECRETS = NodeSecrets(
     database_url=_PLACEHOLDER_DB.format(host="db-primary"),
     database_read_urls=(),
     redis_url="rediss://default:REDACTED@cache.example.internal:25061/0",
+    provider_ca=EXAMPLE_CA,
 )
 
 

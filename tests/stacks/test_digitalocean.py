@@ -21,12 +21,14 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 from components.digitalocean import WebStack, WebStackArgs, loadbalancer
 from pyscale import capacity, clouds, offline, render, settings, urls
 from pyscale.clouds.digitalocean import mocks, pricing
 from pyscale.offline import RecordingMonitor, Registered, Run
 from pyscale.rollout.plan import GATE_TYPE
+from tests.unit.test_render import decoded
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "staging", "prod")
@@ -162,8 +164,12 @@ def node_secrets(run: Run) -> render.NodeSecrets:
     reads = (
         tuple(run.outputs["database_read_uris"][0]) if run.settings.database.read_replicas else ()
     )
+    # The CA the mocks answer getDatabaseCa with, once: both clusters give the same.
     return render.NodeSecrets(
-        run.outputs["database_primary_uri"][0], reads, run.outputs["cache_uri"][0]
+        run.outputs["database_primary_uri"][0],
+        reads,
+        run.outputs["cache_uri"][0],
+        provider_ca=mocks.EXAMPLE_CA,
     )
 
 
@@ -171,9 +177,9 @@ def check_user_data(droplet: Registered, expected: render.RenderedNode) -> None:
     user_data = droplet.inputs["userData"]
     assert "userData" in droplet.secret_inputs, f"{droplet.urn}: user-data not secret"
     assert user_data == expected.user_data, f"{droplet.urn}: user-data is not the rendered one"
-    for path in ("/etc/nginx/nginx.conf", "/etc/pyscale/gunicorn.conf.py"):
-        for line in expected.file(path).content.splitlines():
-            assert line.strip() == "" or line in user_data, f"{droplet.urn}: {path}: {line!r}"
+    written = {f["path"]: f for f in yaml.safe_load(user_data)["write_files"]}
+    for path in ("/etc/nginx/nginx.conf", "/etc/pyscale/gunicorn.conf.py", render.NODE.provider_ca):
+        assert decoded(written[path]) == expected.file(path).content, f"{droplet.urn}: {path}"
 
 
 # ------------------------------------------------------------------- program-level tests
@@ -627,7 +633,9 @@ def test_component_nodes_boot_with_the_rendered_config(recorder: RecordingMonito
         assert url == "https://app.pyscale.example.com"
         assert lb_ip.startswith("198.51.100.")
         expected = render.node(
-            plan, stack_settings, render.NodeSecrets(primary, tuple(reads), cache)
+            plan,
+            stack_settings,
+            render.NodeSecrets(primary, tuple(reads), cache, provider_ca=mocks.EXAMPLE_CA),
         )
         droplets = [r for r in recorder.registered if r.type == DROPLET]
         assert len(droplets) == plan.nodes

@@ -16,7 +16,7 @@ import pulumi
 import pytest
 
 from components.ovh import WebStack, WebStackArgs, database, loadbalancer, network
-from pyscale import capacity, clouds, offline, settings
+from pyscale import capacity, clouds, offline, render, settings, urls
 from pyscale.clouds.ovh import mocks, pricing
 from pyscale.rollout.plan import GATE_TYPE
 from tests.stacks.variants import run_as
@@ -192,8 +192,12 @@ def test_user_data_is_the_rendered_document_and_secret() -> None:
         assert "userData" in node.secret_inputs, node.urn
         user_data = node.inputs["userData"]
         assert user_data.startswith("#cloud-config"), node.urn
-        assert r.outputs["database_primary_uri"][0] in user_data, node.urn
-        assert r.outputs["cache_uri"][0] in user_data, node.urn
+        # The URLs the stack exports, verifying the server against the CA on the node.
+        for uri in (r.outputs["database_primary_uri"][0], r.outputs["cache_uri"][0]):
+            assert urls.verify_server(uri, render.NODE.provider_ca) in user_data, node.urn
+        assert render.NODE.provider_ca in user_data and mocks.EXAMPLE_CA.splitlines()[1] in (
+            user_data
+        ), node.urn
 
 
 def test_security_group_behind_the_load_balancer() -> None:

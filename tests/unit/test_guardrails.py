@@ -9,9 +9,12 @@ tests/stacks/test_hostile.py.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from pyscale import capacity, render, settings
+from pyscale import capacity, render, settings, urls
+from pyscale.clouds.base import EXAMPLE_CA
 from pyscale.settings import addresses
 
 DOMAIN = {"domain": "app.example.com"}
@@ -313,6 +316,56 @@ def test_a_config_section_that_is_not_a_mapping_is_named(tmp_path) -> None:
         stack_file(tmp_path, "  - pyscale:nodeCount\n")
     (problem,) = caught.value.problems
     assert (problem.key, problem.value) == ("Pulumi.staging.yaml:config", "list")
+
+
+@pytest.mark.parametrize(
+    ("uri", "verified"),
+    [
+        ("postgresql://u:p@db.example.internal:25061/pool?sslmode=require",
+         "postgresql://u:p@db.example.internal:25061/pool?sslmode=verify-full"
+         "&sslrootcert=/etc/pyscale/provider-ca.pem"),
+        ("postgres://u@h:1/d?sslmode=disable&sslrootcert=/tmp/evil.pem&connect_timeout=5",
+         "postgres://u@h:1/d?connect_timeout=5&sslmode=verify-full"
+         "&sslrootcert=/etc/pyscale/provider-ca.pem"),
+        ("rediss://default:p@cache.example.internal:25061/0?ssl_cert_reqs=none",
+         "rediss://default:p@cache.example.internal:25061/0"
+         "?ssl_ca_certs=/etc/pyscale/provider-ca.pem"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),  # a local node's plain one
+    ],
+)  # fmt: skip
+def test_urls_verify_the_server_against_the_ca_file(uri: str, verified: str) -> None:
+    assert urls.verify_server(uri, render.NODE.provider_ca) == verified
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_a_node_verifies_its_data_stores_with_the_clouds_ca(stack: str) -> None:
+    parsed = settings.parse(stack, DOMAIN)
+    plan = capacity.plan(parsed)
+    node = render.node(plan, parsed, render.placeholder_secrets(plan))
+    ca = node.file(render.NODE.provider_ca)
+    assert (ca.content, ca.permissions, ca.owner) == (EXAMPLE_CA, "0644", "root:root")
+    env = node.file("/etc/pyscale/env").content
+    urls_in_env = 1 + plan.database.read_replicas  # the primary's, and one per replica
+    assert env.count("sslmode=verify-full&sslrootcert=/etc/pyscale/provider-ca.pem") == urls_in_env
+    assert "sslmode=require" not in env
+    assert "?ssl_ca_certs=/etc/pyscale/provider-ca.pem" in env
+
+
+def test_without_a_ca_the_urls_are_used_as_given() -> None:
+    parsed = settings.parse("staging", DOMAIN)
+    plan = capacity.plan(parsed)
+    secrets = dataclasses.replace(render.PLACEHOLDER_SECRETS, provider_ca="")
+    node = render.node(plan, parsed, secrets)
+    assert "sslmode=require" in node.file("/etc/pyscale/env").content
+    assert render.NODE.provider_ca not in [f.path for f in node.files]
+
+
+def test_a_ca_that_is_not_a_pem_certificate_is_refused() -> None:
+    parsed = settings.parse("staging", DOMAIN)
+    plan = capacity.plan(parsed)
+    secrets = dataclasses.replace(render.PLACEHOLDER_SECRETS, provider_ca="not a certificate")
+    with pytest.raises(ValueError, match="not a PEM certificate"):
+        render.node(plan, parsed, secrets)
 
 
 # --- 6. the edge (the settings' and the rendering's part; tests/node/test_edge.py serves) --

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from pyscale.clouds.base import EXAMPLE_CA
+
 PREFIX = "digitalocean:index/"
 ACCOUNT = "do-user-1234567-0"
 DB_DOMAIN = "f.db.ondigitalocean.com"
@@ -268,5 +270,9 @@ def new_resource(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict
 
 
 def call(token: str, args: dict[str, Any]) -> dict | None:
-    """The WebStack makes no invokes (everything it needs is a resource output)."""
+    """The one invoke the WebStack makes: a cluster's CA certificate (getDatabaseCa), which
+    DigitalOcean returns as PEM text."""
+    if token == "digitalocean:index/getDatabaseCa:getDatabaseCa":
+        cluster = args["clusterId"]
+        return {"id": cluster, "clusterId": cluster, "certificate": EXAMPLE_CA}
     return None

@@ -14,6 +14,7 @@ import re
 import uuid
 from typing import Any
 
+from pyscale.clouds.base import EXAMPLE_CA
 from pyscale.clouds.ovh import catalog
 
 _NAMESPACE = uuid.UUID("6f1c2a8e-4d5b-4c1e-9a7f-0b3d2e1f4a5c")
@@ -181,7 +182,8 @@ def new_resource(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict
 
 
 def call(token: str, args: dict[str, Any]) -> dict | None:
-    """Answers for the catalog look-ups: flavors, images and key-manager containers."""
+    """Answers for the look-ups: flavors, images, key-manager containers and a database
+    service's CA certificate (PEM)."""
     region = args.get("region")
     match token:
         case "ovh:index/getCloudInstanceFlavors:getCloudInstanceFlavors":
@@ -205,6 +207,14 @@ def call(token: str, args: dict[str, Any]) -> dict | None:
                     {"id": _uuid("image", region or "", name), "name": name, "status": "active"}
                     for name in ("Debian 12", "Debian 13", "Ubuntu 22.04", "Ubuntu 24.04")
                 ],
+            }
+        case "ovh:CloudProjectDatabase/getCertificates:getCertificates":
+            return {
+                "id": args["clusterId"],
+                "clusterId": args["clusterId"],
+                "engine": args["engine"],
+                "serviceName": args["serviceName"],
+                "ca": EXAMPLE_CA,
             }
         case "ovh:index/getCloudKeyManagerContainers:getCloudKeyManagerContainers":
             return {
