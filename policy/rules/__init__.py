@@ -30,6 +30,7 @@ from .load_balancer import check_http_health_check, check_load_balancer_https
 from .network import (
     check_nodes_in_private_network,
     check_ssh_not_public,
+    check_ssh_not_public_across_rules,
     check_web_through_load_balancer,
 )
 from .secrets import check_no_plaintext_secrets, plaintext_config
@@ -94,6 +95,9 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule(resource_policy("ssh-not-public", MANDATORY, check_ssh_not_public),
          "nodes not reachable on 22 from 0.0.0.0/0 or ::/0"),
+    Rule(stack_policy("ssh-not-public-across-rules", MANDATORY,
+                      check_ssh_not_public_across_rules),
+         "the same, through several OpenStack rules of one security group"),
     Rule(stack_policy("web-through-load-balancer", MANDATORY, check_web_through_load_balancer),
          "HTTP(S) to nodes only via the load balancer, except single-node dev"),
     Rule(stack_policy("load-balancer-https", MANDATORY, check_load_balancer_https),

@@ -2,35 +2,70 @@
 
 from __future__ import annotations
 
-from .ingress import covered_families, ingress_rules, is_public_source, source_network, tcp
+from .ingress import (
+    Ingress,
+    covered_families,
+    ingress_rules,
+    is_public_source,
+    source_network,
+    tcp,
+)
 from .reading import Finding, Res, at, webstack
-from .tokens import DO_DROPLET, LOAD_BALANCER_TYPES, NODE_TYPES, PRIVATE_NETWORK_TYPES
+from .tokens import (
+    DO_DROPLET,
+    LOAD_BALANCER_TYPES,
+    NODE_TYPES,
+    OS_SECGROUP_RULE,
+    PRIVATE_NETWORK_TYPES,
+)
 
 SSH_PORT = 22
 WEB_PORTS = (80, 443)
 
 
-def check_ssh_not_public(res: Res) -> list[str]:
-    """Port 22 open to the whole internet is the first thing scanners find. Judged on the
-    union of every source the resource admits to port 22, however each is written."""
-    sources = [s for rule in ingress_rules(res) if tcp(rule) and rule.covers(SSH_PORT)
-               for s in rule.sources]  # fmt: skip
+def _ssh_problems(name: str, rules: list[Ingress]) -> list[str]:
+    """Why the union of `rules`' sources on port 22 is public, naming `name`; or nothing."""
+    sources = [s for rule in rules if tcp(rule) and rule.covers(SSH_PORT) for s in rule.sources]
     read = {str(s): source_network(s) for s in sources if isinstance(s, str)}
     found = []
     unreadable = sorted(s for s, network in read.items() if network is None)
     if unreadable:
         found.append(
-            f"{res.name}: inbound tcp port {SSH_PORT} from {', '.join(map(repr, unreadable))}, "
+            f"{name}: inbound tcp port {SSH_PORT} from {', '.join(map(repr, unreadable))}, "
             "which is not an address in CIDR form: what it admits cannot be checked"
         )
     covered = covered_families([n for n in read.values() if n is not None])
     if covered:
         named = sorted(s for s, network in read.items() if network is not None)
         found.append(
-            f"{res.name}: inbound tcp port {SSH_PORT} from {', '.join(named)}, which together "
+            f"{name}: inbound tcp port {SSH_PORT} from {', '.join(named)}, which together "
             f"cover {' and '.join(covered)}; allow SSH from named CIDRs "
             "(pyscale:sshAllowCidrs) or use the provider's console"
         )
+    return found
+
+
+def check_ssh_not_public(res: Res) -> list[str]:
+    """Port 22 open to the whole internet is the first thing scanners find. Judged on the
+    union of every source the resource admits to port 22, however each is written."""
+    return _ssh_problems(res.name, ingress_rules(res))
+
+
+def check_ssh_not_public_across_rules(resources: list[Res]) -> list[Finding]:
+    """OpenStack rules are resources of their own: port 22 must not be open to the whole
+    internet through several rules of one security group, none public alone. Rules whose
+    group is not known yet (a preview of new groups) are judged together."""
+    groups: dict[str, list[Res]] = {}
+    for res in resources:
+        if res.type == OS_SECGROUP_RULE and ingress_rules(res):
+            groups.setdefault(str(res.get("securityGroupId") or "?"), []).append(res)
+    found: list[Finding] = []
+    for members in groups.values():
+        if len(members) < 2 or any(check_ssh_not_public(r) for r in members):
+            continue  # one rule is ssh-not-public's to report
+        names = ", ".join(sorted(r.name for r in members))
+        rules = [rule for r in members for rule in ingress_rules(r)]
+        found += [(m, members[0].urn) for m in _ssh_problems(f"rules {names}", rules)]
     return found
 
 

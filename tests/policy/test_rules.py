@@ -118,8 +118,33 @@ def test_ssh_open_on_an_openstack_rule() -> None:
     fired("ssh-not-public", [*good_ovh(), rule], "ssh")
 
 
-def test_ssh_rule_is_mandatory() -> None:
-    assert rules.by_name("ssh-not-public").enforcement_level is EnforcementLevel.MANDATORY
+def ssh_rule(name: str, prefix: str, group: str = "sg-1") -> R:
+    return R(rules.OS_SECGROUP_RULE, name, {"direction": "ingress", "protocol": "tcp",
+             "portRangeMin": 22, "portRangeMax": 22, "remoteIpPrefix": prefix,
+             "securityGroupId": group})  # fmt: skip
+
+
+def test_ssh_open_through_several_openstack_rules_of_one_group() -> None:
+    halves = [ssh_rule("ssh-a", "0.0.0.0/1"), ssh_rule("ssh-b", "128.0.0.0/1")]
+    (message,) = fired("ssh-not-public-across-rules", [*good_ovh(), *halves], "ssh-a")
+    assert "rules ssh-a, ssh-b" in message and "cover 0.0.0.0/0" in message
+    assert violations("ssh-not-public", [*good_ovh(), *halves]) == []  # neither alone
+
+
+def test_openstack_rules_of_different_groups_are_not_joined() -> None:
+    apart = [ssh_rule("ssh-a", "0.0.0.0/1", "sg-1"), ssh_rule("ssh-b", "128.0.0.0/1", "sg-2")]
+    assert violations("ssh-not-public-across-rules", [*good_ovh(), *apart]) == []
+
+
+def test_a_public_rule_alone_is_reported_once() -> None:
+    both = [ssh_rule("ssh-a", "0.0.0.0/0"), ssh_rule("ssh-b", "198.51.100.0/24")]
+    assert violations("ssh-not-public-across-rules", [*good_ovh(), *both]) == []
+    fired("ssh-not-public", [*good_ovh(), *both], "ssh-a")
+
+
+@pytest.mark.parametrize("policy", ["ssh-not-public", "ssh-not-public-across-rules"])
+def test_ssh_rules_are_mandatory(policy: str) -> None:
+    assert rules.by_name(policy).enforcement_level is EnforcementLevel.MANDATORY
 
 
 # --- web-through-load-balancer ----------------------------------------------------------
