@@ -37,9 +37,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         raise conformance.NonConforming(findings)
     violations = policy_offline.evaluate(run.resources, run.outputs, run.config)
     doc = report.plan_document(run, violations)
-    if args.json:
+    if args.json or args.format == "json":
         json.dump(doc, sys.stdout, indent=2, sort_keys=True, default=str)
         sys.stdout.write("\n")
+    elif args.format == "mermaid":
+        sys.stdout.write("\n".join(diff.topology.flowchart(doc)) + "\n")
     else:
         report.print_plan(doc, run.plan)
     mandatory = [v for v in violations if v.enforcement == "mandatory"]
@@ -58,11 +60,20 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    head = diff.load(args.head)
+    """Two plan documents (BASE.json HEAD.json), or two git refs planned here."""
+    documents = [Path(a).suffix == ".json" or Path(a).is_file() for a in (args.base, args.head)]
+    if not any(documents):
+        try:
+            sys.stdout.write(diff.comment(render.REPO, args.base, args.head, args.stack))
+        except diff.RefError as error:
+            sys.stderr.write(f"error: {error}\n")
+            return 2
+        return 0
+    head = diff.load(Path(args.head))
     if head is None:
         sys.stderr.write(f"error: no plan in {args.head}\n")
         return 2
-    sys.stdout.write(diff.render(diff.load(args.base), head))
+    sys.stdout.write(diff.render(diff.load(Path(args.base)), head, limit=args.limit))
     return 0
 
 
@@ -107,6 +118,12 @@ def parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", parents=[common], help="what `pulumi up` would create, offline")
     plan.add_argument("--stack", required=True)
     plan.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    plan.add_argument(
+        "--format",
+        choices=("text", "json", "mermaid"),
+        default="text",
+        help="text for people, json (as --json), or mermaid: the topology as a flowchart",
+    )
     plan.set_defaults(func=_cmd_plan)
 
     render_p = sub.add_parser("render", parents=[common], help="write a node's files")
@@ -117,9 +134,20 @@ def parser() -> argparse.ArgumentParser:
     node = sub.add_parser("node", parents=[common], help="run a stack's rendered node here")
     rehearsal_cli.add_arguments(localnode.add_arguments(node, common), common)
 
-    diff_p = sub.add_parser("diff", parents=[common], help="two plans as pull-request markdown")
-    diff_p.add_argument("base", type=Path, help="base branch `plan --json` (may be missing)")
-    diff_p.add_argument("head", type=Path, help="pull request `plan --json`")
+    diff_p = sub.add_parser(
+        "diff", parents=[common], help="two plans (or two git refs) as pull-request markdown"
+    )
+    diff_p.add_argument(
+        "base", help="base `plan --json` (may be missing), or a git ref planned here"
+    )
+    diff_p.add_argument("head", help="head `plan --json`, or a git ref (`.`: the working tree)")
+    diff_p.add_argument("--stack", help="with refs: this stack only (default: every stack)")
+    diff_p.add_argument(
+        "--limit",
+        type=int,
+        default=diff.COMMENT_LIMIT,
+        help="most characters of a plan's section (GitHub refuses comments over 65,536)",
+    )
     diff_p.set_defaults(func=_cmd_diff)
 
     bench = sub.add_parser("bench", parents=[common], help="benchmarks (bench/)")

@@ -69,16 +69,20 @@ def plan_document(run: offline.Run, violations: list[Any]) -> dict[str, Any]:
         "outputs": {k: _mask(v, secret) for k, (v, secret) in run.outputs.items()},
         "policy": [vars(v) for v in violations],
         "prerequisites": [p.to_dict() for p in prerequisites.for_stack(run.settings, run.plan)],
-        "node_files": node_file_digests(run),
+        **node_files(run),
     }
 
 
-def node_file_digests(run: offline.Run) -> dict[str, str]:
-    """Each file the nodes boot with -> its SHA-256, rendered with placeholder secrets so
-    that two plans compare equal unless a file really changed: the user-data input itself
-    is a secret and masked, so this is how a diff sees that every node will be replaced."""
+def node_files(run: offline.Run) -> dict[str, dict[str, str]]:
+    """Each file the nodes boot with, by path: its SHA-256 (`node_files`) and its text
+    (`node_file_text`), rendered with placeholder secrets so that two plans compare equal
+    unless a file really changed. The user-data input itself is a secret and masked: this
+    is how a diff sees that every node will be replaced, and shows the change line by line."""
     node = render.node(run.plan, run.settings, render.placeholder_secrets(run.plan))
-    return {f.path: hashlib.sha256(f.content.encode()).hexdigest() for f in node.files}
+    return {
+        "node_files": {f.path: hashlib.sha256(f.content.encode()).hexdigest() for f in node.files},
+        "node_file_text": {f.path: f.content for f in node.files},
+    }
 
 
 def _short(value: Any) -> str:

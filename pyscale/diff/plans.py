@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyscale.diff import markdown, nodefiles, topology
+from pyscale.diff.markdown import Block, code
 from pyscale.rollout.plan import RolloutPlan
 
 Key = tuple[str, str]  # (type token, logical name): a resource's identity across plans
@@ -31,22 +33,26 @@ class Plan:
 
     stack: str
     resources: dict[Key, dict[str, Any]]
+    document: Mapping[str, Any]  # the whole plan, for the topology picture
     capacity: dict[str, Any]
     monthly_cost: float
     currency: str
     policy: list[dict[str, Any]]
     node_files: dict[str, str] | None  # path -> digest; None from a plan that predates them
+    node_text: dict[str, str] | None  # path -> content (placeholder secrets), for the diffs
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Plan:
         return cls(
             stack=str(doc.get("stack", "?")),
             resources={(r["type"], r["name"]): r for r in doc.get("resources", [])},
+            document=doc,
             capacity=dict(doc.get("capacity") or {}),
             monthly_cost=float(doc.get("monthly_cost") or 0),
             currency=str(doc.get("currency") or "USD"),
             policy=list(doc.get("policy") or []),
             node_files=dict(doc["node_files"]) if "node_files" in doc else None,
+            node_text=dict(doc["node_file_text"]) if "node_file_text" in doc else None,
         )
 
 
@@ -99,7 +105,7 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 def _number(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"`{json.dumps(value)}`" if not isinstance(value, str) else f"`{value}`"
+        return code(value if isinstance(value, str) else json.dumps(value), in_table=True)
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
@@ -116,6 +122,12 @@ def _short_type(token: str) -> str:
     """`digitalocean:index/droplet:Droplet` -> `digitalocean:Droplet`."""
     parts = token.split(":")
     return f"{parts[0]}:{parts[-1]}" if len(parts) >= 3 else token
+
+
+def _resource(key: Key) -> str:
+    """A resource as a reviewer reads it: its short type and its name, both quoted."""
+    token, name = key
+    return f"{code(_short_type(token))} {code(name)}"
 
 
 def _listing(title: str, lines: list[str], fold: bool = False) -> list[str]:
@@ -151,7 +163,7 @@ def _capacity_lines(base: Plan | None, head: Plan) -> list[str]:
         before = dict(_flatten({k: v for k, v in base.capacity.items() if k != "checks"}))
         after = dict(_flatten({k: v for k, v in cap.items() if k != "checks"}))
         moved = [
-            f"- `{path}`: {_number(before.get(path))} → {_number(after.get(path))}"
+            f"- {code(path)}: {_number(before.get(path))} → {_number(after.get(path))}"
             for path in sorted(before.keys() | after.keys())
             if before.get(path) != after.get(path)
         ]
@@ -164,21 +176,41 @@ def _rollout_lines(base: Plan, head: Plan) -> list[str]:
     rollout it causes (pyscale/rollout/plan.py, as the head plan describes it)."""
     if base.node_files is None or head.node_files is None:
         return ["Node files: not compared (the base plan predates node file digests).", ""]
-    changed = sorted(
-        path
-        for path in base.node_files.keys() | head.node_files.keys()
-        if base.node_files.get(path) != head.node_files.get(path)
-    )
+    changed = nodefiles.changed(base.node_files, head.node_files)
     if not changed:
         return ["Node files: unchanged, no node is replaced.", ""]
     rollout = RolloutPlan(**head.capacity["rollout"])
-    files = ", ".join(f"`{path.lstrip('/')}`" for path in changed[:MAX_LISTED])
+    files = ", ".join(code(path.lstrip("/")) for path in changed[:MAX_LISTED])
     more = f" and {len(changed) - MAX_LISTED} more" if len(changed) > MAX_LISTED else ""
     return [
         f"**userData changes: {rollout.nodes} node(s) will be replaced** ({files}{more}): "
         f"{rollout.describe()}.",
         "",
     ]
+
+
+def _topology_lines(base: Plan | None, head: Plan) -> list[str]:
+    """The head's topology, the parts the change touches marked (nodes whose files change
+    are replaced, so they count)."""
+    touched: set[str] = set()
+    if base is not None:
+        changes = diff(base, head)
+        for key in [*changes.added, *changes.changed]:
+            touched.add(topology.role(head.resources[key]) or "")
+        for key in changes.removed:
+            touched.add(topology.role(base.resources[key]) or "")
+        files = (base.node_files, head.node_files)
+        if None not in files and nodefiles.changed(*files):  # type: ignore[arg-type]
+            touched.add("nodes")
+    chart = markdown.fenced("\n".join(topology.flowchart(head.document, touched)), "mermaid")
+    return ["<details><summary>Topology</summary>", "", *chart, "", "</details>", ""]
+
+
+def _file_diff_lines(base: Plan, head: Plan) -> list[str]:
+    """Each changed node file's unified diff, where both plans carry the files' text."""
+    if base.node_text is None or head.node_text is None:
+        return []
+    return nodefiles.diffs(base.node_text, head.node_text)
 
 
 def _policy_lines(head: Plan) -> list[str]:
@@ -190,61 +222,73 @@ def _policy_lines(head: Plan) -> list[str]:
     for v in head.policy:
         resource = str(v.get("resource", "")).split("::")[-1]
         lines.append(
-            f"- `{v.get('enforcement')}` **{v.get('policy')}** `{resource}`: {v.get('message')}"
+            f"- {code(v.get('enforcement'))} **{code(v.get('policy'))}** "
+            f"{code(resource)}: {markdown.text(v.get('message'))}"
         )
     return [*lines, ""]
 
 
-def render(base: Plan | None, head: Plan) -> str:
-    """One markdown section for one stack."""
+def render(
+    base: Plan | None,
+    head: Plan,
+    limit: int = markdown.COMMENT_LIMIT,
+    where: str = "The full report is the workflow run's `plan-<stack>` artifact.",
+) -> str:
+    """One markdown section for one stack, at most `limit` characters: when it would be
+    longer, the file diffs go first, then the listings (`where` says where the rest is)."""
     counts = Counter(_short_type(t) for t, _ in head.resources)
-    lines = [f"### `{head.stack}`", ""]
+    top = [f"### {code(head.stack)}", ""]
     cost = _money(head.monthly_cost, head.currency)
     if base is None:
-        lines += [f"{len(head.resources)} resources · {cost}/month · no base plan to compare", ""]
+        top += [f"{len(head.resources)} resources · {cost}/month · no base plan to compare", ""]
     else:
         changes = diff(base, head)
         delta = head.monthly_cost - base.monthly_cost
         currency_note = (
-            f" (base in {base.currency}: not comparable)" if base.currency != head.currency else ""
+            f" (base in {markdown.text(base.currency)}: not comparable)"
+            if base.currency != head.currency
+            else ""
         )
-        lines += [
+        top += [
             f"{len(head.resources)} resources "
             f"(**+{len(changes.added)}** added, **-{len(changes.removed)}** removed, "
             f"**~{len(changes.changed)}** changed) · "
             f"{cost}/month (**{_signed(delta, head.currency)}**{currency_note})",
             "",
         ]
-    if base is not None and changes.unprotected:
-        names = ", ".join(f"`{_short_type(t)}` {n}" for t, n in changes.unprotected)
-        lines += [f"> **Protection removed:** {names} can now be deleted by `pulumi up`.", ""]
-    lines += _capacity_lines(base, head)
+        if changes.unprotected:
+            names = ", ".join(_resource(k) for k in changes.unprotected)
+            top += [f"> **Protection removed:** {names} can now be deleted by `pulumi up`.", ""]
+    blocks = [Block(tuple(top), keep=100)]
     if base is not None:
-        lines += _rollout_lines(base, head)
-    type_rows = [f"| `{t}` | {n} |" for t, n in sorted(counts.items())]
-    lines += _listing(
+        blocks.append(Block(tuple(_rollout_lines(base, head)), keep=90))
+    blocks.append(Block(tuple(_policy_lines(head)), keep=95))
+    blocks.append(Block(tuple(_capacity_lines(base, head)), keep=60, name="capacity"))
+    if base is not None:
+        for title, keys, keep in (
+            (f"Changed ({len(changes.changed)})", list(changes.changed), 80),
+            (f"Added ({len(changes.added)})", changes.added, 70),
+            (f"Removed ({len(changes.removed)})", changes.removed, 75),
+        ):
+            rows = [
+                f"- {_resource(k)}: {', '.join(code(f) for f in changes.changed[k])}"
+                if k in changes.changed
+                else f"- {_resource(k)}"
+                for k in keys
+            ]
+            blocks.append(Block(tuple(_listing(title, rows)), keep=keep, name=title.lower()))
+        diffs = _file_diff_lines(base, head)
+        if diffs:
+            blocks.append(Block(("**Node file diffs**", "", *diffs), keep=20, name="file diffs"))
+    blocks.append(Block(tuple(_topology_lines(base, head)), keep=40, name="topology"))
+    type_rows = [f"| {code(t, in_table=True)} | {n} |" for t, n in sorted(counts.items())]
+    listing = _listing(
         f"Resources by type ({len(counts)} types)",
         ["| type | count |", "|---|---|", *type_rows],
         fold=True,
     )
-    if base is not None:
-        lines += _listing(
-            f"Added ({len(changes.added)})",
-            [f"- `{_short_type(t)}` {n}" for t, n in changes.added],
-        )
-        lines += _listing(
-            f"Removed ({len(changes.removed)})",
-            [f"- `{_short_type(t)}` {n}" for t, n in changes.removed],
-        )
-        lines += _listing(
-            f"Changed ({len(changes.changed)})",
-            [
-                f"- `{_short_type(t)}` {n}: {', '.join(f'`{k}`' for k in keys)}"
-                for (t, n), keys in changes.changed.items()
-            ],
-        )
-    lines += _policy_lines(head)
-    return "\n".join(lines).rstrip() + "\n"
+    blocks.append(Block(tuple(listing), keep=10, name="resources by type"))
+    return markdown.fit(blocks, limit, where)
 
 
 def load(path: Path) -> Plan | None:

@@ -7,6 +7,7 @@ nothing fails here instead of passing.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -177,7 +178,9 @@ def test_preview_runs_the_test_command_once_and_plans_every_stack(workflows) -> 
     assert [job for job, script in runs if "make test" in script] == ["test"]
     assert "strategy" not in preview["jobs"]["test"]
     for job in ("plan", "preview"):
-        assert set(preview["jobs"][job]["strategy"]["matrix"]["stack"]) == STATE_STACKS
+        matrix = preview["jobs"][job]["strategy"]["matrix"]["stack"]
+        assert matrix == "${{ fromJSON(needs.stacks.outputs.stacks) }}", job
+        assert "stacks" in preview["jobs"][job]["needs"]
     plan_script = next(s for j, s in runs if j == "plan" and "pyscale diff" in s)
     assert "-m pyscale plan --stack" in plan_script and "--json" in plan_script
 
@@ -258,3 +261,30 @@ def test_secrets_named_in_the_docs_are_the_ones_used() -> None:
     assert {"PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE",
             "DIGITALOCEAN_TOKEN", "OVH_ENDPOINT", "OVH_APPLICATION_KEY",
             "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY"} <= used  # fmt: skip
+
+
+def test_the_stack_matrix_is_the_stack_files_present(workflows, tmp_path: Path) -> None:
+    (step,) = workflows["preview.yml"]["jobs"]["stacks"]["steps"][1:]
+    output = tmp_path / "output"
+    env = {"GITHUB_OUTPUT": str(output), "PATH": "/usr/bin:/bin"}
+    subprocess.run(["bash", "-c", step["run"]], cwd=REPO, env=env, check=True)
+    key, _, value = output.read_text().strip().partition("=")
+    files = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
+    assert (key, json.loads(value)) == ("stacks", files)
+    assert set(files) == STATE_STACKS
+
+
+def test_credentials_reach_only_jobs_in_an_environment(workflows) -> None:
+    """No branch reaches a credential without an environment: previews run in the stack's
+    `preview-<stack>`, drift in `drift-<stack>`, updates in the deploy environments."""
+    for name, job_name, job in _jobs(workflows):
+        text = json.dumps(job)
+        if "secrets." in text.replace("secrets.GITHUB_TOKEN", ""):
+            assert job.get("environment"), f"{name}:{job_name} reads secrets outside an environment"
+    assert workflows["preview.yml"]["jobs"]["preview"]["environment"] == (
+        "preview-${{ matrix.stack }}"
+    )
+    assert workflows["drift.yml"]["jobs"]["drift"]["environment"] == "drift-${{ matrix.stack }}"
+    docs = (REPO / "docs" / "delivery.md").read_text()
+    for environment in ("preview-prod", "preview-prod-ovh", "drift-prod", "production"):
+        assert f"`{environment}`" in docs, environment

@@ -39,7 +39,11 @@ def test_prod_plan_lists_resources_with_secrets_masked(prod_plan: dict) -> None:
     assert droplet["inputs"]["userData"] == "[secret]"
     for name in ("database_primary_uri", "database_read_uris", "cache_uri"):
         assert prod_plan["outputs"][name] == "[secret]"
-    assert "postgresql://" not in json.dumps(prod_plan)
+    # The node files are shown with placeholder credentials, never the stack's own (the
+    # mocks' DigitalOcean passwords start AVNS_, as the real ones do).
+    assert "AVNS_" not in json.dumps(prod_plan)
+    env = prod_plan["node_file_text"]["/etc/pyscale/env"]
+    assert "postgresql://pyscale:REDACTED@" in env
 
 
 def test_prod_plan_lists_prerequisites_and_load_balancer_rates(prod_plan: dict) -> None:

@@ -6,12 +6,15 @@ import contextlib
 import copy
 import io
 import json
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pyscale import cli, diff, offline, report
+from pyscale.render import REPO
 
 
 def doc(**over: Any) -> dict[str, Any]:
@@ -90,7 +93,7 @@ def test_protection_and_resource_options_are_changes_a_reviewer_sees() -> None:
     }
     assert changes.unprotected == [key]
     text = diff.render(diff.Plan.from_json(base), diff.Plan.from_json(head))
-    assert "**Protection removed:** `digitalocean:DatabaseCluster` pg" in text
+    assert "**Protection removed:** `digitalocean:DatabaseCluster` `pg`" in text
     assert "`options.ignoreChanges`" in text
 
 
@@ -129,7 +132,7 @@ def test_summary_counts_cost_delta_and_capacity() -> None:
     assert "- `nodes`: 3 → 4" in text
     assert "- `load_balancer.size_unit`: 6 → 8" in text
     assert "| `digitalocean:Droplet` | 3 |" in text
-    assert "- `digitalocean:Droplet` n3" in text
+    assert "- `digitalocean:Droplet` `n3`" in text
 
 
 def test_cost_going_down_and_currency_change() -> None:
@@ -154,8 +157,8 @@ def test_policy_verdicts_are_listed_and_mandatory_ones_flagged() -> None:
 
     text = diff.render(*plans(edit))
     assert "2 violation(s), 1 mandatory — ❌ blocks the deploy" in text
-    assert "- `mandatory` **ssh-not-public** `fw`: fw: inbound tcp port 22" in text
-    assert "- `advisory` **prod-node-redundancy** `prod`: one node" in text
+    assert "- `mandatory` **`ssh-not-public`** `fw`: fw: inbound tcp port 22" in text
+    assert "- `advisory` **`prod-node-redundancy`** `prod`: one node" in text
 
 
 def test_clean_policy_says_so() -> None:
@@ -221,6 +224,11 @@ def test_a_node_file_change_names_the_files_and_the_rollout() -> None:
         f"{rollout['nodes']} nodes replaced in {rollout['nodes']} batches of 1, each gated on "
         f"LB health (timeout {rollout['health_timeout_s']} s)"
     ) in text
+    # ...and the change itself, line by line, folded under the file's name.
+    assert "<details><summary><code>etc/pyscale/gunicorn.conf.py</code> (+" in text
+    assert "--- base/etc/pyscale/gunicorn.conf.py\n+++ head/etc/pyscale/gunicorn.conf.py" in text
+    changed = [line for line in text.splitlines() if line.startswith(("+", "-"))]
+    assert any("accesslog" in line for line in changed), changed
 
 
 def test_no_node_file_change_replaces_no_node() -> None:
@@ -233,3 +241,143 @@ def test_a_base_without_node_file_digests_is_not_compared() -> None:
     base = {k: v for k, v in head.items() if k != "node_files"}
     text = diff.render(diff.Plan.from_json(base), diff.Plan.from_json(head))
     assert "Node files: not compared" in text
+
+
+def test_an_alias_added_is_a_change() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        head["resources"][1]["aliases"] = ["urn:pulumi:prod::pyscale::old::node-1"]
+
+    base, head = plans(edit)
+    assert diff.diff(base, head).changed == {
+        ("digitalocean:index/droplet:Droplet", "node-1"): ["aliases"]
+    }
+    assert "`digitalocean:Droplet` `node-1`: `aliases`" in diff.render(base, head)
+
+
+# --- safe markdown and GitHub's limit ----------------------------------------------------
+
+
+def test_values_from_stack_files_and_plans_cannot_inject_markdown() -> None:
+    hostile = "x](https://evil.example) <details> | `code` *bold*"
+
+    def edit(head: dict[str, Any]) -> None:
+        head["resources"].append({"type": "digitalocean:index/tag:Tag", "name": hostile})
+        head["capacity"]["nodes"] = "3 | `x` <b>"
+        head["policy"] = [{"policy": "p`q", "enforcement": "advisory", "resource": "r",
+                           "message": "see [here](https://evil.example) <script>"}]  # fmt: skip
+
+    base, head = plans(edit)
+    text = diff.render(base, head)
+    span = "``" + hostile + "``"  # one code span holds it all, inert
+    assert f"- `digitalocean:Tag` {span}" in text
+    outside = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", text)  # what is not in a code span
+    assert "](https://evil" not in outside and "<details> |" not in outside
+    assert "<script>" not in outside and "<b>" not in outside
+    assert "see \\[here\\]\\(https://evil\\.example\\) &lt;script&gt;" in text
+    assert "| nodes | ``3 \\| `x` <b>`` |" in text  # the pipe cannot split the cell
+
+
+def test_markdown_helpers_hold_any_backtick_run() -> None:
+    assert diff.markdown.code("a``b") == "```a``b```"
+    assert diff.markdown.code("`x`") == "`` `x` ``"
+    assert diff.markdown.fenced("~~~\n```\n")[0] == "````"
+    assert diff.markdown.text("**a**\nb") == "\\*\\*a\\*\\* b"
+
+
+def test_an_oversized_report_is_cut_to_the_limit_with_a_note() -> None:
+    big = {f"/etc/f{i}.conf": "\n".join(f"line {i}-{n}" for n in range(300)) for i in range(80)}
+    base = diff.Plan.from_json(doc(node_files={p: "a" for p in big}, node_file_text=big))
+    head_files = {p: t.replace("line", "LINE") for p, t in big.items()}
+    head = diff.Plan.from_json(
+        doc(node_files={p: "b" for p in big}, node_file_text=head_files,
+            capacity={**doc()["capacity"], "rollout": ROLLOUT})
+    )  # fmt: skip
+    full = diff.render(base, head, limit=10_000_000)
+    assert len(full) > diff.markdown.COMMENT_LIMIT  # what the limit is there for
+    text = diff.render(base, head)
+    assert len(text) <= diff.markdown.COMMENT_LIMIT
+    (note,) = [line for line in text.splitlines() if line.startswith("> Left out")]
+    assert "file diffs" in note
+    assert "the workflow run's `plan-<stack>` artifact" in text
+    assert "**userData changes:" in text  # what a reviewer needs most stays
+
+
+ROLLOUT = {
+    "nodes": 3, "batch_size": 1, "batch_size_default": True, "spare_nodes": 1, "gated": True,
+    "health_timeout_s": 900, "drain_s": 40, "detect_s": 35, "finish_s": 5,
+    "finish_needed_s": 3,
+}  # fmt: skip
+
+
+# --- `pyscale diff BASE_REF HEAD_REF`: the comment, made locally ---------------------------
+
+
+def test_two_refs_give_the_comment_a_template_change_makes(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True)
+    template = repo / "cloud-init/files/etc/nginx/pyscale/proxy.conf.j2"
+    template.write_text(
+        template.read_text().replace("proxy_redirect off;", "proxy_redirect default;")
+    )
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "commit", "-qam", "a template change"], check=True)
+    text = diff.comment(repo, "HEAD~1", "HEAD", "staging")
+    assert text.startswith("## pyscale plan: `HEAD` against `HEAD~1`\n\n### `staging`")
+    assert "node(s) will be replaced** (`etc/nginx/pyscale/proxy.conf`)" in text
+    assert "-proxy_redirect off;\n+proxy_redirect default;" in text
+    # A change outside what the nodes boot with replaces nothing.
+    (repo / "docs/security.md").write_text("changed\n")
+    subprocess.run([*git, "commit", "-qam", "docs only"], check=True)
+    assert "Node files: unchanged, no node is replaced." in diff.comment(
+        repo, "HEAD~1", "HEAD", "staging"
+    )
+
+
+def test_a_ref_git_cannot_find_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["diff", "no-such-ref-anywhere", ".", "--stack", "staging"]) == 2
+    assert "'no-such-ref-anywhere' is not a commit git can find" in capsys.readouterr().err
+
+
+# --- the topology picture ----------------------------------------------------------------
+
+
+def test_the_topology_shows_every_part_and_marks_what_a_change_touches() -> None:
+    base = real_plan(app=json.dumps({"accessLog": "nginx"}))
+    head = real_plan(app=json.dumps({"accessLog": "both"}))
+    chart = "\n".join(diff.topology.flowchart(head))
+    replicas = head["capacity"]["database"]["read_replicas"]
+    for line in (
+        'internet -->|"HTTPS 443"| lb',
+        'lb -->|"firewall: 80 from the load balancer only"| nodes',
+        f'nodes["{head["capacity"]["nodes"]} node(s), 16 vCPU / 32 GiB"]',
+        f'replicas[("{replicas} read replica(s)")]',
+        'database -.->|"replication"| replicas',
+        'nodes -->|"TLS"| cache',
+    ):
+        assert f"  {line}" in chart, line
+    assert "  class " not in chart
+    text = diff.render(diff.Plan.from_json(base), diff.Plan.from_json(head))
+    assert "```mermaid\nflowchart LR\n" in text
+    assert "  class nodes changed\n" in text  # the template change replaces the nodes
+
+
+def test_a_single_node_faces_the_internet_in_the_picture() -> None:
+    run = offline.run("dev")
+    chart = diff.topology.flowchart(json.loads(json.dumps(report.plan_document(run, []))))
+    assert '  internet -->|"HTTPS 443, HTTP 80"| nodes' in chart
+    assert not any(line.strip().startswith("lb[") for line in chart)
+
+
+def test_topology_labels_cannot_break_out_of_their_quotes() -> None:
+    hostile = doc()
+    hostile["resources"][3]["inputs"]["size"] = 'db"] --> x[("<img src=x>'
+    (line,) = [x for x in diff.topology.flowchart(hostile) if x.strip().startswith("database")]
+    label = line.split('[("', 1)[1].rsplit('")]', 1)[0]
+    assert label.startswith("PostgreSQL primary db")
+    assert not set(label) & set('"[]<>=`|')
+
+
+def test_plan_prints_the_topology_as_mermaid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["plan", "--stack", "staging", "--format", "mermaid"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("flowchart LR\n") and "lb -->" in out
