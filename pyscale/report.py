@@ -68,9 +68,17 @@ def plan_document(run: offline.Run, violations: list[Any]) -> dict[str, Any]:
         "cost": cost,
         "outputs": {k: _mask(v, secret) for k, (v, secret) in run.outputs.items()},
         "policy": [vars(v) for v in violations],
+        # Provider and pyscale configuration as the program ran with it, secrets masked:
+        # an endpoint or a provider option changing is a change a reviewer must see.
+        "config": _config(run),
         "prerequisites": [p.to_dict() for p in prerequisites.for_stack(run.settings, run.plan)],
         **node_files(run),
     }
+
+
+def _config(run: offline.Run) -> dict[str, Any]:
+    values, secret_keys = run.config
+    return {key: _mask(values[key], key in secret_keys) for key in sorted(values)}
 
 
 def node_files(run: offline.Run) -> dict[str, dict[str, str]]:

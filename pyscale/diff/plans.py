@@ -40,6 +40,7 @@ class Plan:
     policy: list[dict[str, Any]]
     node_files: dict[str, str] | None  # path -> digest; None from a plan that predates them
     node_text: dict[str, str] | None  # path -> content (placeholder secrets), for the diffs
+    config: dict[str, Any] | None  # stack config as the program ran (secrets masked)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Plan:
@@ -53,6 +54,7 @@ class Plan:
             policy=list(doc.get("policy") or []),
             node_files=dict(doc["node_files"]) if "node_files" in doc else None,
             node_text=dict(doc["node_file_text"]) if "node_file_text" in doc else None,
+            config=dict(doc["config"]) if "config" in doc else None,
         )
 
 
@@ -64,6 +66,8 @@ class Diff:
     removed: list[Key]
     changed: dict[Key, list[str]]  # resource -> changed input names, `protect`, options.*
     unprotected: list[Key]  # protect true in base, false in head
+    # resource -> the changed inputs its replaceOnChanges option names: it is replaced
+    replaced: dict[Key, list[str]]
 
 
 def diff(base: Plan, head: Plan) -> Diff:
@@ -72,6 +76,7 @@ def diff(base: Plan, head: Plan) -> Diff:
     an option can turn a replacement into an outage or hide a change, so reviewers see it."""
     changed: dict[Key, list[str]] = {}
     unprotected: list[Key] = []
+    replaced: dict[Key, list[str]] = {}
     for key in sorted(base.resources.keys() & head.resources.keys()):
         before, after = base.resources[key], head.resources[key]
         b_in, a_in = before.get("inputs") or {}, after.get("inputs") or {}
@@ -86,11 +91,15 @@ def diff(base: Plan, head: Plan) -> Diff:
             unprotected.append(key)
         if names:
             changed[key] = names
+        forcing = set((after.get("options") or {}).get("replaceOnChanges") or [])
+        if forced := [n for n in names if n in forcing or "*" in forcing]:
+            replaced[key] = forced
     return Diff(
         added=sorted(head.resources.keys() - base.resources.keys()),
         removed=sorted(base.resources.keys() - head.resources.keys()),
         changed=changed,
         unprotected=unprotected,
+        replaced=replaced,
     )
 
 
@@ -189,6 +198,35 @@ def _rollout_lines(base: Plan, head: Plan) -> list[str]:
     ]
 
 
+def _config_lines(base: Plan, head: Plan) -> list[str]:
+    """Configuration keys that differ, provider keys (endpoints, retries) included."""
+    if base.config is None or head.config is None:
+        return []
+    missing = object()
+    moved = [
+        f"- {code(key)}: {_value(base.config.get(key, missing))} → "
+        f"{_value(head.config.get(key, missing))}"
+        for key in sorted(base.config.keys() | head.config.keys())
+        if base.config.get(key, missing) != head.config.get(key, missing)
+    ]
+    return _listing(f"Configuration changes ({len(moved)})", moved)
+
+
+def _value(value: object) -> str:
+    return (
+        "unset"
+        if not isinstance(value, str | int | float | bool | list | dict)
+        else code(value if isinstance(value, str) else json.dumps(value))
+    )
+
+
+def _replacement(changes: Diff, key: Key) -> str:
+    forced = changes.replaced.get(key)
+    if not forced:
+        return ""
+    return f" — **replaced** ({', '.join(code(n) for n in forced)}: replaceOnChanges)"
+
+
 def _topology_lines(base: Plan | None, head: Plan) -> list[str]:
     """The head's topology, the parts the change touches marked (nodes whose files change
     are replaced, so they count)."""
@@ -272,11 +310,15 @@ def render(
         ):
             rows = [
                 f"- {_resource(k)}: {', '.join(code(f) for f in changes.changed[k])}"
+                + _replacement(changes, k)
                 if k in changes.changed
                 else f"- {_resource(k)}"
                 for k in keys
             ]
             blocks.append(Block(tuple(_listing(title, rows)), keep=keep, name=title.lower()))
+        config = _config_lines(base, head)
+        if config:
+            blocks.append(Block(tuple(config), keep=85, name="configuration changes"))
         diffs = _file_diff_lines(base, head)
         if diffs:
             blocks.append(Block(("**Node file diffs**", "", *diffs), keep=20, name="file diffs"))

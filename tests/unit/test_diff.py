@@ -108,7 +108,7 @@ def test_the_plan_document_carries_every_resource_option(stack_run) -> None:
 
 def test_identical_plans_have_no_changes() -> None:
     base, head = plans(lambda head: None)
-    assert diff.diff(base, head) == diff.Diff([], [], {}, [])
+    assert diff.diff(base, head) == diff.Diff([], [], {}, [], {})
     text = diff.render(base, head)
     assert "**+0** added, **-0** removed, **~0** changed" in text
     assert "±0.00 USD" in text
@@ -381,3 +381,29 @@ def test_plan_prints_the_topology_as_mermaid(capsys: pytest.CaptureFixture[str])
     assert cli.main(["plan", "--stack", "staging", "--format", "mermaid"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("flowchart LR\n") and "lb -->" in out
+
+
+def test_a_change_an_input_forces_is_named_a_replacement() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        node = head["resources"][1]
+        node["inputs"]["imageId"] = "debian-13-new"
+        node["options"] = {"replaceOnChanges": ["userData", "imageId"]}
+
+    base, head = plans(edit)
+    text = diff.render(base, head)
+    assert "`node-1`: `imageId`, `options.replaceOnChanges` — **replaced** (`imageId`: " in text
+
+
+def test_provider_configuration_changes_are_shown_with_secrets_masked() -> None:
+    base = real_plan()
+    run = offline.run(
+        "prod",
+        overrides={"digitalocean:apiEndpoint": "https://api.digitalocean.com",
+                   "digitalocean:httpRetryMax": "9"},
+    )  # fmt: skip
+    head = json.loads(json.dumps(report.plan_document(run, [])))
+    text = diff.render(diff.Plan.from_json(base), diff.Plan.from_json(head))
+    assert "**Configuration changes (2)**" in text
+    assert "- `digitalocean:apiEndpoint`: unset → `https://api.digitalocean.com`" in text
+    assert "- `digitalocean:httpRetryMax`: unset → `9`" in text
+    assert all(v == "[secret]" for k, v in head["config"].items() if k.endswith(":token"))
