@@ -288,3 +288,26 @@ def test_credentials_reach_only_jobs_in_an_environment(workflows) -> None:
     docs = (REPO / "docs" / "delivery.md").read_text()
     for environment in ("preview-prod", "preview-prod-ovh", "drift-prod", "production"):
         assert f"`{environment}`" in docs, environment
+
+
+def test_the_deploy_applies_the_plan_the_pull_request_reviewed(workflows) -> None:
+    preview = workflows["preview.yml"]["jobs"]["preview"]["steps"]
+    (step,) = [s for s in preview if s.get("uses", "").startswith("pulumi/actions@")]
+    assert step["with"]["plan"] == "update-plan-${{ matrix.stack }}.json"
+    (upload,) = [s for s in preview if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["with"]["name"] == "update-plan-${{ matrix.stack }}"
+    up = workflows["pulumi-up.yml"]["jobs"]["up"]
+    find = next(s for s in up["steps"] if s.get("id") == "reviewed")
+    script = find["with"]["script"]
+    # Only the tree the preview ran on gets its plan; then the artifact of that run.
+    assert "listPullRequestsAssociatedWithCommit" in script and "tree.sha" in script
+    assert "update-plan-${stack}" in script and "core.setOutput('run-id'" in script
+    download = next(s for s in up["steps"] if "download-artifact@" in s.get("uses", ""))
+    assert download["with"]["run-id"] == "${{ steps.reviewed.outputs.run-id }}"
+    (apply,) = [s for s in up["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert apply["with"]["plan"] == "${{ steps.reviewed.outputs.plan }}"
+    assert "core.setOutput('plan', `reviewed/update-plan-${stack}.json`)" in script
+    assert download["with"]["path"] == "reviewed"
+    assert up["permissions"] == {"contents": "read", "actions": "read", "pull-requests": "read"}
+    for job in ("staging", "prod", "prod-ovh"):  # a called workflow gets no more than this
+        assert workflows["deploy.yml"]["jobs"][job]["permissions"] == up["permissions"]
