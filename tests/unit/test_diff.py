@@ -407,3 +407,35 @@ def test_provider_configuration_changes_are_shown_with_secrets_masked() -> None:
     assert "- `digitalocean:apiEndpoint`: unset → `https://api.digitalocean.com`" in text
     assert "- `digitalocean:httpRetryMax`: unset → `9`" in text
     assert all(v == "[secret]" for k, v in head["config"].items() if k.endswith(":token"))
+
+
+MERMAID_PARSE = Path(__file__).with_name("mermaid_parse.mjs")
+
+
+def mermaid_parse(charts: dict[str, str], where: Path) -> dict[str, dict]:
+    """Each chart through Mermaid's own parser (node_modules, `npm ci`)."""
+    for name, chart in charts.items():
+        (where / f"{name}.mmd").write_text(chart)
+    done = subprocess.run(
+        ["node", str(MERMAID_PARSE), *(str(where / f"{n}.mmd") for n in charts)],
+        capture_output=True, text=True, check=False, cwd=REPO,
+    )  # fmt: skip
+    results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(results) == len(charts), done.stderr
+    return {Path(r["file"]).stem: r for r in results}
+
+
+def test_every_picture_parses_as_mermaid_and_a_broken_one_does_not(tmp_path: Path) -> None:
+    charts = {}
+    for stack in ("dev", "staging", "prod", "prod-ovh"):
+        plan = json.loads(json.dumps(report.plan_document(offline.run(stack), [])))
+        charts[stack] = "\n".join(diff.topology.flowchart(plan, {"nodes", "lb", "database"}))
+    hostile = doc()
+    hostile["resources"][3]["inputs"]["size"] = 'db"] --> x[("<img src=x>'
+    hostile["capacity"]["nodes"] = '3"] end'
+    charts["hostile"] = "\n".join(diff.topology.flowchart(hostile))
+    charts["broken"] = 'flowchart LR\n  nodes["a"]] --> b\n'
+    results = mermaid_parse(charts, tmp_path)
+    assert results.pop("broken")["ok"] is False
+    for name, result in results.items():
+        assert result == {**result, "ok": True, "type": "flowchart-v2"}, (name, result)
