@@ -375,3 +375,6 @@ class Cloud:
     # the load balancer and a graceful stop, for a gate's target (its load balancer, pool
     # members, project), with the credentials the Pulumi provider reads from the environment.
     node_api: Callable[[Mapping[str, Any], Mapping[str, str]], NodeApi]
+    # Type token -> the inputs whose change makes the provider replace the resource (its
+    # ForceNew fields): `pyscale diff` names such a change a replacement.
+    replacing_inputs: Mapping[str, frozenset[str]]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyscale import clouds
 from pyscale.diff import markdown, nodefiles, topology
 from pyscale.diff.markdown import Block, code
 from pyscale.rollout.plan import RolloutPlan
@@ -66,7 +67,8 @@ class Diff:
     removed: list[Key]
     changed: dict[Key, list[str]]  # resource -> changed input names, `protect`, options.*
     unprotected: list[Key]  # protect true in base, false in head
-    # resource -> the changed inputs its replaceOnChanges option names: it is replaced
+    # resource -> the changed inputs that replace it: its replaceOnChanges option's, or the
+    # provider's (pyscale/clouds/<cloud>/replacements.py)
     replaced: dict[Key, list[str]]
 
 
@@ -77,6 +79,8 @@ def diff(base: Plan, head: Plan) -> Diff:
     changed: dict[Key, list[str]] = {}
     unprotected: list[Key] = []
     replaced: dict[Key, list[str]] = {}
+    cloud = str(head.document.get("cloud", ""))
+    provider = clouds.get(cloud).replacing_inputs if cloud in clouds.NAMES else {}
     for key in sorted(base.resources.keys() & head.resources.keys()):
         before, after = base.resources[key], head.resources[key]
         b_in, a_in = before.get("inputs") or {}, after.get("inputs") or {}
@@ -92,6 +96,7 @@ def diff(base: Plan, head: Plan) -> Diff:
         if names:
             changed[key] = names
         forcing = set((after.get("options") or {}).get("replaceOnChanges") or [])
+        forcing |= provider.get(key[0], frozenset())
         if forced := [n for n in names if n in forcing or "*" in forcing]:
             replaced[key] = forced
     return Diff(
@@ -224,7 +229,7 @@ def _replacement(changes: Diff, key: Key) -> str:
     forced = changes.replaced.get(key)
     if not forced:
         return ""
-    return f" — **replaced** ({', '.join(code(n) for n in forced)}: replaceOnChanges)"
+    return f" — **replaced** ({', '.join(code(n) for n in forced)} forces it)"
 
 
 def _topology_lines(base: Plan | None, head: Plan) -> list[str]:

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi import _types as pulumi_types
 
-from pyscale import cli, diff, offline, report
+from pyscale import cli, clouds, diff, offline, report
+from pyscale.offline import conformance
 from pyscale.render import REPO
 
 
@@ -391,7 +393,20 @@ def test_a_change_an_input_forces_is_named_a_replacement() -> None:
 
     base, head = plans(edit)
     text = diff.render(base, head)
-    assert "`node-1`: `imageId`, `options.replaceOnChanges` — **replaced** (`imageId`: " in text
+    forced = "`node-1`: `imageId`, `options.replaceOnChanges` — **replaced** (`imageId` forces it)"
+    assert forced in text
+
+
+def test_an_input_the_provider_replaces_on_is_named_a_replacement() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        head["cloud"] = "digitalocean"
+        head["resources"][1]["inputs"]["region"] = "ams3"  # ForceNew on a droplet
+        head["resources"][3]["inputs"]["size"] = "db-s-8vcpu-16gb"  # a resize, in place
+
+    base, head = plans(edit)
+    text = diff.render(base, head)
+    assert "`node-1`: `region` — **replaced** (`region` forces it)" in text
+    assert "`pg`: `size`\n" in text
 
 
 def test_provider_configuration_changes_are_shown_with_secrets_masked() -> None:
@@ -439,3 +454,14 @@ def test_every_picture_parses_as_mermaid_and_a_broken_one_does_not(tmp_path: Pat
     assert results.pop("broken")["ok"] is False
     for name, result in results.items():
         assert result == {**result, "ok": True, "type": "flowchart-v2"}, (name, result)
+
+
+@pytest.mark.parametrize("cloud", clouds.NAMES)
+def test_the_replacing_inputs_are_inputs_of_the_installed_sdks(cloud: str) -> None:
+    """Every type and input the replacement tables name exists in the provider's SDK."""
+    table = clouds.get(cloud).replacing_inputs
+    assert table
+    for token, names in table.items():
+        args = conformance.resource_types(token.partition(":")[0]).get(token)
+        assert args is not None, token
+        assert names <= set(pulumi_types.input_type_types(args)), (token, sorted(names))

@@ -7,6 +7,7 @@ from pyscale.clouds.digitalocean import (
     prerequisites,
     pricing,
     provider_rules,
+    replacements,
     rollout,
     settings_rules,
 )
@@ -47,4 +48,5 @@ CLOUD = Cloud(
     prerequisites=prerequisites.prerequisites,
     provider_rules=provider_rules.RULES,
     node_api=rollout.node_api,
+    replacing_inputs=replacements.REPLACING,
 )

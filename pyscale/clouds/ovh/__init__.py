@@ -8,6 +8,7 @@ from pyscale.clouds.ovh import (
     prerequisites,
     pricing,
     provider_rules,
+    replacements,
     rollout,
     settings_rules,
 )
@@ -41,4 +42,5 @@ CLOUD = Cloud(
     prerequisites=prerequisites.prerequisites,
     provider_rules=provider_rules.RULES,
     node_api=rollout.node_api,
+    replacing_inputs=replacements.REPLACING,
 )
