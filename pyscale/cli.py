@@ -73,7 +73,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     if head is None:
         sys.stderr.write(f"error: no plan in {args.head}\n")
         return 2
-    sys.stdout.write(diff.render(diff.load(Path(args.base)), head, limit=args.limit))
+    limit = None if args.full else args.limit
+    sys.stdout.write(diff.render(diff.load(Path(args.base)), head, limit=limit))
     return 0
 
 
@@ -147,6 +148,9 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=diff.COMMENT_LIMIT,
         help="most characters of a plan's section (GitHub refuses comments over 65,536)",
+    )
+    diff_p.add_argument(
+        "--full", action="store_true", help="the whole report: nothing cut, every file's diff"
     )
     diff_p.set_defaults(func=_cmd_diff)
 

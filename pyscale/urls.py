@@ -18,9 +18,12 @@ def require_tls(uri: str) -> str:
 
 
 def _with_query(uri: str, drop: tuple[str, ...], add: list[tuple[str, str]]) -> str:
+    """`uri` with the `drop` parameters removed and `add` appended; every other parameter
+    kept as it was (empty ones too), spaces as %20, which libpq decodes and `+` is not."""
     parts = urlsplit(uri)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in drop]
-    return urlunsplit(parts._replace(query=urlencode([*query, *add], safe="/")))
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+    encoded = urlencode([*query, *add], safe="/", quote_via=quote)
+    return urlunsplit(parts._replace(query=encoded))
 
 
 def verify_server(uri: str, ca_file: str) -> str:
@@ -34,7 +37,11 @@ def verify_server(uri: str, ca_file: str) -> str:
             uri, ("sslmode", "sslrootcert"), [("sslmode", "verify-full"), ("sslrootcert", ca_file)]
         )
     if scheme == "rediss":
-        return _with_query(uri, ("ssl_ca_certs", "ssl_cert_reqs"), [("ssl_ca_certs", ca_file)])
+        return _with_query(
+            uri,
+            ("ssl_ca_certs", "ssl_cert_reqs", "ssl_check_hostname"),
+            [("ssl_ca_certs", ca_file)],
+        )
     return uri
 
 

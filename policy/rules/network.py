@@ -53,12 +53,14 @@ def check_ssh_not_public(res: Res) -> list[str]:
 
 def check_ssh_not_public_across_rules(resources: list[Res]) -> list[Finding]:
     """OpenStack rules are resources of their own: port 22 must not be open to the whole
-    internet through several rules of one security group, none public alone. Rules whose
-    group is not known yet (a preview of new groups) are judged together."""
+    internet through several rules of one security group, none public alone. A rule whose
+    group is not known yet (a preview of a new group) is judged at `pulumi up`, once the
+    group exists: joining unknown groups would join rules of different groups."""
     groups: dict[str, list[Res]] = {}
     for res in resources:
-        if res.type == OS_SECGROUP_RULE and ingress_rules(res):
-            groups.setdefault(str(res.get("securityGroupId") or "?"), []).append(res)
+        group = res.get("securityGroupId")
+        if res.type == OS_SECGROUP_RULE and isinstance(group, str) and ingress_rules(res):
+            groups.setdefault(group, []).append(res)
     found: list[Finding] = []
     for members in groups.values():
         if len(members) < 2 or any(check_ssh_not_public(r) for r in members):

@@ -174,9 +174,10 @@ def _edge(settings: Settings, per_node: int, node_rps: int) -> EdgePlan:
     """Per-client limits: the settings', or a CLIENT_SHARE of the node's slots and CPU.
     A zone holds a state for every client address with a request in flight on the node."""
     chosen = settings.edge
-    rate = node_rps // CLIENT_SHARE if chosen.client_rate is None else chosen.client_rate
+    # A default never rounds down to 0, which would turn the limit off.
+    rate = max(1, node_rps // CLIENT_SHARE) if chosen.client_rate is None else chosen.client_rate
     return EdgePlan(
-        client_concurrency=per_node // CLIENT_SHARE
+        client_concurrency=max(1, per_node // CLIENT_SHARE)
         if chosen.client_concurrency is None
         else chosen.client_concurrency,
         client_rate=rate,

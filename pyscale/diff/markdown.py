@@ -9,6 +9,7 @@ reviewer needs least are left out first, with a note saying where the full repor
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -16,25 +17,34 @@ from dataclasses import dataclass
 COMMENT_LIMIT = 65_536
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _BACKTICKS = re.compile(r"`+")
+# GitHub links @mentions, #123 and bare URLs after Markdown is rendered, so escapes do not
+# stop them: a zero-width space after `@` and `#` and inside `://` does.
+_ZWSP = "\u200b"
+_AUTOLINKS = (("@", "@" + _ZWSP), ("#", "#" + _ZWSP), ("://", ":" + _ZWSP + "//"))
 
 
 def text(value: object) -> str:
-    """`value` as plain text on one line: Markdown's punctuation escaped, HTML as entities."""
+    """`value` as plain text on one line: Markdown's punctuation escaped, HTML as entities,
+    and no mention, issue reference or bare URL for GitHub to link."""
     one_line = " ".join(str(value).split())
-    html = one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SPECIAL.sub(r"\\\1", html)
+    for found, broken in _AUTOLINKS:
+        one_line = one_line.replace(found, broken)
+    entities = one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub(r"\\\1", entities)
 
 
 def code(value: object, in_table: bool = False) -> str:
     """`value` as inline code on one line: delimited by more backticks than it holds, so
-    none of its own can close the span; in a table, its pipes escaped (GitHub splits cells
-    on them even inside code)."""
+    none of its own can close the span. In a table cell, HTML code with every character
+    that matters as an entity: GitHub splits cells on a pipe even inside a code span, and a
+    backslash before it can be read as escaping the backslash instead."""
     one_line = " ".join(str(value).split())
+    if in_table:
+        return "<code>" + html.escape(one_line).replace("|", "&#124;") + "</code>"
     longest = max((len(run) for run in _BACKTICKS.findall(one_line)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if one_line.startswith("`") or one_line.endswith("`") or not one_line else ""
-    body = one_line.replace("|", "\\|") if in_table else one_line
-    return f"{fence}{pad}{body}{pad}{fence}"
+    return f"{fence}{pad}{one_line}{pad}{fence}"
 
 
 def fenced(body: str, lang: str = "") -> list[str]:

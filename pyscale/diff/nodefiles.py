@@ -13,7 +13,7 @@ import html
 
 from pyscale.diff import markdown
 
-# A file's diff beyond this many lines is cut (the rest is in the full report).
+# In the comment, a file's diff beyond this many lines is cut (the full report has all).
 MAX_DIFF_LINES = 120
 
 
@@ -22,8 +22,11 @@ def changed(base: dict[str, str], head: dict[str, str]) -> list[str]:
     return sorted(p for p in base.keys() | head.keys() if base.get(p) != head.get(p))
 
 
-def file_diff(path: str, before: str | None, after: str | None) -> list[str]:
-    """One file's unified diff, folded under its name and the lines it adds and removes."""
+def file_diff(
+    path: str, before: str | None, after: str | None, max_lines: int | None = MAX_DIFF_LINES
+) -> list[str]:
+    """One file's unified diff, folded under its name and the lines it adds and removes;
+    cut after `max_lines` lines (None: whole)."""
     lines = list(
         difflib.unified_diff(
             (before or "").splitlines(),
@@ -36,9 +39,9 @@ def file_diff(path: str, before: str | None, after: str | None) -> list[str]:
     added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
     removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
     cut = ""
-    if len(lines) > MAX_DIFF_LINES:
-        cut = f"{len(lines) - MAX_DIFF_LINES} more diff lines in the full report."
-        lines = lines[:MAX_DIFF_LINES]
+    if max_lines is not None and len(lines) > max_lines:
+        cut = f"{len(lines) - max_lines} more diff lines in the full report."
+        lines = lines[:max_lines]
     # HTML, not Markdown, inside <summary>: the name is escaped as HTML.
     summary = f"<code>{html.escape(path.lstrip('/'))}</code> (+{added} -{removed})"
     body = markdown.fenced("\n".join(lines), "diff")
@@ -46,9 +49,11 @@ def file_diff(path: str, before: str | None, after: str | None) -> list[str]:
             "", "</details>", ""]  # fmt: skip
 
 
-def diffs(base: dict[str, str], head: dict[str, str]) -> list[str]:
+def diffs(
+    base: dict[str, str], head: dict[str, str], max_lines: int | None = MAX_DIFF_LINES
+) -> list[str]:
     """Every changed file's diff, in path order."""
     out: list[str] = []
     for path in changed(base, head):
-        out += file_diff(path, base.get(path), head.get(path))
+        out += file_diff(path, base.get(path), head.get(path), max_lines)
     return out

@@ -13,6 +13,8 @@ whose plan failed) shows the head plan alone.
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -95,9 +97,12 @@ def diff(base: Plan, head: Plan) -> Diff:
             unprotected.append(key)
         if names:
             changed[key] = names
-        forcing = set((after.get("options") or {}).get("replaceOnChanges") or [])
+        # replaceOnChanges takes property paths (`tags[*]`, `a.b`): their first segment.
+        option = (after.get("options") or {}).get("replaceOnChanges") or []
+        forcing = {re.split(r"[.\[]", path, maxsplit=1)[0] for path in option}
         forcing |= provider.get(key[0], frozenset())
-        if forced := [n for n in names if n in forcing or "*" in forcing]:
+        inputs = b_in.keys() | a_in.keys()
+        if forced := [n for n in names if n in inputs and (n in forcing or "*" in forcing)]:
             replaced[key] = forced
     return Diff(
         added=sorted(head.resources.keys() - base.resources.keys()),
@@ -117,9 +122,9 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-def _number(value: Any) -> str:
+def _number(value: Any, in_table: bool = False) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return code(value if isinstance(value, str) else json.dumps(value), in_table=True)
+        return code(value if isinstance(value, str) else json.dumps(value), in_table=in_table)
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
@@ -169,7 +174,7 @@ def _capacity_lines(base: Plan | None, head: Plan) -> list[str]:
         if label.startswith("vCPU") and cap.get("vcpus") is not None:
             lines.append(f"| {label} | {cap['vcpus']} vCPU / {cap.get('memory_gib')} GiB |")
         elif value is not None:
-            lines.append(f"| {label} | {_number(value)} |")
+            lines.append(f"| {label} | {_number(value, in_table=True)} |")
     if checks:
         lines.append(f"| capacity checks | {holding}/{len(checks)} links hold |")
     lines.append("")
@@ -249,11 +254,12 @@ def _topology_lines(base: Plan | None, head: Plan) -> list[str]:
     return ["<details><summary>Topology</summary>", "", *chart, "", "</details>", ""]
 
 
-def _file_diff_lines(base: Plan, head: Plan) -> list[str]:
+def _file_diff_lines(base: Plan, head: Plan, full: bool) -> list[str]:
     """Each changed node file's unified diff, where both plans carry the files' text."""
     if base.node_text is None or head.node_text is None:
         return []
-    return nodefiles.diffs(base.node_text, head.node_text)
+    cut = None if full else nodefiles.MAX_DIFF_LINES
+    return nodefiles.diffs(base.node_text, head.node_text, cut)
 
 
 def _policy_lines(head: Plan) -> list[str]:
@@ -274,11 +280,12 @@ def _policy_lines(head: Plan) -> list[str]:
 def render(
     base: Plan | None,
     head: Plan,
-    limit: int = markdown.COMMENT_LIMIT,
+    limit: int | None = markdown.COMMENT_LIMIT,
     where: str = "The full report is the workflow run's `plan-<stack>` artifact.",
 ) -> str:
     """One markdown section for one stack, at most `limit` characters: when it would be
-    longer, the file diffs go first, then the listings (`where` says where the rest is)."""
+    longer, the file diffs go first, then the listings (`where` says where the rest is).
+    `limit` None is the full report: nothing cut, every file's whole diff."""
     counts = Counter(_short_type(t) for t, _ in head.resources)
     top = [f"### {code(head.stack)}", ""]
     cost = _money(head.monthly_cost, head.currency)
@@ -324,7 +331,7 @@ def render(
         config = _config_lines(base, head)
         if config:
             blocks.append(Block(tuple(config), keep=85, name="configuration changes"))
-        diffs = _file_diff_lines(base, head)
+        diffs = _file_diff_lines(base, head, full=limit is None)
         if diffs:
             blocks.append(Block(("**Node file diffs**", "", *diffs), keep=20, name="file diffs"))
     blocks.append(Block(tuple(_topology_lines(base, head)), keep=40, name="topology"))
@@ -335,7 +342,7 @@ def render(
         fold=True,
     )
     blocks.append(Block(tuple(listing), keep=10, name="resources by type"))
-    return markdown.fit(blocks, limit, where)
+    return markdown.fit(blocks, limit if limit is not None else sys.maxsize, where)
 
 
 def load(path: Path) -> Plan | None:

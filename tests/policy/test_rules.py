@@ -118,7 +118,7 @@ def test_ssh_open_on_an_openstack_rule() -> None:
     fired("ssh-not-public", [*good_ovh(), rule], "ssh")
 
 
-def ssh_rule(name: str, prefix: str, group: str = "sg-1") -> R:
+def ssh_rule(name: str, prefix: str, group: str | None = "sg-1") -> R:
     return R(rules.OS_SECGROUP_RULE, name, {"direction": "ingress", "protocol": "tcp",
              "portRangeMin": 22, "portRangeMax": 22, "remoteIpPrefix": prefix,
              "securityGroupId": group})  # fmt: skip
@@ -134,6 +134,11 @@ def test_ssh_open_through_several_openstack_rules_of_one_group() -> None:
 def test_openstack_rules_of_different_groups_are_not_joined() -> None:
     apart = [ssh_rule("ssh-a", "0.0.0.0/1", "sg-1"), ssh_rule("ssh-b", "128.0.0.0/1", "sg-2")]
     assert violations("ssh-not-public-across-rules", [*good_ovh(), *apart]) == []
+
+
+def test_rules_of_groups_not_known_yet_are_not_joined() -> None:
+    unknown = [ssh_rule("ssh-a", "0.0.0.0/1", None), ssh_rule("ssh-b", "128.0.0.0/1", None)]
+    assert violations("ssh-not-public-across-rules", [*good_ovh(), *unknown]) == []
 
 
 def test_a_public_rule_alone_is_reported_once() -> None:

@@ -133,7 +133,7 @@ def test_summary_counts_cost_delta_and_capacity() -> None:
     assert "| capacity checks | 2/2 links hold |" in text
     assert "- `nodes`: 3 → 4" in text
     assert "- `load_balancer.size_unit`: 6 → 8" in text
-    assert "| `digitalocean:Droplet` | 3 |" in text
+    assert "| <code>digitalocean:Droplet</code> | 3 |" in text
     assert "- `digitalocean:Droplet` `n3`" in text
 
 
@@ -275,8 +275,8 @@ def test_values_from_stack_files_and_plans_cannot_inject_markdown() -> None:
     outside = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", text)  # what is not in a code span
     assert "](https://evil" not in outside and "<details> |" not in outside
     assert "<script>" not in outside and "<b>" not in outside
-    assert "see \\[here\\]\\(https://evil\\.example\\) &lt;script&gt;" in text
-    assert "| nodes | ``3 \\| `x` <b>`` |" in text  # the pipe cannot split the cell
+    assert "see \\[here\\]\\(https:\u200b//evil\\.example\\) &lt;script&gt;" in text
+    assert "| nodes | <code>3 &#124; `x` &lt;b&gt;</code> |" in text  # one cell, inert
 
 
 def test_markdown_helpers_hold_any_backtick_run() -> None:
@@ -465,3 +465,49 @@ def test_the_replacing_inputs_are_inputs_of_the_installed_sdks(cloud: str) -> No
         args = conformance.resource_types(token.partition(":")[0]).get(token)
         assert args is not None, token
         assert names <= set(pulumi_types.input_type_types(args)), (token, sorted(names))
+
+
+# --- review findings, each pinned --------------------------------------------------------
+
+
+def test_the_full_report_cuts_no_file_diff() -> None:
+    before = "\n".join(f"old {n}" for n in range(300))
+    after = "\n".join(f"new {n}" for n in range(300))
+    base = diff.Plan.from_json(doc(node_files={"/f": "a"}, node_file_text={"/f": before}))
+    head = diff.Plan.from_json(
+        doc(node_files={"/f": "b"}, node_file_text={"/f": after},
+            capacity={**doc()["capacity"], "rollout": ROLLOUT})
+    )  # fmt: skip
+    cut = diff.render(base, head)
+    assert "more diff lines in the full report" in cut and "+new 299" not in cut
+    full = diff.render(base, head, limit=None)
+    assert "more diff lines" not in full and "-old 0" in full and "+new 299" in full
+
+
+def test_mentions_issue_references_and_bare_urls_are_not_linked() -> None:
+    shown = diff.markdown.text("ping @org/sec-team about #12 at https://evil.example/x")
+    assert "@org" not in shown and "#12" not in shown and "://" not in shown
+    assert "\u200b" in shown
+
+
+def test_a_table_cell_holds_pipes_and_backslashes() -> None:
+    assert diff.markdown.code("a\\|b<c>", in_table=True) == "<code>a\\&#124;b&lt;c&gt;</code>"
+
+
+def test_replace_on_changes_names_only_inputs_and_reads_property_paths() -> None:
+    def edit(head: dict[str, Any]) -> None:
+        pg = head["resources"][3]
+        pg["protect"] = True
+        pg["inputs"]["tags"] = ["b"]
+        pg["options"] = {"replaceOnChanges": ["tags[*]"]}
+
+    base, head = plans(edit)
+    key = ("digitalocean:index/databaseCluster:DatabaseCluster", "pg")
+    assert diff.diff(base, head).replaced == {key: ["tags"]}
+
+    def star(head: dict[str, Any]) -> None:
+        head["resources"][3]["protect"] = True
+        head["resources"][3]["options"] = {"replaceOnChanges": ["*"]}
+
+    base, head = plans(star)
+    assert diff.diff(base, head).replaced == {}  # protect and options are not inputs

@@ -337,6 +337,17 @@ def test_urls_verify_the_server_against_the_ca_file(uri: str, verified: str) -> 
     assert urls.verify_server(uri, render.NODE.provider_ca) == verified
 
 
+def test_rewriting_a_url_keeps_its_other_parameters_as_libpq_reads_them() -> None:
+    uri = "postgresql://u@h:1/d?options=-c%20search_path%3Dx&application_name=&sslmode=require"
+    verified = urls.verify_server(uri, "/etc/pyscale/provider ca.pem")
+    assert verified == (
+        "postgresql://u@h:1/d?options=-c%20search_path%3Dx&application_name="
+        "&sslmode=verify-full&sslrootcert=/etc/pyscale/provider%20ca.pem"
+    )
+    cache = urls.verify_server("rediss://h:1/0?ssl_check_hostname=false", "/ca.pem")
+    assert cache == "rediss://h:1/0?ssl_ca_certs=/ca.pem"  # the host name is always checked
+
+
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_a_node_verifies_its_data_stores_with_the_clouds_ca(stack: str) -> None:
     parsed = settings.parse(stack, DOMAIN)
@@ -378,6 +389,12 @@ def site(raw: dict, stack: str = "prod") -> str:
     return "\n".join(
         f.content for f in files if f.path.endswith(("conf.d/pyscale.conf", "locations.conf"))
     )
+
+
+def test_a_default_limit_never_rounds_down_to_no_limit() -> None:
+    heavy = settings.parse("dev", {**DOMAIN, "workload": {"cpuMs": 200}, "tls": "off"})
+    edge = capacity.plan(heavy, throughput_holds=False).edge
+    assert edge.client_rate == 1 and edge.client_concurrency >= 1
 
 
 def test_each_client_gets_a_tenth_of_a_node_by_default() -> None:
