@@ -21,9 +21,11 @@ import json
 import sys
 from pathlib import Path
 
+import yaml
+
 from bench import node as bench_node
 from policy import offline as policy_offline
-from pyscale import capacity, diff, localnode, offline, render, report, settings
+from pyscale import capacity, diff, localnode, monitoring, offline, render, report, settings
 from pyscale.offline import conformance
 from pyscale.rehearsal import cli as rehearsal_cli
 from pyscale.render import lock
@@ -54,8 +56,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
     rendered = render.node(plan, stack_settings, render.placeholder_secrets(plan))
     render.write_tree(rendered, Path(args.out))
     out = Path(args.out)
-    sys.stdout.write(f"wrote {out / 'user-data'} and {len(rendered.files)} files under "
-                     f"{out / 'files'}\n")  # fmt: skip
+    rules = out / "monitoring" / "pyscale.rules.yml"
+    rules.parent.mkdir(parents=True, exist_ok=True)
+    rules.write_text(
+        yaml.safe_dump(monitoring.rule_file(plan, stack_settings), sort_keys=False, width=1000)
+    )
+    sys.stdout.write(f"wrote {out / 'user-data'}, {len(rendered.files)} files under "
+                     f"{out / 'files'} and the alert rules {rules}\n")  # fmt: skip
     return 0
 
 
