@@ -56,13 +56,14 @@ def _cmd_render(args: argparse.Namespace) -> int:
     rendered = render.node(plan, stack_settings, render.placeholder_secrets(plan))
     render.write_tree(rendered, Path(args.out))
     out = Path(args.out)
-    rules = out / "monitoring" / "pyscale.rules.yml"
+    config = out / "monitoring" / "prometheus.yml"
+    rules = config.parent / monitoring.RULES_FILE
     rules.parent.mkdir(parents=True, exist_ok=True)
-    rules.write_text(
-        yaml.safe_dump(monitoring.rule_file(plan, stack_settings), sort_keys=False, width=1000)
-    )
+    for path, document in ((config, monitoring.prometheus_config(stack_settings)),
+                           (rules, monitoring.rule_file(plan, stack_settings))):  # fmt: skip
+        path.write_text(yaml.safe_dump(document, sort_keys=False, width=1000))
     sys.stdout.write(f"wrote {out / 'user-data'}, {len(rendered.files)} files under "
-                     f"{out / 'files'} and the alert rules {rules}\n")  # fmt: skip
+                     f"{out / 'files'}, and {config} with its alert rules\n")  # fmt: skip
     return 0
 
 

@@ -378,3 +378,6 @@ class Cloud:
     # Type token -> the inputs whose change makes the provider replace the resource (its
     # ForceNew fields): `pyscale diff` names such a change a replacement.
     replacing_inputs: Mapping[str, frozenset[str]]
+    # How Prometheus finds the nodes: (settings, exporter port, credentials) -> the
+    # discovery block and relabelling of one scrape job (pyscale/monitoring/scrape.py).
+    scrape_discovery: Callable[[Settings, int, Mapping[str, str]], tuple[dict, list[dict]]]

@@ -124,6 +124,8 @@ def test_render_writes_user_data_and_every_file(tmp_path: Path) -> None:
         assert (tmp_path / "files" / entry["path"].lstrip("/")).is_file(), entry["path"]
     assert (tmp_path / "files/etc/nginx/nginx.conf").is_file()
     # The stack's alert rules, thresholds from the same plan (tests/render checks them).
-    rules = yaml.safe_load((tmp_path / "monitoring/pyscale.rules.yml").read_text())
+    rules = yaml.safe_load((tmp_path / "monitoring/rules/pyscale.rules.yml").read_text())
+    scrape = yaml.safe_load((tmp_path / "monitoring/prometheus.yml").read_text())
+    assert scrape["rule_files"] == ["rules/pyscale.rules.yml"]
     names = [r["alert"] for r in rules["groups"][0]["rules"]]
     assert len(names) >= 10 and "PyscaleInFlightNearCapacity" in names

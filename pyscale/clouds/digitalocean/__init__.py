@@ -3,6 +3,7 @@
 from pyscale.clouds.base import Cloud, Defaults
 from pyscale.clouds.digitalocean import (
     catalog,
+    discovery,
     mocks,
     prerequisites,
     pricing,
@@ -49,4 +50,5 @@ CLOUD = Cloud(
     provider_rules=provider_rules.RULES,
     node_api=rollout.node_api,
     replacing_inputs=replacements.REPLACING,
+    scrape_discovery=discovery.scrape_discovery,
 )

@@ -4,6 +4,7 @@ PostgreSQL (plan-sized, standbys serve reads) and Valkey."""
 from pyscale.clouds.base import Cloud, Defaults
 from pyscale.clouds.ovh import (
     catalog,
+    discovery,
     mocks,
     prerequisites,
     pricing,
@@ -43,4 +44,5 @@ CLOUD = Cloud(
     provider_rules=provider_rules.RULES,
     node_api=rollout.node_api,
     replacing_inputs=replacements.REPLACING,
+    scrape_discovery=discovery.scrape_discovery,
 )

@@ -1,5 +1,6 @@
-"""The alert rules derived from the capacity plan, checked by Prometheus's own promtool
-(Debian's `prometheus` package): `promtool check rules` on every shipped stack's file, and
+"""Monitoring rendered from the plan, checked by Prometheus's own promtool (Debian's
+`prometheus` package): `promtool check config` on every shipped stack's prometheus.yml with
+its rule file beside it, `promtool check rules` on every rule file, and
 `promtool test rules` with series just past each plan threshold (the alert fires) and just
 short of it (it does not). The series are built here from the plan's numbers, never copied
 from the rule file, so a rule that drifts from its plan limit fails.
@@ -208,3 +209,30 @@ def test_a_rule_that_drifts_from_its_plan_threshold_fails_its_test(tmp_path: Pat
     )
     done = promtool("test", "rules", "tests.yml", cwd=tmp_path)
     assert done.returncode != 0 and "FAILED" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_promtool_accepts_every_stacks_scrape_config(stack: str, tmp_path: Path) -> None:
+    _, rule_file, parsed = stack_rules(stack)
+    config = monitoring.prometheus_config(parsed, {"id": "app-credential-id", "secret": "s"})
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (tmp_path / monitoring.RULES_FILE).parent.mkdir()
+    (tmp_path / monitoring.RULES_FILE).write_text(yaml.safe_dump(rule_file, sort_keys=False))
+    done = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS: 1 rule files found" in done.stdout
+    # One job per exporter, each kept to this stack's nodes and their private address.
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {NODE_JOB, NGINX_JOB}
+    for job in jobs.values():
+        keep, address, _ = job["relabel_configs"]
+        assert keep["action"] == "keep" and parsed.resource_prefix in keep["regex"]
+        assert "private" in address["source_labels"][0]
+        assert address["target_label"] == "__address__"
+
+
+def test_promtool_refuses_a_config_whose_rules_are_missing(tmp_path: Path) -> None:
+    _, _, parsed = stack_rules("prod")
+    config = monitoring.prometheus_config(parsed)
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    assert promtool("check", "config", "prometheus.yml", cwd=tmp_path).returncode != 0
