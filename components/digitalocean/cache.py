@@ -39,6 +39,7 @@ class Cache(pulumi.ComponentResource):
     uri: pulumi.Output[str]  # secret: rediss:// on the VPC address
     cluster_urn: pulumi.Output[str]  # DigitalOcean's own URN, for the Project
     ca: pulumi.Output[str]  # the CA the cluster's certificate chains to (PEM)
+    cluster_id: pulumi.Output[str]  # for DigitalOcean's database alerts
 
     def __init__(
         self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
@@ -80,5 +81,6 @@ class Cache(pulumi.ComponentResource):
         )
         self.uri = pulumi.Output.secret(cluster.private_uri)
         self.cluster_urn = cluster.cluster_urn
+        self.cluster_id = cluster.id
         self.ca = database.cluster_ca(cluster, self)
         self.register_outputs({"uri": self.uri, "cluster_urn": self.cluster_urn, "ca": self.ca})

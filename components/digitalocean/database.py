@@ -80,6 +80,7 @@ class Database(pulumi.ComponentResource):
     read_uris: pulumi.Output[list[str]]  # secret: one per replica, sslmode=require
     cluster_urn: pulumi.Output[str]  # DigitalOcean's own URN, for the Project
     ca: pulumi.Output[str]  # the CA the cluster's certificates chain to (PEM)
+    cluster_id: pulumi.Output[str]  # for DigitalOcean's database alerts
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -160,6 +161,7 @@ class Database(pulumi.ComponentResource):
         self.primary_uri = pulumi.Output.secret(pool.private_uri.apply(require_tls))
         self.read_uris = pulumi.Output.secret(pulumi.Output.all(*read_uris))
         self.cluster_urn = cluster.cluster_urn
+        self.cluster_id = cluster.id
         self.ca = cluster_ca(cluster, self)
         self.register_outputs(
             {

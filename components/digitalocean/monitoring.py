@@ -6,6 +6,11 @@ load average above the node's vCPU count (runnable work queueing). They go to th
 e-mails and, when both a channel and the `alertSlackUrl` secret are set, to Slack. An alert
 with nowhere to go is not created: DigitalOcean requires a destination.
 
+The load balancer and the managed clusters get DigitalOcean's own alerts too (by id): the
+load balancer near its connection and new-TLS limits (80 % of what its size holds, the plan
+sized it for the target) and with a rising 5xx rate; PostgreSQL and Valkey above the
+stack's CPU, memory and disk thresholds.
+
 The uptime check probes the public URL from every DigitalOcean probe region; it alerts when
 the site is down from all of them, slow, or (https) its certificate is about to expire.
 """
@@ -20,9 +25,14 @@ import pulumi_digitalocean as do
 from components.digitalocean import moved
 from components.digitalocean.network import Network
 from pyscale.capacity import CapacityPlan
+from pyscale.monitoring import NEAR
 from pyscale.settings import Settings
 
 UPTIME_REGIONS = ("us_east", "us_west", "eu_west", "se_asia")
+# Alert before a limit, as the plan's Prometheus rules do (pyscale/monitoring): 80 %.
+NEAR_PERCENT = round(NEAR * 100)
+# A 5xx rate increase worth waking for: the nodes answer 503 only when saturated.
+LB_5XX_PERCENT = 5
 LATENCY_THRESHOLD_MS = 1000
 CERTIFICATE_DAYS_LEFT = 14
 
@@ -35,6 +45,9 @@ class MonitoringArgs:
     url: pulumi.Input[str]  # the public URL the uptime check probes
     # Secret Slack webhook (pyscale:alertSlackUrl); alerts.slackChannel names the channel.
     slack_url: pulumi.Input[str] | None
+    load_balancer_id: pulumi.Input[str] | None = None  # None: a single node, no balancer
+    # The PostgreSQL and Valkey clusters' ids, for DigitalOcean's database alerts.
+    database_ids: tuple[pulumi.Input[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,8 @@ class Metric:
     value: float
     window: str
     description: str
+    # What it watches: "web" (the droplets, by tag), "lb" or "db" (by id).
+    on: str = "web"
 
 
 def metrics(settings: Settings, plan: CapacityPlan) -> tuple[Metric, ...]:
@@ -82,7 +97,22 @@ def metrics(settings: Settings, plan: CapacityPlan) -> tuple[Metric, ...]:
             "disk",
         ),
         Metric("load", "v1/insights/droplet/load_5", plan.vcpus, "10m", "5-minute load average"),
-    )
+        # The load balancer: its size was chosen for the target (plan.load_balancer); these
+        # say the target is being outgrown before the balancer refuses connections.
+        Metric("lb-connections", "v1/insights/lbaas/connection_utilization_percent",
+               NEAR_PERCENT, "5m", "load balancer connection use (%)", on="lb"),
+        Metric("lb-tls", "v1/insights/lbaas/tls_connections_per_second_utilization_percent",
+               NEAR_PERCENT, "5m", "load balancer new TLS connections/s use (%)", on="lb"),
+        Metric("lb-5xx", "v1/insights/lbaas/increase_in_http_error_rate_percentage_5xx",
+               LB_5XX_PERCENT, "5m", "load balancer 5xx rate increase (%)", on="lb"),
+        # The managed clusters, at the stack's own thresholds.
+        Metric("db-cpu", "v1/dbaas/alerts/cpu_alerts", alerts.cpu_percent, "5m",
+               "database CPU (%)", on="db"),
+        Metric("db-memory", "v1/dbaas/alerts/memory_utilization_alerts", alerts.memory_percent,
+               "5m", "database memory (%)", on="db"),
+        Metric("db-disk", "v1/dbaas/alerts/disk_utilization_alerts", alerts.disk_percent,
+               "5m", "database disk (%)", on="db"),
+    )  # fmt: skip
 
 
 def destinations(settings: Settings, slack_url: pulumi.Input[str] | None) -> Destinations:
@@ -138,7 +168,15 @@ class Monitoring(pulumi.ComponentResource):
             if to.slack
             else []
         )
+        targets = {
+            "web": {"tags": [args.network.tags.web]},
+            "lb": {"entities": [args.load_balancer_id]} if args.load_balancer_id else None,
+            "db": {"entities": list(args.database_ids)} if args.database_ids else None,
+        }
         for metric in metrics(settings, args.plan):
+            target = targets[metric.on]
+            if target is None:
+                continue
             do.MonitorAlert(
                 f"{prefix}-alert-{metric.key}",
                 description=f"pyscale {settings.stack}: {metric.description} above "
@@ -147,10 +185,12 @@ class Monitoring(pulumi.ComponentResource):
                 compare="GreaterThan",
                 value=metric.value,
                 window=metric.window,
-                tags=[args.network.tags.web],
                 enabled=True,
                 alerts=do.MonitorAlertAlertsArgs(emails=to.emails, slacks=slacks),
-                opts=child,
+                # The droplet alerts predate this part and keep their old URN as an alias;
+                # the load balancer and database alerts are new and alias nothing.
+                opts=child if metric.on == "web" else pulumi.ResourceOptions(parent=self),
+                **target,
             )
         notification = do.UptimeAlertNotificationArgs(
             emails=to.emails,

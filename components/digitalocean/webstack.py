@@ -70,7 +70,15 @@ class WebStack(webstack.WebStack):
         url = webstack.public_url(settings, entry_ip)
         Monitoring(
             f"{name}-monitoring",
-            MonitoringArgs(settings, plan, network, url, args.alert_slack_url),
+            MonitoringArgs(
+                settings,
+                plan,
+                network,
+                url,
+                args.alert_slack_url,
+                load_balancer_id=balancer.load_balancer_id if balancer else None,
+                database_ids=(database.cluster_id, cache.cluster_id),
+            ),
             opts=part,
         )
         billable = [*nodes.droplet_urns]

@@ -66,9 +66,10 @@ DECLARED_TIMEOUTS = {DROPLET: {"create", "update", "delete"}, CLUSTER: {"create"
 # plan or wiring change that alters the topology shows up here.
 TOPOLOGY = {
     "dev": {"nodes": 1, "load_balancers": 0, "replicas": 0, "alerts": 0},
-    "staging": {"nodes": 3, "load_balancers": 1, "replicas": 1, "alerts": 4},
+    # 4 on the droplets, 3 on the load balancer, 3 on the database clusters.
+    "staging": {"nodes": 3, "load_balancers": 1, "replicas": 1, "alerts": 10},
     # prod: 25,000 req/s at 1 ms CPU need 3 c-16 nodes, plus the spare (README, Throughput).
-    "prod": {"nodes": 4, "load_balancers": 1, "replicas": 2, "alerts": 4},
+    "prod": {"nodes": 4, "load_balancers": 1, "replicas": 2, "alerts": 10},
 }
 
 
@@ -487,11 +488,25 @@ def test_monitoring_watches_the_nodes_and_the_url(
     check = one(run, UPTIME_CHECK)
     assert check.inputs["target"] == run.outputs["url"][0]
     alerts = run.of_type(MONITOR_ALERT)
-    kinds = {a.inputs["type"].rsplit("/", 1)[1] for a in alerts}
+    by_kind = {a.inputs["type"]: a for a in alerts}
     if run.settings.alerts.emails:
-        assert kinds == {"cpu", "memory_utilization_percent", "disk_utilization_percent", "load_5"}
+        droplet = {"cpu", "memory_utilization_percent", "disk_utilization_percent", "load_5"}
+        assert {t.rsplit("/", 1)[1] for t in by_kind if "/droplet/" in t} == droplet
+        lb, clusters = one(run, LB), run.of_type(CLUSTER)
+        for kind in ("connection_utilization_percent",
+                     "tls_connections_per_second_utilization_percent"):  # fmt: skip
+            alert = by_kind[f"v1/insights/lbaas/{kind}"]
+            assert alert.inputs["entities"] == [lb.id] and alert.inputs["value"] == 80
+        thresholds = run.settings.alerts
+        for kind, threshold in (("cpu_alerts", thresholds.cpu_percent),
+                                ("memory_utilization_alerts", thresholds.memory_percent),
+                                ("disk_utilization_alerts", thresholds.disk_percent)):  # fmt: skip
+            alert = by_kind[f"v1/dbaas/alerts/{kind}"]
+            assert sorted(alert.inputs["entities"]) == sorted(c.id for c in clusters)
+            assert alert.inputs["value"] == threshold
     for alert in alerts:
-        assert alert.inputs["tags"] == [web_tag(run)], alert.urn
+        where = alert.inputs.get("tags") or alert.inputs["entities"]
+        assert where == [web_tag(run)] or "/droplet/" not in alert.inputs["type"], alert.urn
         assert alert.inputs["alerts"]["emails"] == list(run.settings.alerts.emails), alert.urn
     for uptime_alert in run.of_type(UPTIME_ALERT):
         assert uptime_alert.inputs["checkId"] == check.id, uptime_alert.urn
