@@ -62,8 +62,15 @@ def _cmd_render(args: argparse.Namespace) -> int:
     for path, document in ((config, monitoring.prometheus_config(stack_settings)),
                            (rules, monitoring.rule_file(plan, stack_settings))):  # fmt: skip
         path.write_text(yaml.safe_dump(document, sort_keys=False, width=1000))
+    grafana = config.parent / "grafana"
+    grafana.mkdir(exist_ok=True)
+    (grafana / "datasources.yml").write_text(yaml.safe_dump(monitoring.datasources()))
+    (grafana / f"pyscale-{stack_settings.stack}.json").write_text(
+        json.dumps(monitoring.dashboard(plan, stack_settings), indent=2) + "\n"
+    )
     sys.stdout.write(f"wrote {out / 'user-data'}, {len(rendered.files)} files under "
-                     f"{out / 'files'}, and {config} with its alert rules\n")  # fmt: skip
+                     f"{out / 'files'}, and {config.parent}: Prometheus with its alert rules, "
+                     "and the Grafana dashboard\n")  # fmt: skip
     return 0
 
 

@@ -236,3 +236,47 @@ def test_promtool_refuses_a_config_whose_rules_are_missing(tmp_path: Path) -> No
     config = monitoring.prometheus_config(parsed)
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     assert promtool("check", "config", "prometheus.yml", cwd=tmp_path).returncode != 0
+
+
+# --- the Grafana dashboard ---------------------------------------------------------------
+
+
+def panel_queries(board: dict) -> dict[str, str]:
+    return {
+        f"pyscale:panel_{panel['id']}_{target['refId']}": target["expr"]
+        for panel in board["panels"]
+        for target in panel["targets"]
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_dashboard_query_parses_and_every_datasource_exists(
+    stack: str, tmp_path: Path
+) -> None:
+    parsed = settings.load(stack, REPO)
+    plan = capacity.plan(parsed)
+    board = monitoring.dashboard(plan, parsed)
+    queries = panel_queries(board)
+    # promtool parses each query as the expression of a recording rule.
+    rules = [{"record": name, "expr": expr} for name, expr in queries.items()]
+    records = {"groups": [{"name": "panels", "rules": rules}]}
+    (tmp_path / "panels.yml").write_text(yaml.safe_dump(records, sort_keys=False))
+    done = promtool("check", "rules", "panels.yml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(queries)} rules found" in done.stdout
+    sources = {s["uid"] for s in monitoring.datasources()["datasources"]}
+    for panel in board["panels"]:
+        assert panel["datasource"]["uid"] in sources, panel["title"]
+        assert {t["datasource"]["uid"] for t in panel["targets"]} <= sources, panel["title"]
+    # One grid cell per panel, and the plan's limits drawn beside what is measured.
+    cells = {(p["gridPos"]["x"], p["gridPos"]["y"]) for p in board["panels"]}
+    assert len(cells) == len(board["panels"]) == len({p["id"] for p in board["panels"]})
+    per_node = next(p for p in board["panels"] if p["title"] == "Requests in flight per node")
+    assert f"vector({plan.per_node_concurrency})" in [t["expr"] for t in per_node["targets"]]
+
+
+def test_promtool_refuses_a_query_that_does_not_parse(tmp_path: Path) -> None:
+    broken = [{"record": "x", "expr": "sum(rate(x[1m])"}]
+    records = {"groups": [{"name": "panels", "rules": broken}]}
+    (tmp_path / "panels.yml").write_text(yaml.safe_dump(records))
+    assert promtool("check", "rules", "panels.yml", cwd=tmp_path).returncode != 0

@@ -127,5 +127,7 @@ def test_render_writes_user_data_and_every_file(tmp_path: Path) -> None:
     rules = yaml.safe_load((tmp_path / "monitoring/rules/pyscale.rules.yml").read_text())
     scrape = yaml.safe_load((tmp_path / "monitoring/prometheus.yml").read_text())
     assert scrape["rule_files"] == ["rules/pyscale.rules.yml"]
+    board = json.loads((tmp_path / "monitoring/grafana/pyscale-prod.json").read_text())
+    assert board["uid"] == "pyscale-prod" and len(board["panels"]) >= 10
     names = [r["alert"] for r in rules["groups"][0]["rules"]]
     assert len(names) >= 10 and "PyscaleInFlightNearCapacity" in names
