@@ -54,7 +54,9 @@ class Alert:
 
 
 def _near(limit: float) -> float:
-    return round(NEAR * limit, 2)
+    """NEAR of a limit, written as PromQL shows it best (1600, not 1600.0)."""
+    value = round(NEAR * limit, 2)
+    return int(value) if value == int(value) else value
 
 
 def alerts(plan: CapacityPlan, settings: Settings) -> list[Alert]:
