@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pyscale import capacity, settings
 from pyscale.localnode import (
@@ -47,6 +48,15 @@ config:
   pyscale:cache:
     size: db-s-1vcpu-1gb
 """
+
+
+def stack_file(**config: object) -> str:
+    """A stack file for a node of its own: the suite's cloud and region, then `config`
+    (`pyscale:` keys without the prefix; `edge={...}` for a group)."""
+    keys = {"cloud": "digitalocean", "region": "fra1", "targetConcurrency": 2000, **config}
+    return yaml.safe_dump({"config": {f"pyscale:{k}": v for k, v in keys.items()}})
+
+
 # The app's role, as PostgreSQL and PgBouncer see its connections.
 APP_ROLE = "pyscale"
 

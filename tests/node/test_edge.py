@@ -22,26 +22,15 @@ from contextlib import ExitStack
 import pytest
 
 from pyscale.localnode import NodeInfo
-from tests.node.conftest import local_node
+from tests.node.conftest import local_node, stack_file
 
 DOMAIN = "edge.pyscale.example.com"
 CONCURRENCY, RATE = 3, 5
 EXEMPT = "198.51.100.128/25"
-STACK_FILE = f"""\
-config:
-  pyscale:cloud: digitalocean
-  pyscale:region: fra1
-  pyscale:environment: prod
-  pyscale:targetConcurrency: 2000
-  pyscale:nodeSize: s-2vcpu-4gb
-  pyscale:nodeCount: 2
-  pyscale:domain: {DOMAIN}
-  pyscale:tls: managed
-  pyscale:edge:
-    clientConcurrency: {CONCURRENCY}
-    clientRate: {RATE}
-    exemptCidrs: ["{EXEMPT}"]
-"""
+STACK_FILE = stack_file(
+    environment="prod", nodeSize="s-2vcpu-4gb", nodeCount=2, domain=DOMAIN, tls="managed",
+    edge={"clientConcurrency": CONCURRENCY, "clientRate": RATE, "exemptCidrs": [EXEMPT]},
+)  # fmt: skip
 # A client on the internet, talking to the node itself (TEST-NET-1, on the node's loopback).
 DIRECT = "192.0.2.10"
 HOLD_BYTES = 100  # a request body announced and never sent: Nginx holds the request

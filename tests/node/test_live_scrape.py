@@ -26,20 +26,12 @@ from pyscale import monitoring, settings
 from pyscale.localnode import NodeInfo
 from pyscale.monitoring.rules import NGINX_JOB, NODE_JOB
 from pyscale.render import NODE
-from tests.node.conftest import STACK, local_node
+from tests.node.conftest import STACK, local_node, stack_file
 
 DOMAIN = "scrape.pyscale.example.com"
-STACK_FILE = f"""\
-config:
-  pyscale:cloud: digitalocean
-  pyscale:region: fra1
-  pyscale:environment: dev
-  pyscale:targetConcurrency: 2000
-  pyscale:nodeSize: s-1vcpu-2gb
-  pyscale:nodeCount: 1
-  pyscale:domain: {DOMAIN}
-  pyscale:tls: "off"
-"""
+STACK_FILE = stack_file(
+    environment="dev", nodeSize="s-1vcpu-2gb", nodeCount=1, domain=DOMAIN, tls="off"
+)
 SCRAPE_S = 1
 READY_S = 60
 
