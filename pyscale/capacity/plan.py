@@ -114,7 +114,8 @@ def plan(
         nofile=min(nofile, max_process_nofile),
     )
     # Recycling from the node's CPU ceiling: each worker's share of it for RECYCLE_S.
-    worker_rps = throughput.node_rps_ceiling(vcpus, settings.workload.cpu_ms) / workers
+    node_rps = throughput.node_rps_ceiling(vcpus, settings.workload.cpu_ms)
+    worker_rps = node_rps / workers
     max_requests = max(MAX_REQUESTS, math.ceil(worker_rps * RECYCLE_S))
     stagger = math.ceil(max_requests / workers)
     gunicorn = GunicornPlan(
@@ -139,7 +140,7 @@ def plan(
         upstream_keepalive_timeout_s=NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S,
         limit_nofile=nginx_rlimit,
     )
-    edge = _edge(settings, per_node, throughput.node_rps_ceiling(vcpus, settings.workload.cpu_ms))
+    edge = _edge(settings, per_node, node_rps)
     lb = (
         clouds.get(settings.cloud).load_balancer(throughput.load_balancer_demand(settings))
         if nodes > 1

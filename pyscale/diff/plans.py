@@ -237,12 +237,11 @@ def _replacement(changes: Diff, key: Key) -> str:
     return f" — **replaced** ({', '.join(code(n) for n in forced)} forces it)"
 
 
-def _topology_lines(base: Plan | None, head: Plan) -> list[str]:
-    """The head's topology, the parts the change touches marked (nodes whose files change
+def _topology_lines(base: Plan | None, head: Plan, changes: Diff | None) -> list[str]:
+    """The head's topology, the parts `changes` touches marked (nodes whose files change
     are replaced, so they count)."""
     touched: set[str] = set()
-    if base is not None:
-        changes = diff(base, head)
+    if base is not None and changes is not None:
         for key in [*changes.added, *changes.changed]:
             touched.add(topology.role(head.resources[key]) or "")
         for key in changes.removed:
@@ -289,10 +288,10 @@ def render(
     counts = Counter(_short_type(t) for t, _ in head.resources)
     top = [f"### {code(head.stack)}", ""]
     cost = _money(head.monthly_cost, head.currency)
-    if base is None:
+    changes = diff(base, head) if base is not None else None  # None: no base to compare
+    if base is None or changes is None:
         top += [f"{len(head.resources)} resources · {cost}/month · no base plan to compare", ""]
     else:
-        changes = diff(base, head)
         delta = head.monthly_cost - base.monthly_cost
         currency_note = (
             f" (base in {markdown.text(base.currency)}: not comparable)"
@@ -334,7 +333,7 @@ def render(
         diffs = _file_diff_lines(base, head, full=limit is None)
         if diffs:
             blocks.append(Block(("**Node file diffs**", "", *diffs), keep=20, name="file diffs"))
-    blocks.append(Block(tuple(_topology_lines(base, head)), keep=40, name="topology"))
+    blocks.append(Block(tuple(_topology_lines(base, head, changes)), keep=40, name="topology"))
     type_rows = [f"| {code(t, in_table=True)} | {n} |" for t, n in sorted(counts.items())]
     listing = _listing(
         f"Resources by type ({len(counts)} types)",

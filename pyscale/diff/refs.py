@@ -8,6 +8,7 @@ way the comment shows them.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -39,10 +40,8 @@ def export(repo: Path, ref: str, into: Path) -> Path:
     archive = _git(repo, "archive", "--format=tar", resolved.stdout.decode().strip())
     if archive.returncode != 0:
         raise RefError(f"git archive {ref}: {archive.stderr.decode().strip()}")
-    tar = into / "tree.tar"
-    tar.write_bytes(archive.stdout)
     tree = into / "tree"
-    with tarfile.open(tar) as members:
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as members:
         members.extractall(tree, filter="data")
     return tree
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyscale.capacity import CapacityPlan
-from pyscale.monitoring.rules import NGINX_JOB, NODE_JOB
+from pyscale.monitoring.rules import IN_FLIGHT, NGINX_JOB, NODE_JOB
 from pyscale.settings import Settings
 
 DATASOURCE_UID = "pyscale-prometheus"
 DATASOURCE = {"type": "prometheus", "uid": DATASOURCE_UID}
 PANEL_WIDTH, PANEL_HEIGHT, COLUMNS = 12, 8, 2
 SCHEMA_VERSION = 39  # Grafana 10.4+
-IN_FLIGHT = " + ".join(
-    f'nginx_connections_{state}{{job="{NGINX_JOB}"}}' for state in ("reading", "writing")
-)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ from pyscale.settings import Settings
 NEAR = 0.8
 NODE_JOB = "node"
 NGINX_JOB = "nginx"
+# Requests Nginx is reading or answering: in flight (idle keep-alive ones wait apart).
+IN_FLIGHT = " + ".join(
+    f'nginx_connections_{state}{{job="{NGINX_JOB}"}}' for state in ("reading", "writing")
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,7 @@ def _near(limit: float) -> float:
 def alerts(plan: CapacityPlan, settings: Settings) -> list[Alert]:
     """Every alert for one stack, thresholds from `plan` and the stack's alert settings."""
     n, k, g = plan.nginx, plan.kernel, plan.gunicorn
-    # Requests Nginx is reading or answering: in flight (idle keep-alive ones wait apart).
-    in_flight = " + ".join(
-        f'nginx_connections_{state}{{job="{NGINX_JOB}"}}' for state in ("reading", "writing")
-    )
-    in_flight = f"({in_flight})"
+    in_flight = f"({IN_FLIGHT})"
     low, high = k.ip_local_port_range
     needed = max(plan.nodes - 1, 1)
     a = settings.alerts
