@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
@@ -24,9 +23,11 @@ import yaml
 
 from pyscale import monitoring, settings
 from pyscale.localnode import NodeInfo
+from pyscale.localnode.commands import wait_until
 from pyscale.monitoring.rules import NGINX_JOB, NODE_JOB
 from pyscale.render import NODE
 from tests.node.conftest import STACK, local_node, stack_file
+from tests.ports import free_port
 
 DOMAIN = "scrape.pyscale.example.com"
 STACK_FILE = stack_file(
@@ -36,23 +37,10 @@ SCRAPE_S = 1
 READY_S = 60
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def query(port: int, promql: str) -> list[dict]:
     url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.load(response)["data"]["result"]
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = READY_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +76,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeInfo
             ],
         }  # fmt: skip
         (work / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             ["prometheus", f"--config.file={work / 'prometheus.yml'}",
              f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
@@ -96,7 +84,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeInfo
         )  # fmt: skip
         stack.callback(server.wait, 30)
         stack.callback(server.terminate)
-        wait_for(lambda: _up(port) == {NODE_JOB, NGINX_JOB}, "both exporters scraped")
+        wait_until(lambda: _up(port) == {NODE_JOB, NGINX_JOB}, "both exporters scraped", READY_S)
         (rule,) = [r for r in rules["groups"][0]["rules"]
                    if r["alert"] == "PyscaleInFlightNearCapacity"]  # fmt: skip
         yield info, port, rule
@@ -130,6 +118,6 @@ def test_the_in_flight_alert_becomes_true_past_the_plan_threshold(
         for _ in range(held):
             sock = stack.enter_context(socket.create_connection((info.namespace.node_ip, 80), 10))
             sock.sendall(request)
-        wait_for(lambda: query(port, rule["expr"]) != [], "the in-flight expression", 15)
+        wait_until(lambda: query(port, rule["expr"]) != [], "the in-flight expression", 15)
         (result,) = query(port, rule["expr"])
         assert float(result["value"][1]) > threshold

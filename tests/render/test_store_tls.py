@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,23 +23,12 @@ import pytest
 import redis
 
 from pyscale import capacity, render, settings, urls
+from pyscale.localnode.commands import wait_until
 from pyscale.localnode.services import SERVICE_USER, as_service_user, pg_bin
 from pyscale.rehearsal import tls
+from tests.ports import free_port
 
 READY_S = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(ready: object, what: str) -> None:
-    deadline = time.monotonic() + READY_S
-    while not ready():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"{what} did not start"
-        time.sleep(0.2)
 
 
 @dataclass(frozen=True)
@@ -74,7 +62,7 @@ def _postgres(root: Path, cert: tls.ServerCert, port: int) -> subprocess.Popen:
     server = subprocess.Popen(as_service_user(str(pg_bin() / "postgres"), "-D", str(data)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     ready = [str(pg_bin() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)]
-    _wait(lambda: subprocess.run(ready, check=False).returncode == 0, "PostgreSQL")
+    wait_until(lambda: subprocess.run(ready, check=False).returncode == 0, "PostgreSQL", READY_S)
     return server
 
 
@@ -91,7 +79,7 @@ def _redis(cert: tls.ServerCert, ca: Path, port: int, password: str) -> subproce
         with socket.socket() as sock:
             return sock.connect_ex(("127.0.0.1", port)) == 0
 
-    _wait(listening, "Redis")
+    wait_until(listening, "Redis", READY_S)
     return server
 
 
@@ -104,7 +92,7 @@ def stores() -> Iterator[Stores]:
     other = tls.ca(root / "other")
     # Both servers are reached by the loopback address, as a node reaches a store by name.
     cert = tls.issue(provider, root / "certs", "store", ["IP:127.0.0.1"])
-    pg_port, redis_port = _free_port(), _free_port()
+    pg_port, redis_port = free_port(), free_port()
     servers = [
         _postgres(root, cert, pg_port),
         _redis(cert, provider[0], redis_port, "s3cret-for-this-test"),

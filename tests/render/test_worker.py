@@ -13,6 +13,7 @@ import socket
 import time
 from pathlib import Path
 
+from tests.ports import free_port
 from tests.render.gunicorn_run import gunicorn
 
 APP = """
@@ -87,9 +88,7 @@ def test_the_scheme_comes_from_x_forwarded_proto_only(tmp_path: Path) -> None:
 
 
 def test_a_tcp_peer_outside_forwarded_allow_ips_cannot_set_the_scheme(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with gunicorn(tmp_path, f"127.0.0.1:{port}", APP, workers=1,
                   extra={"forwarded_allow_ips": '"192.0.2.1"'}):  # fmt: skip
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

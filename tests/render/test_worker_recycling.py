@@ -6,12 +6,12 @@ within seconds; the hook and the config file are the ones a node boots with."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
+from tests.ports import free_port
 from tests.render.gunicorn_run import children, gunicorn
 
 # Each worker is recycled after MAX_REQUESTS requests, one of the first two after STAGGER
@@ -26,12 +26,6 @@ APP = (
     "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
     "    return [b'ok']\n"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_first_generation_restarts_come_one_at_a_time(tmp_path: Path) -> None:

@@ -265,14 +265,20 @@ def stack_file(tmp_path, body: str) -> settings.Settings:
     return settings.load("staging", tmp_path)
 
 
+def file_refusal(tmp_path, body: str) -> settings.Problem:
+    """The one problem a stack file with `body` is refused for."""
+    with pytest.raises(settings.SettingsError) as caught:
+        stack_file(tmp_path, body)
+    (problem,) = caught.value.problems
+    return problem
+
+
 def test_a_stack_file_is_read_as_yaml_1_2(tmp_path) -> None:
     """PyYAML alone (YAML 1.1) reads `03:00` as 180 and `no` as False; Pulumi does not."""
     parsed = stack_file(tmp_path, "  pyscale:domain: app.example.com\n"
                                   "  pyscale:database:\n    maintenanceHour: 03:00\n")  # fmt: skip
     assert parsed.database.maintenance_hour == "03:00"
-    with pytest.raises(settings.SettingsError) as caught:
-        stack_file(tmp_path, "  pyscale:domain: app.example.com\n  pyscale:backups: no\n")
-    (problem,) = caught.value.problems
+    problem = file_refusal(tmp_path, "  pyscale:domain: app.example.com\n  pyscale:backups: no\n")
     assert (problem.key, problem.value) == ("backups", "no")
 
 
@@ -286,9 +292,7 @@ def test_a_stack_file_is_read_as_yaml_1_2(tmp_path) -> None:
 )
 def test_a_stack_file_that_cannot_mean_one_thing_is_refused(tmp_path, body: str,
                                                             says: str) -> None:  # fmt: skip
-    with pytest.raises(settings.SettingsError) as caught:
-        stack_file(tmp_path, body)
-    (problem,) = caught.value.problems
+    problem = file_refusal(tmp_path, body)
     assert problem.key.startswith("Pulumi.staging.yaml:") and says in problem.allowed
 
 
@@ -312,9 +316,7 @@ def test_a_slack_webhook_of_another_shape_is_refused_unshown() -> None:
 
 
 def test_a_config_section_that_is_not_a_mapping_is_named(tmp_path) -> None:
-    with pytest.raises(settings.SettingsError) as caught:
-        stack_file(tmp_path, "  - pyscale:nodeCount\n")
-    (problem,) = caught.value.problems
+    problem = file_refusal(tmp_path, "  - pyscale:nodeCount\n")
     assert (problem.key, problem.value) == ("Pulumi.staging.yaml:config", "list")
 
 
