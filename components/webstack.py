@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from pyscale import render
+from pyscale import monitoring, render
 from pyscale.capacity import CapacityPlan
 from pyscale.clouds.base import Estimate
 from pyscale.settings import Settings
@@ -33,8 +33,13 @@ class WebStackArgs:
     settings: Settings
     plan: CapacityPlan
     # Secret Slack webhook for alerts (pyscale:alertSlackUrl); alerts.slackChannel names it.
-    # A cloud without an alerting resource (OVHcloud) takes it and has nothing to give it to.
+    # DigitalOcean's alerts and the monitoring node's Alertmanager post there.
     alert_slack_url: pulumi.Input[str] | None = None
+    # The monitoring node's relay password (pyscale:alertSmtpPassword).
+    alert_smtp_password: pulumi.Input[str] | None = None
+    # The read-only token the monitoring node lists the nodes with, on a cloud whose provider
+    # cannot make one (Cloud.monitor_secret: pyscale:monitoringToken on DigitalOcean).
+    monitoring_token: pulumi.Input[str] | None = None
 
 
 def public_url(settings: Settings, address: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -65,6 +70,43 @@ def node_user_data(
     return pulumi.Output.secret(values.apply(user_data))
 
 
+def monitor_user_data(
+    args: WebStackArgs,
+    discovery: pulumi.Input[dict[str, str]],
+    stores: Sequence[pulumi.Input[monitoring.StoreTargets]],
+    cas: Sequence[pulumi.Input[str]],
+) -> pulumi.Output[str]:
+    """The monitoring node's `#cloud-config`, rendered once the cloud login its discovery
+    reads with (`discovery`), the data stores' metrics endpoints and logins (`stores`) and
+    their CA certificates are known. It holds all of them: a secret."""
+    settings, plan = args.settings, args.plan
+
+    def user_data(values: list) -> str:
+        login, slack, smtp, targets, pems = values
+        secrets = monitoring.MonitorSecrets(
+            discovery=login,
+            stores=tuple(targets),
+            slack_url=slack,
+            smtp_password=smtp,
+            provider_ca="".join(dict.fromkeys(pem.strip() + "\n" for pem in pems)),
+        )
+        return monitoring.monitor_node(plan, settings, secrets).user_data
+
+    values = pulumi.Output.all(
+        discovery,
+        args.alert_slack_url,
+        args.alert_smtp_password,
+        pulumi.Output.all(*stores),
+        pulumi.Output.all(*cas),
+    )
+    return pulumi.Output.secret(values.apply(user_data))
+
+
+def grafana_url(address: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Where the admin networks open the dashboards."""
+    return pulumi.Output.concat("https://", address, f":{monitoring.node.GRAFANA_PORT}")
+
+
 class WebStack(pulumi.ComponentResource):
     """Base of `pyscale:<cloud>:WebStack`; each cloud builds its parts, then `publish`es.
 
@@ -78,6 +120,7 @@ class WebStack(pulumi.ComponentResource):
     database_primary_uri: pulumi.Output[str]
     database_read_uris: pulumi.Output[list[str]]
     cache_uri: pulumi.Output[str]
+    monitoring_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: WebStackArgs, opts: pulumi.ResourceOptions | None) -> None:
         settings, plan = args.settings, args.plan
@@ -110,6 +153,7 @@ class WebStack(pulumi.ComponentResource):
         primary_uri: pulumi.Output[str],
         read_uris: pulumi.Output[list[str]],
         cache_uri: pulumi.Output[str],
+        monitoring_url: pulumi.Output[str] | None,
     ) -> None:
         """Set and register the shared outputs; the connection strings are made secret here,
         whatever the cloud passed. Reads go to the replicas, else to the primary, as the app
@@ -122,6 +166,8 @@ class WebStack(pulumi.ComponentResource):
             pulumi.Output.all(read_uris, primary_uri).apply(lambda a: a[0] or [a[1]])
         )
         self.cache_uri = pulumi.Output.secret(cache_uri)
+        # Grafana on the monitoring node; empty without one.
+        self.monitoring_url = monitoring_url or pulumi.Output.from_input("")
         self.register_outputs(self._outputs())
 
     def _outputs(self) -> dict[str, pulumi.Output[Any]]:
@@ -133,6 +179,7 @@ class WebStack(pulumi.ComponentResource):
             "database_primary_uri": self.database_primary_uri,
             "database_read_uris": self.database_read_uris,
             "cache_uri": self.cache_uri,
+            "monitoring_url": self.monitoring_url,
         }
 
     def export(self, estimate: Estimate) -> Exports:

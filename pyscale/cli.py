@@ -21,8 +21,6 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
 from bench import node as bench_node
 from policy import offline as policy_offline
 from pyscale import capacity, diff, localnode, monitoring, offline, render, report, settings
@@ -56,21 +54,14 @@ def _cmd_render(args: argparse.Namespace) -> int:
     rendered = render.node(plan, stack_settings, render.placeholder_secrets(plan))
     render.write_tree(rendered, Path(args.out))
     out = Path(args.out)
-    config = out / "monitoring" / "prometheus.yml"
-    rules = config.parent / monitoring.RULES_FILE
-    rules.parent.mkdir(parents=True, exist_ok=True)
-    for path, document in ((config, monitoring.prometheus_config(stack_settings)),
-                           (rules, monitoring.rule_file(plan, stack_settings))):  # fmt: skip
-        path.write_text(yaml.safe_dump(document, sort_keys=False, width=1000))
-    grafana = config.parent / "grafana"
-    grafana.mkdir(exist_ok=True)
-    (grafana / "datasources.yml").write_text(yaml.safe_dump(monitoring.datasources()))
-    (grafana / f"pyscale-{stack_settings.stack}.json").write_text(
-        json.dumps(monitoring.dashboard(plan, stack_settings), indent=2) + "\n"
+    monitor = monitoring.monitor_node(
+        plan, stack_settings, monitoring.placeholder_monitor_secrets(stack_settings)
     )
-    sys.stdout.write(f"wrote {out / 'user-data'}, {len(rendered.files)} files under "
-                     f"{out / 'files'}, and {config.parent}: Prometheus with its alert rules, "
-                     "and the Grafana dashboard\n")  # fmt: skip
+    render.write_tree(monitor, out / "monitoring")
+    sys.stdout.write(f"wrote {out / 'user-data'} and {len(rendered.files)} files under "
+                     f"{out / 'files'}; the monitoring node's (Prometheus, its alert rules, "
+                     "Alertmanager, Grafana's dashboard) under "
+                     f"{out / 'monitoring'}\n")  # fmt: skip
     return 0
 
 

@@ -81,6 +81,7 @@ class Cache(pulumi.ComponentResource):
         )
         self.uri = pulumi.Output.secret(cluster.private_uri)
         self.cluster_urn = cluster.cluster_urn
+        self.metrics_endpoints = cluster.metrics_endpoints
         self.cluster_id = cluster.id
         self.ca = database.cluster_ca(cluster, self)
         self.register_outputs({"uri": self.uri, "cluster_urn": self.cluster_urn, "ca": self.ca})

@@ -68,7 +68,10 @@ def cluster_ca(cluster: do.DatabaseCluster, parent: pulumi.Resource) -> pulumi.O
 
 
 def trusted_sources(network: Network) -> list[do.DatabaseFirewallRuleArgs]:
-    return [do.DatabaseFirewallRuleArgs(type="tag", value=network.tags.web)]
+    """The web nodes, and the monitoring node where there is one (it reads the metrics
+    endpoints, which the same firewall guards)."""
+    tags = [network.tags.web] + ([network.tags.monitor] if network.tags.monitor else [])
+    return [do.DatabaseFirewallRuleArgs(type="tag", value=tag) for tag in tags]
 
 
 @pulumi.type_token("pyscale:digitalocean:Database")
@@ -161,6 +164,7 @@ class Database(pulumi.ComponentResource):
         self.primary_uri = pulumi.Output.secret(pool.private_uri.apply(require_tls))
         self.read_uris = pulumi.Output.secret(pulumi.Output.all(*read_uris))
         self.cluster_urn = cluster.cluster_urn
+        self.metrics_endpoints = cluster.metrics_endpoints
         self.cluster_id = cluster.id
         self.ca = cluster_ca(cluster, self)
         self.register_outputs(

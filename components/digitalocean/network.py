@@ -27,6 +27,8 @@ from components.digitalocean import moved
 from pyscale.settings import Settings
 
 ROLES = ("web", "db", "cache")
+# The monitoring node's role, tagged only where the stack runs one (monitoring.node).
+MONITOR = "monitor"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Tags:
     web: pulumi.Output[str]
     db: pulumi.Output[str]
     cache: pulumi.Output[str]
+    monitor: pulumi.Output[str] | None = None  # None without a monitoring node
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,11 @@ class NetworkArgs:
     settings: Settings
 
 
-def tag_names(prefix: str) -> dict[str, str]:
-    """`pyscale-prod` for the stack, `pyscale-prod-web` etc. for each role."""
-    return {"stack": prefix} | {role: f"{prefix}-{role}" for role in ROLES}
+def tag_names(settings: Settings) -> dict[str, str]:
+    """`pyscale-prod` for the stack, `pyscale-prod-web` etc. for each role it has."""
+    prefix = settings.resource_prefix
+    roles = (*ROLES, MONITOR) if settings.monitoring.node else ROLES
+    return {"stack": prefix} | {role: f"{prefix}-{role}" for role in roles}
 
 
 @pulumi.type_token("pyscale:digitalocean:Network")
@@ -74,7 +79,7 @@ class Network(pulumi.ComponentResource):
         )
         tags = {
             key: do.Tag(f"{prefix}-tag-{key}", name=value, opts=child).name
-            for key, value in tag_names(prefix).items()
+            for key, value in tag_names(settings).items()
         }
         self.vpc_id = vpc.id
         self.tags = Tags(**tags)

@@ -3,7 +3,8 @@
 Built only from the Settings and the CapacityPlan, one part per concern, in dependency
 order: network (VPC and tags), database and cache (their URIs go into the user-data), the
 load balancer (with more than one node), the nodes with the firewall that admits the load
-balancer, monitoring, and last the Project that lists the billable resources. The Project
+balancer, the provider's monitoring, the monitoring node (monitoring.node), and last the
+Project that lists the billable resources. The Project
 stays the WebStack's own child: it groups the whole stack, not one part.
 
 Every resource keeps the name it had when it was a direct child of the WebStack, and an
@@ -21,10 +22,12 @@ from components import webstack
 from components.digitalocean.cache import Cache, CacheArgs
 from components.digitalocean.database import Database, DatabaseArgs
 from components.digitalocean.loadbalancer import LoadBalancer, LoadBalancerArgs
+from components.digitalocean.monitor import Monitor, MonitorArgs, metrics_login, store_targets
 from components.digitalocean.monitoring import Monitoring, MonitoringArgs
 from components.digitalocean.network import Network, NetworkArgs
 from components.digitalocean.nodes import Nodes, NodesArgs
 from components.webstack import WebStackArgs
+from pyscale.clouds.digitalocean import discovery
 from pyscale.settings import Settings
 
 # DigitalOcean's project environments (API: Development, Staging or Production).
@@ -81,7 +84,11 @@ class WebStack(webstack.WebStack):
             ),
             opts=part,
         )
+        monitor = None
+        if settings.monitoring.node:
+            monitor = self._monitor(name, args, network, database, cache)
         billable = [*nodes.droplet_urns]
+        billable += [monitor.droplet_urn] if monitor else []
         billable += [balancer.load_balancer_urn] if balancer else []
         billable += [database.cluster_urn, cache.cluster_urn]
         self._project(name, settings, billable)
@@ -93,6 +100,31 @@ class WebStack(webstack.WebStack):
             primary_uri=database.primary_uri,
             read_uris=database.read_uris,
             cache_uri=cache.uri,
+            monitoring_url=webstack.grafana_url(monitor.public_ip) if monitor else None,
+        )
+
+    def _monitor(
+        self, name: str, args: WebStackArgs, network: Network, database: Database, cache: Cache
+    ) -> Monitor:
+        """The monitoring node, reading the droplets with the stack's read-only token (a
+        placeholder in a preview without it: __main__ refuses an update without it) and the
+        clusters' metrics with the account's metrics login."""
+        login = metrics_login()
+        stores = [
+            store_targets("postgresql", database.metrics_endpoints, login),
+            store_targets("valkey", cache.metrics_endpoints, login),
+        ]
+        token = args.monitoring_token or discovery.PLACEHOLDER["token"]
+        user_data = webstack.monitor_user_data(
+            args,
+            pulumi.Output.secret(pulumi.Output.from_input(token).apply(lambda t: {"token": t})),
+            stores,
+            cas=[database.ca, cache.ca],
+        )
+        return Monitor(
+            f"{name}-monitor",
+            MonitorArgs(args.settings, network, user_data),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _project(

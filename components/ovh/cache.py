@@ -97,4 +97,5 @@ class Cache(pulumi.ComponentResource):
             pulumi.Output.all(service.endpoints, user.password).apply(lambda a: url(*a))
         )
         self.ca = service_ca(service, ENGINE, self)
+        self.service_id, self.engine = service.id, ENGINE
         self.register_outputs({"uri": self.uri, "ca": self.ca})

@@ -207,6 +207,7 @@ class Database(pulumi.ComponentResource):
             pulumi.Output.all(service.endpoints, user.password).apply(lambda a: reads(*a))
         )
         self.ca = service_ca(service, ENGINE, self)
+        self.service_id, self.engine = service.id, ENGINE
         self.register_outputs(
             {"primary_uri": self.primary_uri, "read_uris": self.read_uris, "ca": self.ca}
         )

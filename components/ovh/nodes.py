@@ -83,6 +83,62 @@ def _by_name(items: Sequence[Any], name: str, what: str, setting: str) -> str:
     return matches[-1]
 
 
+def security_group(
+    name: str, settings: Settings, group_name: str, description: str, rules: list[Rule],
+    parent: pulumi.Resource,
+) -> ovh.CloudSecurityGroup:  # fmt: skip
+    """A security group admitting `rules` (TCP), egress left to OpenStack's default (all)."""
+    return ovh.CloudSecurityGroup(
+        name,
+        service_name=settings.ovh_service_name,
+        region=settings.region,
+        name=group_name,
+        description=description,
+        rules=[
+            ovh.CloudSecurityGroupRuleArgs(
+                direction="INGRESS",
+                ethernet_type=rule.ethernet_type,
+                protocol="TCP",
+                port_range_min=rule.port,
+                port_range_max=rule.port,
+                remote_ip_prefix=rule.cidr,
+                description=rule.description,
+            )
+            for rule in rules
+        ],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def machine(
+    settings: Settings, size: str, setting: str, parent: pulumi.Resource
+) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """The flavor id of `size` (named by `setting` in errors) and the image id of
+    `pyscale:nodeImage`, looked up in the stack's project and region."""
+    lookup = pulumi.InvokeOutputOptions(parent=parent)
+    where = {"region": settings.region, "service_name": settings.ovh_service_name}
+    flavors = ovh.get_cloud_instance_flavors_output(**where, opts=lookup)
+    images = ovh.get_cloud_instance_images_output(**where, opts=lookup)
+    image_name = clouds.get(settings.cloud).catalog.images[settings.node_image]
+    return (
+        flavors.apply(lambda r: _by_name(r.flavors, size, "flavor", setting)),
+        images.apply(lambda r: _by_name(r.images, image_name, "image", "pyscale:nodeImage")),
+    )
+
+
+def instance_addresses(
+    instance: ovh.CloudInstance, network: Network
+) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """The instance's private address (on the subnet) and its public one."""
+
+    def first(private: bool) -> pulumi.Output[str]:
+        return pulumi.Output.all(instance.current_state, network.subnet_id).apply(
+            lambda a: _addresses(a[0], a[1], private=private)[0]
+        )
+
+    return first(private=True), first(private=False)
+
+
 def _addresses(state: Mapping[str, Any], subnet_id: str, private: bool) -> list[str]:
     """IPv4 addresses of the interfaces on (private) or off (public) our subnet.
 
@@ -122,45 +178,20 @@ class Nodes(pulumi.ComponentResource):
         settings, plan, network = args.settings, args.plan, args.network
         child = pulumi.ResourceOptions(parent=self)
         service_name = settings.ovh_service_name
-        lookup = pulumi.InvokeOutputOptions(parent=self)
-        flavors = ovh.get_cloud_instance_flavors_output(
-            region=settings.region, service_name=service_name, opts=lookup
-        )
-        images = ovh.get_cloud_instance_images_output(
-            region=settings.region, service_name=service_name, opts=lookup
-        )
-        flavor_id = flavors.apply(
-            lambda r: _by_name(r.flavors, settings.node_size.name, "flavor", "pyscale:nodeSize")
-        )
-        image_name = clouds.get(settings.cloud).catalog.images[settings.node_image]
-        image_id = images.apply(
-            lambda r: _by_name(r.images, image_name, "image", "pyscale:nodeImage")
-        )
-
-        group = ovh.CloudSecurityGroup(
+        flavor_id, image_id = machine(settings, settings.node_size.name, "pyscale:nodeSize", self)
+        group = security_group(
             f"{name}-sg",
-            service_name=service_name,
-            region=settings.region,
-            name=f"{settings.resource_prefix}-nodes",
-            description="pyscale nodes: web from the load balancer, SSH from allowed CIDRs",
-            rules=[
-                ovh.CloudSecurityGroupRuleArgs(
-                    direction="INGRESS",
-                    ethernet_type=rule.ethernet_type,
-                    protocol="TCP",
-                    port_range_min=rule.port,
-                    port_range_max=rule.port,
-                    remote_ip_prefix=rule.cidr,
-                    description=rule.description,
-                )
-                for rule in ingress_rules(settings, plan)
-            ],
-            opts=child,
+            settings,
+            f"{settings.resource_prefix}-nodes",
+            "pyscale nodes: web from the load balancer, SSH from allowed CIDRs",
+            ingress_rules(settings, plan),
+            parent=self,
         )
         rollout = plan.rollout
         instances: list[ovh.CloudInstance] = []
         gates: list[HealthGate] = []
         self.private_addresses = []
+        public: list[pulumi.Output[str]] = []
         for index in range(1, plan.nodes + 1):
             node_name = f"{settings.resource_prefix}-node-{index}"
             # The batch before this node's must have passed its gates first.
@@ -194,10 +225,9 @@ class Nodes(pulumi.ComponentResource):
                 ),
             )
             instances.append(instance)
-            address = pulumi.Output.all(instance.current_state, network.subnet_id).apply(
-                lambda a: _addresses(a[0], a[1], private=True)[0]
-            )
+            address, public_address = instance_addresses(instance, network)
             self.private_addresses.append(address)
+            public.append(public_address)
             if args.balancer is not None and rollout.gated:
                 members = args.balancer.add_node(index, address)
                 gates.append(
@@ -227,12 +257,6 @@ class Nodes(pulumi.ComponentResource):
                     rotation=BACKUP_ROTATION,
                     opts=child,
                 )
-        public = [
-            pulumi.Output.all(i.current_state, network.subnet_id).apply(
-                lambda a: _addresses(a[0], a[1], private=False)[0]
-            )
-            for i in instances
-        ]
         self.private_ips = pulumi.Output.all(*self.private_addresses)
         self.public_ips = pulumi.Output.all(*public)
         self.register_outputs({"private_ips": self.private_ips, "public_ips": self.public_ips})

@@ -3,12 +3,12 @@
 Built only from the Settings and the CapacityPlan, one part per concern, in dependency
 order: network (vRack, subnet, gateway), database and cache (their URIs go into the
 user-data), the load balancer (with more than one node), and the nodes with their security
-group, each joining the load balancer's pools and gated on them (components/gate.py).
+group, each joining the load balancer's pools and gated on them (components/gate.py), and
+the monitoring node (monitoring.node).
 
-There is no monitoring part, as there is on DigitalOcean: the OVHcloud provider has no
-metric alerting for instances or databases (its only alert, `cloudproject.Alerting`,
-watches the project's spending), so nothing here pretends to alert on CPU, memory or disk;
-Octavia and the databases expose metrics to scrape.
+The OVHcloud provider has no metric alerting for instances or databases (its only alert,
+`cloudproject.Alerting`, watches the project's spending), so there is no part for the
+provider's alerts as on DigitalOcean: every alert comes from the monitoring node.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from components import webstack
 from components.ovh.cache import Cache, CacheArgs
 from components.ovh.database import Database, DatabaseArgs
 from components.ovh.loadbalancer import LoadBalancer, LoadBalancerArgs
+from components.ovh.monitor import Monitor, MonitorArgs, discovery_user, store_targets
 from components.ovh.network import Network, NetworkArgs
 from components.ovh.nodes import Nodes, NodesArgs
 from components.webstack import WebStackArgs
@@ -28,7 +29,8 @@ from components.webstack import WebStackArgs
 class WebStack(webstack.WebStack):
     """Network, database, cache, nodes and (with more than one node) a load balancer.
 
-    `args.alert_slack_url` is taken and unused: OVHcloud has no alerting resource for it.
+    OVHcloud's provider alerts only on spending: the monitoring node's Alertmanager is where
+    `args.alert_slack_url` goes.
     """
 
     def __init__(
@@ -52,6 +54,9 @@ class WebStack(webstack.WebStack):
         nodes = Nodes(
             f"{name}-node", NodesArgs(settings, plan, network, user_data, balancer), opts=part
         )
+        monitor = None
+        if settings.monitoring.node:
+            monitor = self._monitor(name, args, network, database, cache)
         # Single node: Nginx faces the internet on the node's own address.
         public_ip = balancer.ip if balancer else nodes.public_ips.apply(lambda ips: ips[0])
         self.publish(
@@ -61,4 +66,29 @@ class WebStack(webstack.WebStack):
             primary_uri=database.primary_uri,
             read_uris=database.read_uris,
             cache_uri=cache.uri,
+            monitoring_url=webstack.grafana_url(monitor.public_ip) if monitor else None,
+        )
+
+    def _monitor(
+        self, name: str, args: WebStackArgs, network: Network, database: Database, cache: Cache
+    ) -> Monitor:
+        """The monitoring node, reading the instances as a read-only user of its own and
+        each service's metrics through OVHcloud's Prometheus integration."""
+        settings = args.settings
+        stores = [
+            store_targets(
+                f"{name}-monitor-{job}", job, settings, part.service_id, part.engine, self
+            )
+            for job, part in (("postgresql", database), ("valkey", cache))
+        ]
+        user_data = webstack.monitor_user_data(
+            args,
+            discovery_user(f"{name}-monitor-user", settings, self),
+            stores,
+            cas=[database.ca, cache.ca],
+        )
+        return Monitor(
+            f"{name}-monitor",
+            MonitorArgs(settings, network, user_data),
+            opts=pulumi.ResourceOptions(parent=self),
         )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from .reading import Finding, Res, at, webstack
+from .reading import Finding, Res, at, in_monitor, webstack
 from .tokens import DO_DROPLET, NODE_TYPES
 
 
 def check_capacity_consistent(resources: list[Res]) -> list[Finding]:
-    """The nodes created are the nodes the capacity plan sized the whole chain for."""
-    nodes = [r for r in resources if r.type in NODE_TYPES]
+    """The web nodes created are the nodes the capacity plan sized the whole chain for (the
+    monitoring node is sized apart, by monitoring.size)."""
+    nodes = [r for r in resources if r.type in NODE_TYPES and not in_monitor(r)]
     stack = webstack(resources)
     if stack is None:
         return [("nodes exist but no WebStack declares nodeCount/nodeSize", None)] if nodes else []

@@ -10,7 +10,7 @@ from .ingress import (
     source_network,
     tcp,
 )
-from .reading import Finding, Res, at, webstack
+from .reading import Finding, Res, at, in_monitor, webstack
 from .tokens import (
     DO_DROPLET,
     LOAD_BALANCER_TYPES,
@@ -75,7 +75,7 @@ def _single_node_topology(resources: list[Res]) -> bool:
     """dev: one node, no load balancer, Nginx faces the internet itself."""
     stack = webstack(resources)
     no_balancer = not any(r.type in LOAD_BALANCER_TYPES for r in resources)
-    nodes = sum(r.type in NODE_TYPES for r in resources)
+    nodes = sum(r.type in NODE_TYPES and not in_monitor(r) for r in resources)
     declared = stack.get("nodeCount") if stack is not None else None
     return no_balancer and nodes <= 1 and declared in (None, 1)
 

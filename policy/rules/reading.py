@@ -17,7 +17,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret
 from pulumi_policy import proxy as _proxy
 
-from .tokens import WEBSTACK_SUFFIX
+from .tokens import MONITOR_SUFFIX, WEBSTACK_SUFFIX
 
 
 class _Unknown:
@@ -97,6 +97,13 @@ class Res:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.props.get(key, default)
+
+
+def in_monitor(res: Res) -> bool:
+    """True for a resource of the monitoring node (under a `pyscale:<cloud>:Monitor`): a
+    machine of its own size, outside the web nodes the plan counts."""
+    types = res.urn.split("::")[2].split("$") if res.urn.count("::") >= 3 else []
+    return any(t.endswith(MONITOR_SUFFIX) for t in types[:-1])
 
 
 def from_args(args: ResourceValidationArgs) -> Res:

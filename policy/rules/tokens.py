@@ -30,6 +30,7 @@ OS_SECGROUP_RULE = "openstack:networking/secGroupRule:SecGroupRule"
 OS_NETWORK = "openstack:networking/network:Network"
 STACK = "pulumi:pulumi:Stack"
 WEBSTACK_SUFFIX = ":WebStack"  # pyscale:digitalocean:WebStack, pyscale:ovh:WebStack
+MONITOR_SUFFIX = ":Monitor"  # the monitoring node's component, on either cloud
 
 NODE_TYPES = frozenset({DO_DROPLET, OVH_INSTANCE, OS_INSTANCE})
 LOAD_BALANCER_TYPES = frozenset({DO_LOAD_BALANCER, OVH_LOAD_BALANCER, OVH_LEGACY_LOAD_BALANCER})

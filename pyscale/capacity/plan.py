@@ -56,6 +56,13 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def _max_nodes(settings: Settings) -> int | None:
+    """The most web nodes the cloud admits (catalog max_nodes), less the monitoring node,
+    which takes a place of its own where the limit counts droplets."""
+    limit = clouds.get(settings.cloud).catalog.max_nodes
+    return limit.value - int(settings.monitoring.node) if limit else None
+
+
 def plan(
     settings: Settings, max_process_nofile: int = LINUX_NR_OPEN, throughput_holds: bool = True
 ) -> CapacityPlan:
@@ -154,7 +161,7 @@ def plan(
         memory_gib=settings.node_size.memory_gib,
         per_node_concurrency=per_node,
         per_node_load=per_node_load,
-        max_nodes=limit.value if (limit := clouds.get(settings.cloud).catalog.max_nodes) else None,
+        max_nodes=_max_nodes(settings),
         gunicorn=gunicorn,
         nginx=nginx,
         edge=edge,

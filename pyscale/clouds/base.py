@@ -200,6 +200,7 @@ class Defaults:
     node_size: Mapping[str, str]
     database_size: Mapping[str, str]
     cache_size: Mapping[str, str]
+    monitor_size: str  # the monitoring node, in every environment that runs one
     # Valkey's maxmemory-policy; None where the cloud does not let clients set it.
     eviction_policy: str | None
 
@@ -381,3 +382,9 @@ class Cloud:
     # How Prometheus finds the nodes: (settings, exporter port, credentials) -> the
     # discovery block and relabelling of one scrape job (pyscale/monitoring/scrape.py).
     scrape_discovery: Callable[[Settings, int, Mapping[str, str]], tuple[dict, list[dict]]]
+    # The credentials an offline render writes in place of the real ones.
+    scrape_placeholder: Mapping[str, str]
+    # The secret setting a monitoring node needs for its discovery, where the provider
+    # cannot make the credential itself (DigitalOcean: a read-only API token); None when
+    # the stack creates it.
+    monitor_secret: str | None

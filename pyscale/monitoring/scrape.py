@@ -1,4 +1,5 @@
-"""The Prometheus configuration that scrapes a stack's nodes, found by the cloud's own API.
+"""The Prometheus configuration of a stack's monitoring node: the nodes found by the cloud's
+own API, the managed data stores' metrics endpoints, and the monitoring node itself.
 
 Nodes are replaced on every change to their files, so their addresses are never written
 down: Prometheus asks the cloud (pyscale/clouds/<cloud>/discovery.py: DigitalOcean droplets by
@@ -6,12 +7,15 @@ the stack's web tag, OVHcloud's OpenStack instances by name). Either way the pri
 address and the exporters' ports (render.NODE), so the scrape stays inside the private
 network. Chosen over file discovery written at boot because a node that dies without a
 word leaves no stale entry, and a new one is scraped without any step on the monitoring
-side.
+side. The data stores keep their endpoints for their lifetime: those are listed as they are
+(`StoreTargets`), scraped over TLS against the stores' CA with the login the cloud gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from pyscale import clouds
 from pyscale.render.defaults import NODE
@@ -22,17 +26,63 @@ from pyscale.settings import Settings
 RULES_FILE = "rules/pyscale.rules.yml"
 SCRAPE_INTERVAL = "15s"
 EXPORTERS = {"node": NODE.node_exporter_port, "nginx": NODE.nginx_exporter_port}
+# The monitoring node's own services, scraped on loopback (their registered ports).
+PROMETHEUS_PORT, ALERTMANAGER_PORT = 9090, 9093
+SELF_JOB = "monitoring"
+STORE_JOBS = ("postgresql", "valkey")
 
 
-def prometheus_config(settings: Settings, credentials: Mapping[str, str] | None = None) -> dict:
+@dataclass(frozen=True)
+class StoreTargets:
+    """One managed data store's metrics endpoints and the login they take (secret)."""
+
+    job: str  # one of STORE_JOBS
+    endpoints: tuple[str, ...]  # https://host:port/path, as the cloud lists them
+    username: str
+    password: str
+
+    def scrape(self, ca_file: str) -> dict:
+        """The scrape job: one target per endpoint, over TLS verified against `ca_file`."""
+        parts = [urlsplit(e) for e in self.endpoints]
+        paths = {p.path or "/metrics" for p in parts}
+        if len(paths) != 1 or any(p.scheme != "https" or not p.port for p in parts):
+            raise ValueError(
+                f"{self.job} metrics endpoints must be https://host:port with one path: "
+                f"{list(self.endpoints)}"
+            )
+        return {
+            "job_name": self.job,
+            "scheme": "https",
+            "metrics_path": paths.pop(),
+            "basic_auth": {"username": self.username, "password": self.password},
+            "tls_config": {"ca_file": ca_file},
+            "static_configs": [{"targets": [p.netloc for p in parts]}],
+        }
+
+
+def prometheus_config(
+    settings: Settings,
+    credentials: Mapping[str, str],
+    stores: Sequence[StoreTargets] = (),
+    ca_file: str = "",
+) -> dict:
     """prometheus.yml for one stack: a job per exporter on every node, found the cloud's way
-    (Cloud.scrape_discovery; `credentials` what it reads the cloud with), the plan's rules,
-    the local Alertmanager."""
+    (Cloud.scrape_discovery; `credentials` what it reads the cloud with, so the file is a
+    secret), one per data store (`stores`, their CA in `ca_file`), the monitoring node's own
+    services, the plan's rules and the local Alertmanager."""
     discover = clouds.get(settings.cloud).scrape_discovery
     jobs = []
     for job, port in EXPORTERS.items():
-        discovery, relabel = discover(settings, port, credentials or {})
+        discovery, relabel = discover(settings, port, credentials)
         jobs.append({"job_name": job, **discovery, "relabel_configs": relabel})
+    jobs.append({
+        "job_name": SELF_JOB,
+        "static_configs": [{"targets": [
+            f"127.0.0.1:{port}"
+            for port in (PROMETHEUS_PORT, ALERTMANAGER_PORT, NODE.node_exporter_port)
+        ]}],
+    })  # fmt: skip
+    jobs += [store.scrape(ca_file) for store in stores]
     return {
         "global": {
             "scrape_interval": SCRAPE_INTERVAL,
@@ -40,6 +90,8 @@ def prometheus_config(settings: Settings, credentials: Mapping[str, str] | None 
             "external_labels": {"stack": settings.stack},
         },
         "rule_files": [RULES_FILE],
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["127.0.0.1:9093"]}]}]},
+        "alerting": {
+            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{ALERTMANAGER_PORT}"]}]}]
+        },
         "scrape_configs": jobs,
     }

@@ -61,6 +61,15 @@ class Run:
     def of_type(self, type_token: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_token]
 
+    def web(self, type_token: str) -> list[Registered]:
+        """The resources of `type_token` outside the monitoring node's component (a
+        `pyscale:<cloud>:Monitor`): the web nodes, their firewall or security group."""
+        return [r for r in self.of_type(type_token) if ":Monitor$" not in r.urn]
+
+    def monitor(self, type_token: str) -> list[Registered]:
+        """The monitoring node's resources of `type_token`."""
+        return [r for r in self.of_type(type_token) if ":Monitor$" in r.urn]
+
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)
 

@@ -106,7 +106,7 @@ class _Template:
     def render(self, context: dict[str, Any]) -> str:
         if self.source is not None:
             return self.source.read_text()
-        return _ENVIRONMENT.get_template(f"files{self.path}.j2").render(context)
+        return TEMPLATE_ENVIRONMENT.get_template(f"files{self.path}.j2").render(context)
 
 
 # In the order they are written. Deferred writes (see _write_files) run after packages are
@@ -132,7 +132,7 @@ _TEMPLATES = (
 )
 RUNCMD_TEMPLATE = "runcmd.sh.j2"
 
-_ENVIRONMENT = jinja2.Environment(
+TEMPLATE_ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
@@ -140,7 +140,7 @@ _ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
     autoescape=False,
 )
-_ENVIRONMENT.filters["shquote"] = shlex.quote
+TEMPLATE_ENVIRONMENT.filters["shquote"] = shlex.quote
 
 
 def node_pins(lock: Path = NODE_LOCK) -> dict[str, str]:
@@ -236,7 +236,7 @@ def _runcmd(context: dict[str, Any]) -> list[str]:
     cloud-init joins runcmd strings into one /bin/sh script, so the first entry's `set -eu`
     stops the boot at the first failing step instead of starting a half-installed node.
     """
-    script = _ENVIRONMENT.get_template(RUNCMD_TEMPLATE).render(context)
+    script = TEMPLATE_ENVIRONMENT.get_template(RUNCMD_TEMPLATE).render(context)
     return [block.strip("\n") for block in re.split(r"\n\s*\n", script) if block.strip()]
 
 
@@ -250,6 +250,28 @@ def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _LiteralDumper.add_representer(str, _str_presenter)
+
+
+def document_text(
+    document: dict[str, Any], settings: Settings, files: list[NodeFile], what: str, hint: str
+) -> str:
+    """The `#cloud-config` text of `document`; ValueError, naming the largest files, when
+    it is larger than the stack's cloud accepts. Checked here so that an oversized document
+    fails at preview, not in the provider's API halfway through an update."""
+    body = yaml.dump(
+        document, Dumper=_LiteralDumper, sort_keys=False, width=1000, allow_unicode=True
+    )
+    user_data = "#cloud-config\n" + body
+    size, limit = len(user_data.encode()), clouds.get(settings.cloud).user_data_limit
+    if size > limit:
+        largest = sorted(files, key=lambda f: len(f.content.encode()), reverse=True)[:3]
+        raise ValueError(
+            f"{what} for stack '{settings.stack}' is {size} bytes; {settings.cloud} accepts "
+            f"at most {limit}. Largest files: "
+            + ", ".join(f"{f.path} ({len(f.content.encode())} bytes)" for f in largest)
+            + f". {hint}"
+        )
+    return user_data
 
 
 def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> RenderedNode:
@@ -295,21 +317,10 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
         "write_files": [f.entry() for f in files],
         "runcmd": _runcmd(context),
     }
-    body = yaml.dump(
-        document, Dumper=_LiteralDumper, sort_keys=False, width=1000, allow_unicode=True
-    )
-    user_data = "#cloud-config\n" + body
-    # Checked here so that an oversized document fails at preview, not in the provider's API
-    # halfway through an update.
-    size, limit = len(user_data.encode()), clouds.get(settings.cloud).user_data_limit
-    if size > limit:
-        largest = sorted(files, key=lambda f: len(f.content.encode()), reverse=True)[:3]
-        raise ValueError(
-            f"user-data for stack '{settings.stack}' is {size} bytes; {settings.cloud} accepts "
-            f"at most {limit}. Largest files: "
-            + ", ".join(f"{f.path} ({len(f.content.encode())} bytes)" for f in largest)
-            + ". Shrink the embedded app (app/) or deploy it from git (pyscale:app.repo)."
-        )
+    user_data = document_text(
+        document, settings, files, "user-data",
+        hint="Shrink the embedded app (app/) or deploy it from git (pyscale:app.repo).",
+    )  # fmt: skip
     return RenderedNode(user_data=user_data, files=tuple(files))
 
 

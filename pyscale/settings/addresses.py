@@ -49,6 +49,10 @@ def canonical(value: str) -> tuple[Network | None, str | None]:
     return None, f"is not written canonically ({_why(value, network)}); write {network}"
 
 
+# How a setting holding networks names them, in the list and one at a time.
+NETWORK_WORDS = ("networks such as 198.51.100.0/24", "a network such as 198.51.100.0/24")
+
+
 def cidr_problem(value: str) -> str | None:
     """Why `value` is not a network in canonical CIDR form, or None."""
     return canonical(value)[1]
@@ -143,6 +147,15 @@ def ssh_sources_problem(values: tuple[str, ...]) -> str | None:
         values,
         "the whole internet; SSH is never open to it: name the networks you connect from, "
         "or leave the list empty",
+    )
+
+
+def admin_sources_problem(values: tuple[str, ...]) -> str | None:
+    """Why a set of networks allowed to the monitoring node's dashboards is refused."""
+    return _set_problem(
+        values,
+        "the whole internet; Prometheus has no login and the dashboards show the fleet: name "
+        "the networks your operators connect from, or leave the list empty",
     )
 
 

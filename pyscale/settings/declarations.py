@@ -20,11 +20,11 @@ from pyscale.settings.kinds import (
     Choice,
     Decimal,
     Integer,
-    Secret,
     Sized,
     Strings,
     Text,
 )
+from pyscale.settings.observability import OBSERVABILITY, OBSERVABILITY_GROUPS
 from pyscale.settings.spec import ByCloud, ByEnvironment, FromStackName, Group, Setting
 from pyscale.settings.stacknames import stack_environment
 
@@ -51,7 +51,6 @@ _HOUR = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _OVH_PROJECT = re.compile(r"^[0-9a-f]{32}$")
 
 
-_NETWORKS = ("networks such as 198.51.100.0/24", "a network such as 198.51.100.0/24")
 _PLANS = ", ".join(f"{name} {nodes}" for name, nodes in OVH_DATABASE_PLANS.items())
 
 GROUPS = (
@@ -61,7 +60,7 @@ GROUPS = (
     Group("app", "The WSGI application the nodes run; the embedded demo app without a repo."),
     Group("rollout", "How a change that replaces nodes rolls out: batches, health gate, drain."),
     Group("edge", "What one client address may take of a node: Nginx's per-client limits."),
-    Group("alerts", "Where monitoring alerts go, and their thresholds."),
+    *OBSERVABILITY_GROUPS,
 )
 
 SETTINGS = (
@@ -178,7 +177,11 @@ SETTINGS = (
     ),
     Setting(
         "sshAllowCidrs",
-        Strings(*_NETWORKS, problem=addresses.cidr_problem, whole=addresses.ssh_sources_problem),
+        Strings(
+            *addresses.NETWORK_WORDS,
+            problem=addresses.cidr_problem,
+            whole=addresses.ssh_sources_problem,
+        ),
         "Networks allowed to reach port 22 on the nodes; empty: SSH from nowhere.",
         (),
     ),
@@ -335,7 +338,7 @@ SETTINGS = (
     Setting(
         "edge.exemptCidrs",
         Strings(
-            *_NETWORKS,
+            *addresses.NETWORK_WORDS,
             problem=addresses.nginx_network_problem,
             whole=addresses.exempt_sources_problem,
         ),
@@ -343,30 +346,7 @@ SETTINGS = (
         "test runs from; the VPC and loopback are never counted.",
         (),
     ),
-    Setting(
-        "alerts.emails",
-        Strings("e-mail addresses", "an e-mail address", lambda v: "@" in v),
-        "Who gets monitoring alerts by e-mail.",
-        (),
-    ),
-    Setting(
-        "alerts.slackChannel",
-        Text("a Slack channel such as #alerts"),
-        "The Slack channel for alerts; the webhook URL is the secret alertSlackUrl.",
-        unset="no Slack alerts",
-    ),
-    Setting("alerts.cpuPercent", Integer(1, 100), "Alert above this CPU use.", 85, unit="%"),
-    Setting("alerts.memoryPercent", Integer(1, 100), "Alert above this memory use.", 90, unit="%"),
-    Setting("alerts.diskPercent", Integer(1, 100), "Alert above this disk use.", 85, unit="%"),
-    Setting(
-        "alertSlackUrl",
-        Secret(
-            "a Slack incoming-webhook URL (https://hooks.slack.com/services/...)",
-            re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+"),
-        ),
-        "Where Slack alerts are posted; read as a Pulumi secret, never into the settings.",
-        unset="no Slack alerts",
-    ),
+    *OBSERVABILITY,
     Setting(
         "protect",
         Boolean(),

@@ -96,9 +96,22 @@ class AlertSettings:
 
     emails: tuple[str, ...]
     slack_channel: str | None
+    smtp_smarthost: str | None  # host:port of the relay the monitoring node e-mails through
+    smtp_from: str | None
+    smtp_username: str | None  # the password is the secret alertSmtpPassword
     cpu_percent: int
     memory_percent: int
     disk_percent: int
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """The monitoring node: whether the stack runs one, its size, who reaches it."""
+
+    node: bool
+    size: MachineSize
+    admin_cidrs: tuple[str, ...]
+    retention_days: int
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,7 @@ class Settings:
     cache: CacheSettings
     app: AppSettings
     alerts: AlertSettings
+    monitoring: MonitoringSettings
     workload: WorkloadSettings
     rollout: RolloutSettings
     edge: EdgeSettings
@@ -151,6 +165,7 @@ GROUP_MODELS: dict[str, type] = {
     "cache": CacheSettings,
     "app": AppSettings,
     "alerts": AlertSettings,
+    "monitoring": MonitoringSettings,
     "workload": WorkloadSettings,
     "rollout": RolloutSettings,
     "edge": EdgeSettings,

@@ -87,6 +87,21 @@ def _exempt_outside_private(v: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _emails_need_relay(v: Mapping[str, Any]) -> str | None:
+    if v["monitoring.node"] and v["alerts.emails"] and v["alerts.smtpSmarthost"] is None:
+        return (
+            "the monitoring node's Alertmanager e-mails alerts.emails through an SMTP relay: "
+            "set alerts.smtpSmarthost and alerts.smtpFrom, or remove the addresses"
+        )
+    return None
+
+
+def _relay_needs_sender(v: Mapping[str, Any]) -> str | None:
+    if v["alerts.smtpSmarthost"] is not None and v["alerts.smtpFrom"] is None:
+        return "an alert e-mail needs a sender: set alerts.smtpFrom"
+    return None
+
+
 RULES = (
     SettingRule("tls", ("domain",), "managed and node need a domain", _tls_needs_domain),
     SettingRule("certificateName", ("tls",), "required by tls: certificate", _certificate_named),
@@ -105,5 +120,14 @@ RULES = (
         ("vpcCidr",),
         "not inside the VPC or loopback (never counted)",
         _exempt_outside_private,
+    ),
+    SettingRule(
+        "alerts.smtpSmarthost",
+        ("monitoring.node", "alerts.emails"),
+        "required by a monitoring node that e-mails alerts",
+        _emails_need_relay,
+    ),
+    SettingRule(
+        "alerts.smtpFrom", ("alerts.smtpSmarthost",), "required by it", _relay_needs_sender
     ),
 )

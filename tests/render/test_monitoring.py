@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pyscale import capacity, monitoring, settings
+from pyscale import capacity, clouds, monitoring, settings
 from pyscale.monitoring.rules import NGINX_JOB, NODE_JOB
+from pyscale.monitoring.scrape import SELF_JOB
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
@@ -214,7 +215,7 @@ def test_a_rule_that_drifts_from_its_plan_threshold_fails_its_test(tmp_path: Pat
 @pytest.mark.parametrize("stack", STACKS)
 def test_promtool_accepts_every_stacks_scrape_config(stack: str, tmp_path: Path) -> None:
     _, rule_file, parsed = stack_rules(stack)
-    config = monitoring.prometheus_config(parsed, {"id": "app-credential-id", "secret": "s"})
+    config = monitoring.prometheus_config(parsed, clouds.get(parsed.cloud).scrape_placeholder)
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (tmp_path / monitoring.RULES_FILE).parent.mkdir()
     (tmp_path / monitoring.RULES_FILE).write_text(yaml.safe_dump(rule_file, sort_keys=False))
@@ -223,8 +224,8 @@ def test_promtool_accepts_every_stacks_scrape_config(stack: str, tmp_path: Path)
     assert "SUCCESS: 1 rule files found" in done.stdout
     # One job per exporter, each kept to this stack's nodes and their private address.
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {NODE_JOB, NGINX_JOB}
-    for job in jobs.values():
+    assert set(jobs) == {NODE_JOB, NGINX_JOB, SELF_JOB}
+    for job in (jobs[NODE_JOB], jobs[NGINX_JOB]):
         keep, address, _ = job["relabel_configs"]
         assert keep["action"] == "keep" and parsed.resource_prefix in keep["regex"]
         assert "private" in address["source_labels"][0]
@@ -233,7 +234,7 @@ def test_promtool_accepts_every_stacks_scrape_config(stack: str, tmp_path: Path)
 
 def test_promtool_refuses_a_config_whose_rules_are_missing(tmp_path: Path) -> None:
     _, _, parsed = stack_rules("prod")
-    config = monitoring.prometheus_config(parsed)
+    config = monitoring.prometheus_config(parsed, clouds.get(parsed.cloud).scrape_placeholder)
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     assert promtool("check", "config", "prometheus.yml", cwd=tmp_path).returncode != 0
 

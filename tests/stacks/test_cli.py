@@ -34,7 +34,8 @@ def test_prod_plan_holds_50000(prod_plan: dict) -> None:
 
 def test_prod_plan_lists_resources_with_secrets_masked(prod_plan: dict) -> None:
     types = [r["type"] for r in prod_plan["resources"]]
-    assert types.count("digitalocean:index/droplet:Droplet") == prod_plan["capacity"]["nodes"]
+    # The web nodes, and the monitoring node.
+    assert types.count("digitalocean:index/droplet:Droplet") == prod_plan["capacity"]["nodes"] + 1
     droplet = next(r for r in prod_plan["resources"] if r["type"].endswith(":Droplet"))
     assert droplet["inputs"]["userData"] == "[secret]"
     for name in ("database_primary_uri", "database_read_uris", "cache_uri"):
@@ -53,7 +54,9 @@ def test_prod_plan_lists_prerequisites_and_load_balancer_rates(prod_plan: dict) 
     lb = prod_plan["capacity"]["load_balancer"]
     assert lb["requests_per_second"] == lb["size_unit"] * 10_000
     assert lb["new_tls_per_second"] == lb["size_unit"] * 250
-    assert prod_plan["capacity"]["max_nodes"] == 50
+    # 50 droplets in the databases' trusted sources, one of them the monitoring node.
+    assert prod_plan["capacity"]["max_nodes"] == 49
+    assert any("pyscale:monitoringToken" in p["what"] for p in needed)
 
 
 def test_text_plan_shows_capacity_cost_and_resources() -> None:
@@ -123,11 +126,14 @@ def test_render_writes_user_data_and_every_file(tmp_path: Path) -> None:
     for entry in document["write_files"]:
         assert (tmp_path / "files" / entry["path"].lstrip("/")).is_file(), entry["path"]
     assert (tmp_path / "files/etc/nginx/nginx.conf").is_file()
-    # The stack's alert rules, thresholds from the same plan (tests/render checks them).
-    rules = yaml.safe_load((tmp_path / "monitoring/rules/pyscale.rules.yml").read_text())
-    scrape = yaml.safe_load((tmp_path / "monitoring/prometheus.yml").read_text())
+    # The monitoring node: its user-data and files, the alert rules' thresholds from the
+    # same plan (tests/render checks them).
+    monitor = tmp_path / "monitoring"
+    assert yaml.safe_load((monitor / "user-data").read_text())["write_files"]
+    rules = yaml.safe_load((monitor / "files/etc/prometheus/rules/pyscale.rules.yml").read_text())
+    scrape = yaml.safe_load((monitor / "files/etc/prometheus/prometheus.yml").read_text())
     assert scrape["rule_files"] == ["rules/pyscale.rules.yml"]
-    board = json.loads((tmp_path / "monitoring/grafana/pyscale-prod.json").read_text())
+    board = json.loads((monitor / "files/etc/grafana/dashboards/pyscale-prod.json").read_text())
     assert board["uid"] == "pyscale-prod" and len(board["panels"]) >= 10
     names = [r["alert"] for r in rules["groups"][0]["rules"]]
     assert len(names) >= 10 and "PyscaleInFlightNearCapacity" in names

@@ -30,7 +30,10 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "do-postgres-15": ("prod", {"database.version": "15"}),
     "do-session-pool": ("staging", {"database.poolMode": "session"}),
     "do-certificate": ("prod", {"tls": "certificate", "certificateName": "pyscale-prod"}),
-    "do-fifty-nodes": ("prod", {"nodeCount": "50", "nodeSize": "s-2vcpu-4gb"}),
+    "do-fifty-nodes": (
+        "prod",
+        {"nodeCount": "50", "nodeSize": "s-2vcpu-4gb", "monitoring.node": False},
+    ),
     "do-debian-12": ("prod", {"nodeImage": "debian-12"}),
     "do-singapore": ("staging", {"region": "sgp1"}),
     "do-100k": ("prod", {"targetConcurrency": "100000"}),
@@ -110,7 +113,9 @@ def doctored(run: offline.Run, type_token: str, change: Any, engine: str | None 
     index = next(
         i
         for i, r in enumerate(resources)
-        if r.type == type_token and (engine is None or r.inputs.get("engine") == engine)
+        if r.type == type_token
+        and ":Monitor$" not in r.urn  # a web node, not the monitoring node
+        and (engine is None or r.inputs.get("engine") == engine)
     )
     inputs = copy.deepcopy(resources[index].inputs)
     change(inputs)

@@ -56,6 +56,7 @@ PARTS = {
     "pyscale:digitalocean:Cache": "cache",
     "pyscale:digitalocean:LoadBalancer": "lb",
     "pyscale:digitalocean:Monitoring": "monitoring",
+    "pyscale:digitalocean:Monitor": "monitor",
 }
 WEB_PORTS = {"80", "443"}
 # The custom-timeout keys each type's Terraform resource declares; the bridge drops, with a
@@ -65,11 +66,12 @@ DECLARED_TIMEOUTS = {DROPLET: {"create", "update", "delete"}, CLUSTER: {"create"
 # What each stack file must come to (Pulumi.<stack>.yaml): written out, not derived, so a
 # plan or wiring change that alters the topology shows up here.
 TOPOLOGY = {
-    "dev": {"nodes": 1, "load_balancers": 0, "replicas": 0, "alerts": 0},
+    "dev": {"nodes": 1, "load_balancers": 0, "replicas": 0, "alerts": 0, "monitor": 0},
     # 4 on the droplets, 3 on the load balancer, 3 on the database clusters.
-    "staging": {"nodes": 3, "load_balancers": 1, "replicas": 1, "alerts": 10},
-    # prod: 25,000 req/s at 1 ms CPU need 3 c-16 nodes, plus the spare (README, Throughput).
-    "prod": {"nodes": 4, "load_balancers": 1, "replicas": 2, "alerts": 10},
+    "staging": {"nodes": 3, "load_balancers": 1, "replicas": 1, "alerts": 10, "monitor": 0},
+    # prod: 25,000 req/s at 1 ms CPU need 3 c-16 nodes, plus the spare (README, Throughput);
+    # its monitoring node is a droplet, a firewall and a tag of its own.
+    "prod": {"nodes": 4, "load_balancers": 1, "replicas": 2, "alerts": 10, "monitor": 1},
 }
 
 
@@ -77,7 +79,8 @@ TOPOLOGY = {
 
 
 def one(run: Run, type_token: str) -> Registered:
-    found = run.of_type(type_token)
+    """The one web-side resource of `type_token` (the monitoring node has its own)."""
+    found = run.web(type_token)
     assert len(found) == 1, f"{run.stack}: expected one {type_token}, got {len(found)}"
     return found[0]
 
@@ -126,9 +129,12 @@ def ssh_sources(firewall: Registered) -> list[str]:
     ]
 
 
-def check_trusted_sources(db_firewall: Registered, tag: str) -> None:
-    """A database firewall admits the web tag and nothing else."""
-    assert db_firewall.inputs["rules"] == [{"type": "tag", "value": tag}], db_firewall.urn
+def check_trusted_sources(db_firewall: Registered, tag: str, monitor: bool) -> None:
+    """A database firewall admits the web tag, the monitoring node's tag where there is one
+    (it reads the metrics endpoints), and nothing else."""
+    tags = [tag, tag.removesuffix("-web") + "-monitor"] if monitor else [tag]
+    expected = [{"type": "tag", "value": t} for t in tags]
+    assert db_firewall.inputs["rules"] == expected, db_firewall.urn
 
 
 def check_load_balancer(lb: Registered, plan: capacity.CapacityPlan, tag: str) -> None:
@@ -197,11 +203,12 @@ def test_resource_types_and_counts(stack_run: Callable[[str], Run], stack: str) 
         **{part: 1 for part in PARTS},
         # No load balancer part in the single-node topology.
         "pyscale:digitalocean:LoadBalancer": want["load_balancers"],
+        "pyscale:digitalocean:Monitor": want["monitor"],
         VPC: 1,
-        DO + "tag:Tag": 4,
+        DO + "tag:Tag": 4 + want["monitor"],
         PROJECT: 1,
-        DROPLET: want["nodes"],
-        FIREWALL: 1,
+        DROPLET: want["nodes"] + want["monitor"],
+        FIREWALL: 1 + want["monitor"],
         LB: want["load_balancers"],
         CERTIFICATE: 1 if managed_tls and want["load_balancers"] else 0,
         CLUSTER: 2,
@@ -229,7 +236,7 @@ def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> N
     vpc = one(run, VPC)
     assert vpc.inputs["ipRange"] == run.settings.vpc_cidr
     expected = render.node(run.plan, run.settings, node_secrets(run))
-    droplets = run.of_type(DROPLET)
+    droplets = run.web(DROPLET)
     assert len(droplets) == run.plan.nodes
     for droplet in droplets:
         inputs = droplet.inputs
@@ -250,21 +257,21 @@ def test_nodes_follow_the_plan(stack_run: Callable[[str], Run], stack: str) -> N
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_user_data_fits_digitalocean(stack_run: Callable[[str], Run], stack: str) -> None:
-    for droplet in stack_run(stack).of_type(DROPLET):
+    for droplet in stack_run(stack).web(DROPLET):
         size = len(droplet.inputs["userData"].encode())
         assert size <= clouds.get("digitalocean").user_data_limit == 65_536, droplet.urn
 
 
 def test_nodes_are_replaced_create_before_destroy(stack_run: Callable[[str], Run]) -> None:
     run = stack_run("prod")
-    for resource in run.of_type(DROPLET) + run.of_type(CERTIFICATE):
+    for resource in run.web(DROPLET) + run.of_type(CERTIFICATE):
         assert not resource.options["deleteBeforeReplace"], resource.urn
 
 
 def test_user_data_is_deterministic(stack_run: Callable[[str], Run]) -> None:
     """A second run renders byte-identical user-data: preview shows no droplet diff."""
-    first = {d.name: d.inputs["userData"] for d in stack_run("prod").of_type(DROPLET)}
-    again = {d.name: d.inputs["userData"] for d in offline.run("prod").of_type(DROPLET)}
+    first = {d.name: d.inputs["userData"] for d in stack_run("prod").web(DROPLET)}
+    again = {d.name: d.inputs["userData"] for d in offline.run("prod").web(DROPLET)}
     assert first == again
 
 
@@ -369,7 +376,7 @@ def test_postgres_cluster_replicas_pool_and_firewalls(
     # One firewall per PostgreSQL target: the primary and each replica (by its uuid).
     firewalls = {f.inputs["clusterId"]: f for f in run.of_type(DB_FIREWALL)}
     for target in [cluster.id] + [r.outputs["uuid"] for r in replicas]:
-        check_trusted_sources(firewalls[target], web_tag(run))
+        check_trusted_sources(firewalls[target], web_tag(run), run.settings.monitoring.node)
 
 
 def test_replicas_in_another_region_are_reached_on_their_public_host() -> None:
@@ -385,7 +392,9 @@ def test_replicas_in_another_region_are_reached_on_their_public_host() -> None:
     )
     firewalls = {f.inputs["clusterId"]: f for f in run.of_type(DB_FIREWALL)}
     for replica in replicas:
-        check_trusted_sources(firewalls[replica.outputs["uuid"]], web_tag(run))
+        check_trusted_sources(
+            firewalls[replica.outputs["uuid"]], web_tag(run), run.settings.monitoring.node
+        )
 
 
 @pytest.mark.parametrize(
@@ -418,7 +427,7 @@ def test_valkey_evicts_and_admits_only_the_nodes(
     assert config.inputs["valkeyMaxmemoryPolicy"] == run.settings.cache.eviction_policy
     assert config.inputs["valkeyMaxmemoryPolicy"] != "noeviction"
     (firewall,) = [f for f in run.of_type(DB_FIREWALL) if f.inputs["clusterId"] == cluster.id]
-    check_trusted_sources(firewall, web_tag(run))
+    check_trusted_sources(firewall, web_tag(run), run.settings.monitoring.node)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -529,13 +538,13 @@ def test_backups_are_priced_at_the_plan_the_droplets_request(
     daily 30% of the droplet), and there is none when the droplets have no backups."""
     run = stack_run(stack)
     lines = {line["item"]: line for line in run.outputs["monthly_cost_estimate"][0]["lines"]}
-    plans = {d.inputs.get("backupPolicy", {}).get("plan") for d in run.of_type(DROPLET)}
+    plans = {d.inputs.get("backupPolicy", {}).get("plan") for d in run.web(DROPLET)}
     if not run.settings.backups:
         assert "node backups" not in lines and plans == {None}
         return
     (plan,) = plans
     backups = lines["node backups"]
-    assert backups["quantity"] == len(run.of_type(DROPLET))
+    assert backups["quantity"] == len(run.web(DROPLET))
     droplet = pricing.DROPLETS[run.settings.node_size.name]
     assert backups["unit_monthly"] == pytest.approx(droplet * pricing.BACKUP_FRACTIONS[plan])
     assert plan in backups["size"]
@@ -543,7 +552,7 @@ def test_backups_are_priced_at_the_plan_the_droplets_request(
 
 def test_single_node_exports_the_node_address(stack_run: Callable[[str], Run]) -> None:
     run = stack_run("dev")
-    (droplet,) = run.of_type(DROPLET)
+    (droplet,) = run.web(DROPLET)
     assert run.outputs["load_balancer_ip"][0] == droplet.outputs["ipv4Address"]
     assert run.outputs["node_ips"][0] == [droplet.outputs["ipv4Address"]]
     assert run.outputs["url"][0] == f"https://{run.settings.domain}"
@@ -590,12 +599,14 @@ def test_a_wrong_value_fails_the_checks(stack_run: Callable[[str], Run]) -> None
 
     db_firewall = run.of_type(DB_FIREWALL)[0]
     with pytest.raises(AssertionError, match="DatabaseFirewall"):
-        check_trusted_sources(doctored(db_firewall, admit_anyone), tag)
+        check_trusted_sources(
+            doctored(db_firewall, admit_anyone), tag, run.settings.monitoring.node
+        )
 
     def stale_user_data(inputs: dict[str, Any]) -> None:
         inputs["userData"] = inputs["userData"].replace("worker_connections", "worker_conn", 1)
 
-    droplet = run.of_type(DROPLET)[0]
+    droplet = run.web(DROPLET)[0]
     expected = render.node(run.plan, run.settings, node_secrets(run))
     with pytest.raises(AssertionError, match="Droplet"):
         check_user_data(doctored(droplet, stale_user_data), expected)
@@ -652,7 +663,7 @@ def test_component_nodes_boot_with_the_rendered_config(recorder: RecordingMonito
             stack_settings,
             render.NodeSecrets(primary, tuple(reads), cache, provider_ca=mocks.EXAMPLE_CA),
         )
-        droplets = [r for r in recorder.registered if r.type == DROPLET]
+        droplets = [r for r in recorder.registered if r.type == DROPLET and "-node-" in r.name]
         assert len(droplets) == plan.nodes
         for droplet in droplets:
             assert "userData" in droplet.secret_inputs, f"{droplet.urn}: user-data not secret"

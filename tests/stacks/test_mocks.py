@@ -42,6 +42,8 @@ VARIANTS: dict[str, tuple[str, str, dict[str, str]]] = {
         "staging-ovh",
         {
             "pyscale:environment": "staging",
+            # Alerts on OVHcloud go through the monitoring node, off by default in staging.
+            "pyscale:monitoring": '{"node": true}',
             "pyscale:nodeCount": "1",
             "pyscale:tls": "off",
             "pyscale:workload": '{"latencyMs": 10000}',

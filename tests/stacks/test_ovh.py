@@ -39,6 +39,8 @@ T_PGUSER = "ovh:CloudProjectDatabase/postgresSqlUser:PostgresSqlUser"
 T_PGPOOL = "ovh:CloudProjectDatabase/postgresSqlConnectionPool:PostgresSqlConnectionPool"
 T_VKUSER = "ovh:index/cloudProjectDatabaseValkeyUser:CloudProjectDatabaseValkeyUser"
 T_BACKUP = "ovh:CloudProject/workflowBackup:WorkflowBackup"
+T_USER = "ovh:CloudProject/user:User"
+T_PROMETHEUS = "ovh:CloudProjectDatabase/prometheus:Prometheus"
 LB_TYPES = (T_FIP, T_LB, T_LISTENER, T_POOL, T_MEMBER, T_L7)
 SSH_CIDR = "198.51.100.0/24"
 
@@ -57,12 +59,14 @@ def run(**overrides: str) -> offline.Run:
 def run_staging(**overrides: str) -> offline.Run:
     """The prod-ovh stack file as a staging stack: the variants prod refuses (one node,
     plaintext, no backups)."""
-    config = {f"pyscale:{k}": v for k, v in {"environment": "staging", **overrides}.items()}
+    # Alerts on OVHcloud go through the monitoring node, off by default in staging.
+    staging = {"environment": "staging", "monitoring": '{"node": true}'}
+    config = {f"pyscale:{k}": v for k, v in {**staging, **overrides}.items()}
     return run_as(STACK, "staging-ovh", config)
 
 
 def one(r: offline.Run, type_token: str, engine: str | None = None) -> offline.Registered:
-    found = [x for x in r.of_type(type_token) if engine is None or x.inputs["engine"] == engine]
+    found = [x for x in r.web(type_token) if engine is None or x.inputs["engine"] == engine]
     assert len(found) == 1, f"expected one {type_token} {engine or ''}, got {len(found)}"
     return found[0]
 
@@ -78,7 +82,7 @@ def private_ips(r: offline.Run) -> list[str]:
     subnet = one(r, T_SUBNET).id
     return [
         address["ip"]
-        for node in r.of_type(T_INSTANCE)
+        for node in r.web(T_INSTANCE)
         for net in node.outputs["currentState"]["networks"]
         if net.get("subnetId") == subnet
         for address in net["addresses"]
@@ -102,11 +106,15 @@ def test_resource_types_and_counts() -> None:
     counts = Counter(x.type for x in r.resources if x.custom)
     nodes = r.plan.nodes
     assert counts == {
-        T_VRACK: 1, T_SUBNET: 1, T_GATEWAY: 1, T_SG: 1, T_INSTANCE: nodes,
+        # The web nodes' and the monitoring node's security group and instances.
+        T_VRACK: 1, T_SUBNET: 1, T_GATEWAY: 1, T_SG: 2, T_INSTANCE: nodes + 1,
         T_FIP: 1, T_LB: 1, T_LISTENER: 2, T_POOL: 1, T_MEMBER: nodes, T_L7: 1,
         T_DB: 2, T_DBI: 1, T_PGUSER: 1, T_PGPOOL: 1, T_VKUSER: 1,
-        # prod takes backups unless the stack says otherwise: one workflow per node.
+        # prod takes backups unless the stack says otherwise: one workflow per web node.
         T_BACKUP: nodes,
+        # The monitoring node's (on in prod) read-only OpenStack user for Prometheus, and
+        # OVHcloud's Prometheus integration on PostgreSQL and on Valkey.
+        T_USER: 1, T_PROMETHEUS: 2,
         GATE_TYPE: nodes,  # one health gate per node (components/gate.py)
     }  # fmt: skip
     assert r.settings.backups
@@ -158,7 +166,7 @@ def test_private_network_subnet_and_gateway_in_the_region() -> None:
 
 def test_instances_flavor_image_and_network_equal_the_plan() -> None:
     r = run()
-    nodes = r.of_type(T_INSTANCE)
+    nodes = r.web(T_INSTANCE)
     assert len(nodes) == r.plan.nodes == 4  # 3 for 25,000 req/s of CPU, plus the spare
     catalog = mocks.call(
         "ovh:index/getCloudInstanceFlavors:getCloudInstanceFlavors", {"region": "GRA11"}
@@ -188,7 +196,7 @@ def test_instances_flavor_image_and_network_equal_the_plan() -> None:
 
 def test_user_data_is_the_rendered_document_and_secret() -> None:
     r = run()
-    for node in r.of_type(T_INSTANCE):
+    for node in r.web(T_INSTANCE):
         assert "userData" in node.secret_inputs, node.urn
         user_data = node.inputs["userData"]
         assert user_data.startswith("#cloud-config"), node.urn
@@ -212,7 +220,7 @@ def test_each_instance_has_its_backup_workflow() -> None:
     """One WorkflowBackup per node, on the instance's id, in its region, on the schedule
     the estimate prices."""
     r = run()
-    instances = {n.id: n for n in r.of_type(T_INSTANCE)}
+    instances = {n.id: n for n in r.web(T_INSTANCE)}
     workflows = r.of_type(T_BACKUP)
     assert sorted(w.inputs["instanceId"] for w in workflows) == sorted(instances)
     for workflow in workflows:
@@ -227,20 +235,23 @@ def test_without_backups_no_workflow() -> None:
     """With backups off, the same stack registers no workflow."""
     r = run(backups="false")
     assert not r.settings.backups
-    assert r.of_type(T_INSTANCE) and r.of_type(T_BACKUP) == []
+    assert r.web(T_INSTANCE) and r.of_type(T_BACKUP) == []
 
 
 # Each billed type and the estimate line that prices it.
 PRICED = {"nodes": T_INSTANCE, "node backups": T_BACKUP, "load balancer": T_LB,
           "floating ip": T_FIP, "gateway": T_GATEWAY}  # fmt: skip
+MONITOR_LINE = "monitoring node"
 
 
 def check_priced(r: offline.Run) -> None:
     """Every billed resource the stack registers is priced, once each, and nothing else."""
     lines = {line["item"]: line for line in r.outputs["monthly_cost_estimate"][0]["lines"]}
+    monitors = r.monitor(T_INSTANCE)
+    assert (lines[MONITOR_LINE]["quantity"] if MONITOR_LINE in lines else 0) == len(monitors)
     for item, type_token in PRICED.items():
         priced = lines[item]["quantity"] if item in lines else 0
-        registered = len(r.of_type(type_token))
+        registered = len(r.web(type_token))
         assert priced == registered, f"{item}: {priced} priced, {registered} registered"
 
 
@@ -266,7 +277,7 @@ def test_an_unregistered_line_fails_the_price_check() -> None:
 def test_ssh_key_is_the_configured_key() -> None:
     # OVHcloud injects one key pair at boot; settings refuse a list of several.
     r = run(sshKeys=json.dumps(["ops-2025"]))
-    assert {n.inputs["sshKeyName"] for n in r.of_type(T_INSTANCE)} == {"ops-2025"}
+    assert {n.inputs["sshKeyName"] for n in r.web(T_INSTANCE)} == {"ops-2025"}
 
 
 # --- load balancer ---------------------------------------------------------------------
@@ -337,7 +348,7 @@ def test_single_node_has_no_load_balancer_and_faces_the_internet() -> None:
     r = run_staging(**ONE_NODE, tls="node")
     assert not r.plan.load_balancer.enabled
     assert [x for x in r.resources if x.type in LB_TYPES] == []
-    assert len(r.of_type(T_INSTANCE)) == 1
+    assert len(r.web(T_INSTANCE)) == 1
     assert {(80, "0.0.0.0/0"), (443, "0.0.0.0/0")} <= ingress(r)
     assert r.outputs["load_balancer_ip"] == ("203.0.113.11", False)
     assert r.outputs["node_ips"] == (["203.0.113.11"], False)

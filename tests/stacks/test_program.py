@@ -7,7 +7,7 @@ from pyscale import capacity, offline, settings
 STACKS = ("dev", "staging", "prod", "prod-ovh")
 CONTRACT = {
     "url", "load_balancer_ip", "node_ips", "database_primary_uri", "database_read_uris",
-    "cache_uri", "capacity", "monthly_cost_estimate",
+    "cache_uri", "capacity", "monthly_cost_estimate", "monitoring_url",
 }  # fmt: skip
 SECRET_EXPORTS = {"database_primary_uri", "database_read_uris", "cache_uri"}
 
@@ -55,6 +55,9 @@ def test_every_stack_exports_the_shared_contract(stack_run, stack: str) -> None:
         assert value, f"{stack}: export {name} is empty"
     for name in CONTRACT - SECRET_EXPORTS - {"capacity", "monthly_cost_estimate"}:
         assert not run.outputs[name][1], f"{stack}: {name} needlessly secret"
+    # Grafana on the monitoring node where the stack runs one, over HTTPS.
+    url = run.outputs["monitoring_url"][0]
+    assert url.startswith("https://") == run.settings.monitoring.node, (stack, url)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -121,7 +124,7 @@ def test_a_short_request_needs_more_nodes_and_load_balancer_than_a_long_one() ->
                                               "pyscale:database": database})  # fmt: skip
 
     short, long = run(50), run(1000)
-    droplets = [len(r.of_type("digitalocean:index/droplet:Droplet")) for r in (short, long)]
+    droplets = [len(r.web("digitalocean:index/droplet:Droplet")) for r in (short, long)]
     units = [
         r.of_type("digitalocean:index/loadBalancer:LoadBalancer")[0].inputs["sizeUnit"]
         for r in (short, long)

@@ -20,7 +20,7 @@ NODE_TYPES = {
 
 def gates_and_nodes(run: Run) -> tuple[list[Registered], list[Registered]]:
     gates = sorted(run.of_type(GATE_TYPE), key=lambda g: g.inputs["node_name"])
-    nodes = sorted(run.of_type(NODE_TYPES[run.stack]), key=lambda n: n.inputs["name"])
+    nodes = sorted(run.web(NODE_TYPES[run.stack]), key=lambda n: n.inputs["name"])
     return gates, nodes
 
 

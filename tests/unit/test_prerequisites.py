@@ -30,9 +30,12 @@ def test_every_stack_lists_a_state_backend_credentials_and_quota(stack: str) -> 
     assert f"pulumi stack init {stack}" in found[0].how
     assert all(p.what and p.why and p.how and p.when for p in found)
     assert len({p.what for p in found}) == len(found)
-    plan = capacity.plan(settings.load(stack, REPO))
+    plan_settings = settings.load(stack, REPO)
+    plan = capacity.plan(plan_settings)
     quota = [p for p in found if "limit" in p.what or "quota" in p.what]
-    assert len(quota) == 1 and str(plan.nodes) in quota[0].what
+    # The web nodes and, where the stack runs one, the monitoring node.
+    machines = plan.nodes + int(plan_settings.monitoring.node)
+    assert len(quota) == 1 and str(machines) in quota[0].what
 
 
 def test_pulumi_version_is_the_one_the_workflows_pin() -> None:

@@ -44,6 +44,7 @@ def test_prod_total_matches_the_table() -> None:
     expected = (
         4 * 336  # c-16 nodes
         + 4 * 336 * 0.2  # weekly backups, the plan the droplets request
+        + 24  # the monitoring node, s-2vcpu-4gb
         + 6 * 12  # load balancer units
         + (1 + 1 + 2) * 120  # primary, standby, two replicas of db-s-4vcpu-8gb
         + 60  # valkey db-s-2vcpu-4gb

@@ -24,6 +24,7 @@ BASE = {
     "digitalocean": {"cloud": "digitalocean", "domain": "app.example.com"},
 }
 SLACK_URL = "https://hooks.slack.com/services/T0/B0/x"
+DO_TOKEN = "dop_v1_" + "0f" * 32
 
 # Settings each cloud's wiring leaves unused (components/<cloud>/): refused when set, even to
 # the value the default would give.
@@ -31,12 +32,6 @@ IGNORED = [
     ("ovh", {"database": {"maintenanceDay": "monday"}}, "database.maintenanceDay", "monday"),
     ("ovh", {"database": {"standbyNodes": 1}}, "database.standbyNodes", 1),
     ("ovh", {"database": {"replicaRegion": "GRA11"}}, "database.replicaRegion", "GRA11"),
-    ("ovh", {"alerts": {"emails": ["oncall@example.com"]}}, "alerts.emails",
-     ["oncall@example.com"]),
-    ("ovh", {"alerts": {"slackChannel": "#pyscale"}}, "alerts.slackChannel", "#pyscale"),
-    ("ovh", {"alerts": {"cpuPercent": 70}}, "alerts.cpuPercent", 70),
-    ("ovh", {"alerts": {"memoryPercent": 70}}, "alerts.memoryPercent", 70),
-    ("ovh", {"alerts": {"diskPercent": 70}}, "alerts.diskPercent", 70),
     ("ovh", {"cache": {"evictionPolicy": "allkeys-lru"}}, "cache.evictionPolicy", "allkeys-lru"),
     ("digitalocean", {"ovhServiceName": PROJECT}, "ovhServiceName", PROJECT),
     ("digitalocean", {"database": {"ovhPlan": "business"}}, "database.ovhPlan", "business"),
@@ -72,15 +67,64 @@ def test_what_one_cloud_ignores_another_applies(cloud: str, extra: dict, key: st
 
 def test_a_secret_the_cloud_ignores_is_refused_without_showing_it() -> None:
     with pytest.raises(settings.SettingsError) as caught:
-        settings.parse("prod", merged("ovh", {"alertSlackUrl": SLACK_URL}))
-    assert [(p.key, p.value) for p in caught.value.problems] == [("alertSlackUrl", "[secret]")]
+        settings.parse("prod", merged("ovh", {"monitoringToken": DO_TOKEN}))
+    assert [(p.key, p.value) for p in caught.value.problems] == [("monitoringToken", "[secret]")]
     assert "OVHcloud" in str(caught.value)
-    assert "hooks.slack.com" not in str(caught.value)
+    assert DO_TOKEN not in str(caught.value)
 
 
-def test_the_secret_is_accepted_where_it_is_applied_and_never_kept() -> None:
-    parsed = settings.parse("prod", merged("digitalocean", {"alertSlackUrl": SLACK_URL}))
+@pytest.mark.parametrize("cloud", ["digitalocean", "ovh"])
+def test_the_secret_is_accepted_where_it_is_applied_and_never_kept(cloud: str) -> None:
+    parsed = settings.parse("prod", merged(cloud, {"alertSlackUrl": SLACK_URL}))
     assert SLACK_URL not in repr(parsed)
+
+
+@pytest.mark.parametrize("alerts", [{"emails": ["oncall@example.com"]}, {"slackChannel": "#ops"}])
+def test_ovh_alerts_need_the_monitoring_node(alerts: dict) -> None:
+    """OVHcloud's provider alerts only on spending: without the monitoring node, alerts
+    would go nowhere, so they are refused rather than dropped."""
+    raw = merged("ovh", {"alerts": alerts, "monitoring": {"node": False}})
+    found = problems(raw)
+    assert [p.key for p in found] == ["alerts.emails"]
+    assert "monitoring.node: true" in str(found[0])
+
+
+@pytest.mark.parametrize("cloud", ["digitalocean", "ovh"])
+def test_a_monitoring_node_needs_a_relay_to_email(cloud: str) -> None:
+    raw = merged(cloud, {"alerts": {"emails": ["oncall@example.com"]}})
+    found = problems(raw)
+    assert [p.key for p in found] == ["alerts.smtpSmarthost"]
+    assert "SMTP relay" in str(found[0])
+    relay = {"emails": ["oncall@example.com"], "smtpSmarthost": "smtp.example.com:587"}
+    assert [p.key for p in problems(merged(cloud, {"alerts": relay}))] == ["alerts.smtpFrom"]
+    sender = relay | {"smtpFrom": "alerts@example.com"}
+    assert settings.parse("prod", merged(cloud, {"alerts": sender})).alerts.smtp_from == (
+        "alerts@example.com"
+    )
+    # Without the node (DigitalOcean's own alerts e-mail them), no relay is needed.
+    if cloud == "digitalocean":
+        alone = {"alerts": {"emails": ["oncall@example.com"]}, "monitoring": {"node": False}}
+        assert settings.parse("prod", merged(cloud, alone)).monitoring.node is False
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("smtpSmarthost", "smtp.example.com"),
+        ("smtpSmarthost", "smtp.example.com:587\n"),
+        ("smtpFrom", "alerts"),
+    ],
+)
+def test_a_misshapen_relay_setting_is_refused(key: str, value: str) -> None:
+    found = problems(merged("digitalocean", {"alerts": {key: value}}))
+    assert [(p.key, p.value) for p in found] == [(f"alerts.{key}", value)]
+
+
+def test_admin_networks_may_not_cover_the_internet() -> None:
+    halves = {"monitoring": {"adminCidrs": ["0.0.0.0/1", "128.0.0.0/1"]}}
+    found = problems(merged("digitalocean", halves))
+    assert [p.key for p in found] == ["monitoring.adminCidrs"]
+    assert "Prometheus has no login" in str(found[0])
 
 
 def test_an_ignored_setting_left_unset_keeps_its_default() -> None:

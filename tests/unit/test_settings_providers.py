@@ -132,15 +132,26 @@ def test_postgresql_versions_offered_are_those_still_created() -> None:
     assert settings.parse("prod", BASE["digitalocean"]).database.version == "17"
 
 
-@pytest.mark.parametrize(("count", "ok"), [(50, True), (51, False), (500, False)])
-def test_digitalocean_nodes_fit_the_databases_trusted_sources(count: int, ok: bool) -> None:
-    raw = {**BASE["digitalocean"], "nodeCount": count}
+@pytest.mark.parametrize(
+    ("count", "monitor", "ok"),
+    [(50, False, True), (51, False, False), (500, False, False), (49, True, True),
+     (50, True, False)],
+)  # fmt: skip
+def test_digitalocean_nodes_fit_the_databases_trusted_sources(
+    count: int, monitor: bool, ok: bool
+) -> None:
+    """The monitoring node reads the metrics endpoints, so it is a trusted source too."""
+    raw = {**BASE["digitalocean"], "nodeCount": count, "monitoring": {"node": monitor}}
     if ok:
         assert settings.parse("prod", raw).node_count == count
         return
-    problem = refused("digitalocean", "nodeCount", count)
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.parse("prod", raw)
+    (problem,) = caught.value.problems
+    assert problem.key == "nodeCount"
     assert "at most 50 nodes" in problem.allowed and "a droplet counts 2" in problem.allowed
     assert "postgresql/details/limits" in problem.allowed
+    assert ("the monitoring node counting as one" in problem.allowed) == monitor
 
 
 def test_the_node_ceiling_is_the_provider_s_arithmetic() -> None:
@@ -169,7 +180,8 @@ def test_alert_e_mails_are_flagged_as_needing_verification() -> None:
     fact = clouds.get("digitalocean").settings.unchecked["alerts.emails"]
     assert fact is do_catalog.ALERT_EMAILS_VERIFIED and "PR #830" in fact.source
     assert "verified" in describe.where(declarations.BY_KEY["alerts.emails"])
-    parsed = settings.parse("prod", {**BASE["digitalocean"], **nested("alerts.emails", ["a@b.c"])})
+    alerts = nested("alerts.emails", ["a@b.c"]) | nested("monitoring.node", False)
+    parsed = settings.parse("prod", {**BASE["digitalocean"], **alerts})
     assert parsed.alerts.emails == ("a@b.c",)
 
 

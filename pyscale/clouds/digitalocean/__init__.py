@@ -30,6 +30,9 @@ CLOUD = Cloud(
             "staging": "db-s-1vcpu-2gb",
             "prod": "db-s-2vcpu-4gb",
         },
+        # Prometheus, Alertmanager and Grafana for one stack: 2 vCPUs, the memory for
+        # Prometheus's head block of a fleet's few thousand series.
+        monitor_size="s-2vcpu-4gb",
         # Valkey's default (catalog.ENGINE_EVICTION_POLICY, noeviction) turns a full cache
         # into write errors: evict the least recently used keys instead.
         eviction_policy="allkeys-lru",
@@ -51,4 +54,6 @@ CLOUD = Cloud(
     node_api=rollout.node_api,
     replacing_inputs=replacements.REPLACING,
     scrape_discovery=discovery.scrape_discovery,
+    scrape_placeholder=discovery.PLACEHOLDER,
+    monitor_secret="monitoringToken",
 )

@@ -1,6 +1,7 @@
-"""How Prometheus finds DigitalOcean nodes: droplet discovery with a read-only token, kept to
-the droplets carrying the stack's web tag (the tag the load balancer and the firewall
-follow), scraped on their private address (pyscale/monitoring/scrape.py)."""
+"""How Prometheus finds DigitalOcean nodes: droplet discovery with a read-only token (the
+secret pyscale:monitoringToken, droplet:read scope: DigitalOcean's provider cannot create
+tokens), kept to the droplets carrying the stack's web tag (the tag the load balancer and
+the firewall follow), scraped on their private address (pyscale/monitoring/scrape.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the settings import the clouds
     from pyscale.settings import Settings
 
-# Beside prometheus.yml (relative paths are read from its directory).
-TOKEN_FILE = "digitalocean-token"
+# What an offline render writes in the token's place.
+PLACEHOLDER = {"token": "dop_v1_" + "0" * 64}
 
 
 def scrape_discovery(
     settings: Settings, port: int, credentials: Mapping[str, str]
 ) -> tuple[dict, list[dict]]:
-    """The discovery block and relabelling of one exporter's job (`credentials` unused: the
-    token is read from TOKEN_FILE on the monitoring node)."""
+    """The discovery block and relabelling of one exporter's job; `credentials` holds the
+    read-only API `token`."""
     web_tag = f"{settings.resource_prefix}-web"
     discovery = {
         "digitalocean_sd_configs": [{
-            "authorization": {"credentials_file": TOKEN_FILE},
+            "authorization": {"credentials": credentials["token"]},
             "port": port,
             "refresh_interval": "60s",
         }],

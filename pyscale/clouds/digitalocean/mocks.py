@@ -270,9 +270,16 @@ def new_resource(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict
 
 
 def call(token: str, args: dict[str, Any]) -> dict | None:
-    """The one invoke the WebStack makes: a cluster's CA certificate (getDatabaseCa), which
-    DigitalOcean returns as PEM text."""
+    """The invokes the WebStack makes: a cluster's CA certificate (getDatabaseCa), which
+    DigitalOcean returns as PEM text, and the account's login to the clusters' metrics
+    endpoints (getDatabaseMetricsCredentials, one for the whole account)."""
     if token == "digitalocean:index/getDatabaseCa:getDatabaseCa":
         cluster = args["clusterId"]
         return {"id": cluster, "clusterId": cluster, "certificate": EXAMPLE_CA}
+    if token == "digitalocean:index/getDatabaseMetricsCredentials:getDatabaseMetricsCredentials":
+        return {
+            "id": "metrics-credentials",
+            "username": "doadmin-metrics",
+            "password": _password("account", "metrics"),
+        }
     return None

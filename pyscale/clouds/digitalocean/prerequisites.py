@@ -17,6 +17,7 @@ DEFAULT_DROPLET_LIMIT = 10
 
 
 def prerequisites(settings: Settings, plan: CapacityPlan) -> list[Prerequisite]:
+    droplets = plan.nodes + int(settings.monitoring.node)  # the web nodes and the monitor
     found = [
         Prerequisite(
             "an API token with read and write scope (droplets, VPCs, firewalls, load "
@@ -26,7 +27,7 @@ def prerequisites(settings: Settings, plan: CapacityPlan) -> list[Prerequisite]:
             "(never in a stack file in clear)",
         ),
         Prerequisite(
-            f"a droplet limit of at least {plan.nodes} (plus {plan.nodes} more while a "
+            f"a droplet limit of at least {droplets} (plus {plan.nodes} more while a "
             "rollout replaces every node)",
             f"new teams may create {DEFAULT_DROPLET_LIMIT} droplets; a replacement is "
             "created before the node it replaces is deleted",
@@ -42,6 +43,17 @@ def prerequisites(settings: Settings, plan: CapacityPlan) -> list[Prerequisite]:
             f"default-{settings.region} --region {settings.region}",
         ),
     ]
+    if settings.monitoring.node:
+        found.append(
+            Prerequisite(
+                "a second API token with the droplet:read scope only, as the secret "
+                "pyscale:monitoringToken",
+                "the monitoring node's Prometheus lists the stack's droplets with it; the "
+                "provider cannot create tokens, and an update without it is refused",
+                "Control panel > API > Generate New Token > Custom Scopes > droplet: read; "
+                "pulumi config set --secret pyscale:monitoringToken <token>",
+            )
+        )
     if settings.tls == "managed":
         found.append(
             Prerequisite(

@@ -54,8 +54,8 @@ DATABASE_NODES = {
 
 
 def estimate(settings: Settings, plan: CapacityPlan) -> Estimate:
-    """Droplets (and their backups, at the plan requested), load-balancer units, PostgreSQL
-    nodes and Valkey."""
+    """Droplets (and their backups, at the plan requested), the monitoring droplet,
+    load-balancer units, PostgreSQL nodes and Valkey."""
     node = DROPLETS[settings.node_size.name]
     db = settings.database
     lines = [Line("nodes", settings.node_size.name, plan.nodes, node, DROPLET_SOURCE)]
@@ -63,6 +63,9 @@ def estimate(settings: Settings, plan: CapacityPlan) -> Estimate:
         share = BACKUP_FRACTIONS[BACKUP_PLAN]
         lines.append(Line("node backups", f"{settings.node_size.name}, {BACKUP_PLAN}", plan.nodes,
                           round(node * share, 2), BACKUP_SOURCE))  # fmt: skip
+    if settings.monitoring.node:
+        monitor = settings.monitoring.size.name
+        lines.append(Line("monitoring node", monitor, 1, DROPLETS[monitor], DROPLET_SOURCE))
     if plan.load_balancer.enabled:
         units = plan.load_balancer.size_unit
         lines.append(Line("load balancer", f"{units} units", units, LB_PER_UNIT, LB_SOURCE))

@@ -26,10 +26,12 @@ def _standby_floor(values: Mapping[str, Any]) -> str | None:
 
 
 def _trusted_nodes(values: Mapping[str, Any]) -> str | None:
-    """Every node must reach the databases through their firewalls' trusted sources."""
-    count = values["nodeCount"]
-    if count is not None and count > MAX_NODES.value:
-        return f"{MAX_NODES.fact}; use a larger nodeSize with fewer nodes"
+    """Every node, and the monitoring node, must reach the databases through their
+    firewalls' trusted sources."""
+    count, monitor = values["nodeCount"], int(values["monitoring.node"])
+    if count is not None and count + monitor > MAX_NODES.value:
+        with_monitor = ", the monitoring node counting as one of them" if monitor else ""
+        return f"{MAX_NODES.fact}{with_monitor}; use a larger nodeSize with fewer nodes"
     return None
 
 
@@ -95,8 +97,9 @@ RULES = SettingsRules(
         ),
         SettingRule(
             key="nodeCount",
-            needs=(),
-            doc=f"at most {MAX_NODES.value} (database trusted sources: a droplet counts 2)",
+            needs=("monitoring.node",),
+            doc=f"at most {MAX_NODES.value}, the monitoring node included (database trusted "
+            "sources: a droplet counts 2)",
             refuse=_trusted_nodes,
             schema={"maximum": MAX_NODES.value},
         ),

@@ -23,6 +23,9 @@ CLOUD = Cloud(
         node_size={"dev": "d2-4", "staging": "c3-8", "prod": "c3-32"},
         database_size={"dev": "db1-4", "staging": "db1-7", "prod": "db1-15"},
         cache_size={"dev": "db1-4", "staging": "db1-4", "prod": "db1-7"},
+        # Prometheus, Alertmanager and Grafana for one stack: 2 vCPUs, the memory for
+        # Prometheus's head block of a fleet's few thousand series.
+        monitor_size="b3-8",
         # OVHcloud does not expose maxmemory-policy (settings_rules refuses it): Valkey keeps
         # catalog.ENGINE_EVICTION_POLICY.
         eviction_policy=None,
@@ -45,4 +48,6 @@ CLOUD = Cloud(
     node_api=rollout.node_api,
     replacing_inputs=replacements.REPLACING,
     scrape_discovery=discovery.scrape_discovery,
+    scrape_placeholder=discovery.PLACEHOLDER,
+    monitor_secret=None,
 )

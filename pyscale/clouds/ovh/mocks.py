@@ -26,6 +26,9 @@ GATEWAY_IP = "203.0.113.1"
 POSTGRES_PORT = 20184
 POOL_PORT = 20185
 VALKEY_PORT = 20182
+# The Prometheus integration's port (OVHcloud's managed databases expose it beside the
+# service's own ports; the number is the mock's, the real one comes in `targets`).
+METRICS_PORT = 9273
 # Subnet id -> its CIDR: an instance's private address comes from the subnet it is attached
 # to, and the mock for the instance only sees the subnet's id.
 _SUBNET_CIDRS: dict[str, str] = {}
@@ -160,6 +163,22 @@ def _computed(typ: str, name: str, rid: str, inputs: dict[str, Any]) -> dict[str
                 "password": f"mock-{_uuid('password', rid)[:12]}",
                 "status": "READY",
                 "createdAt": "2025-01-01T00:00:00Z",
+            }
+        case "ovh:CloudProject/user:User":
+            # An OpenStack user of the project: a generated name and password.
+            return {
+                "username": f"user-{_uuid('user', rid)[:12]}",
+                "password": f"mock-{_uuid('password', rid)[:16]}",
+                "status": "ok",
+                "creationDate": "2025-01-01T00:00:00Z",
+            }
+        case "ovh:CloudProjectDatabase/prometheus:Prometheus":
+            # The integration's login and one target per service host, on its metrics port.
+            return {
+                "username": "prometheus",
+                "password": f"mock-{_uuid('password', rid)[:16]}",
+                "srvDomain": f"_prometheus._tcp.{_SERVICE_HOSTS[inputs['clusterId']]}",
+                "targets": [{"host": _SERVICE_HOSTS[inputs["clusterId"]], "port": METRICS_PORT}],
             }
         case "ovh:CloudProjectDatabase/postgresSqlConnectionPool:PostgresSqlConnectionPool":
             return {

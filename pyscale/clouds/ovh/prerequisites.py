@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 def prerequisites(settings: Settings, plan: CapacityPlan) -> list[Prerequisite]:
     project = settings.ovh_service_name
+    monitor = int(settings.monitoring.node)  # the monitoring instance
     found = [
         Prerequisite(
             "API credentials with rights on /cloud/project/*",
@@ -30,9 +31,9 @@ def prerequisites(settings: Settings, plan: CapacityPlan) -> list[Prerequisite]:
             f'/vrack/{{vrackServiceName}}/cloudProject {{"project": "{project}"}}',
         ),
         Prerequisite(
-            f"instance quota in {settings.region} for {plan.nodes} more instances and "
-            f"{plan.nodes * plan.vcpus} more vCPUs (twice that while a rollout replaces "
-            "every node)",
+            f"instance quota in {settings.region} for {plan.nodes + monitor} more instances "
+            f"and {plan.nodes * plan.vcpus + monitor * settings.monitoring.size.vcpus} more "
+            "vCPUs (the web nodes twice over while a rollout replaces every node)",
             "a replacement is created before the instance it replaces is deleted",
             f"GET /cloud/project/{project}/quota?region={settings.region}; raise it from "
             "Public Cloud > Quota and Regions",

@@ -79,9 +79,9 @@ def monthly(hourly: float) -> float:
 
 
 def estimate(settings: Settings, plan: CapacityPlan) -> Estimate:
-    """Instances, their backups, the gateway (in every topology: components/ovh/network.py
-    says why), the load balancer with its floating IP, every PostgreSQL node of the plan,
-    Valkey."""
+    """Instances, their backups, the monitoring instance, the gateway (in every topology:
+    components/ovh/network.py says why), the load balancer with its floating IP, every
+    PostgreSQL node of the plan, Valkey."""
     db = settings.database
     size = settings.node_size.name
     lines = [Line("nodes", size, plan.nodes, monthly(INSTANCES_HOURLY[size]), INSTANCE_SOURCE)]
@@ -89,6 +89,10 @@ def estimate(settings: Settings, plan: CapacityPlan) -> Estimate:
         kept_gb = BACKUP_ROTATION * BACKUP_GB_ASSUMED
         lines.append(Line("node backups", f"{BACKUP_SCHEDULE}, {BACKUP_ROTATION} kept", plan.nodes,
                           monthly(kept_gb * BACKUP_GB_HOURLY), BACKUP_SOURCE))  # fmt: skip
+    if settings.monitoring.node:
+        monitor = settings.monitoring.size.name
+        lines.append(Line("monitoring node", monitor, 1, monthly(INSTANCES_HOURLY[monitor]),
+                          INSTANCE_SOURCE))  # fmt: skip
     if plan.load_balancer.enabled:
         flavor = plan.load_balancer.size
         lines.append(Line("load balancer", flavor, 1, LOAD_BALANCERS[flavor], LB_SOURCE))

@@ -12,12 +12,6 @@ from pyscale.clouds.base import DerivedDefault, Fact, Refusal, SettingRule, Sett
 from pyscale.clouds.ovh import catalog
 from pyscale.clouds.ovh.catalog import DATABASE_PLANS
 
-# OVHcloud has no metric alerting for instances or databases in its provider (its only
-# alert, cloudproject.Alerting, watches spending): components/ovh registers no monitoring.
-NO_ALERTING = (
-    "pyscale has no alerting resource on OVHcloud (its provider alerts only on spending); "
-    "remove it and scrape the exporters every node runs (ports 9100 and 9113)"
-)
 # One key pair per instance: cloudInstance takes a single sshKey name (components/ovh/nodes).
 MAX_SSH_KEYS = 1
 # Standby nodes per plan, for messages: "essential: 0, business: 1, enterprise: 2".
@@ -48,6 +42,16 @@ def _one_ssh_key(values: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _alerts_need_monitoring_node(values: Mapping[str, Any]) -> str | None:
+    if (values["alerts.emails"] or values["alerts.slackChannel"]) and not values["monitoring.node"]:
+        return (
+            "OVHcloud's provider alerts only on spending, so alerts go through the stack's "
+            "monitoring node: set monitoring.node: true, or remove alerts.emails and "
+            "alerts.slackChannel"
+        )
+    return None
+
+
 RULES = SettingsRules(
     ignored={
         "database.standbyNodes": (
@@ -65,8 +69,10 @@ RULES = SettingsRules(
             f"no CONFIG command), so Valkey keeps its {catalog.ENGINE_EVICTION_POLICY}; remove "
             "the key (the app sets a TTL on every cache key)"
         ),
-        "alerts": NO_ALERTING,
-        "alertSlackUrl": NO_ALERTING,
+        "monitoringToken": (
+            "the OVHcloud monitoring node lists the instances with a read-only OpenStack user "
+            "the stack creates itself; remove it"
+        ),
     },
     required=("ovhServiceName",),
     derived_defaults=(
@@ -78,6 +84,12 @@ RULES = SettingsRules(
         ),
     ),
     rules=(
+        SettingRule(
+            key="alerts.emails",
+            needs=("alerts.slackChannel", "monitoring.node"),
+            doc="alerts go through the monitoring node (monitoring.node: true)",
+            refuse=_alerts_need_monitoring_node,
+        ),
         SettingRule(
             key="database.readReplicas",
             needs=("database.ovhPlan",),
