@@ -13,6 +13,9 @@ It exercises every link the capacity plan sizes, one endpoint each:
     GET  /io?ms=N     waits N ms (0..60000, default 100) without touching any service: the
                       I/O-bound request of the source articles, driven by bench/.
 
+On a node every request is counted and timed by route for Prometheus (the node's
+pyscale_metrics.py, around whatever app Gunicorn loads): METRICS_ROUTES names the routes.
+
 Configuration comes from the environment (the node's 0600 /etc/pyscale/env): DATABASE_URL,
 DATABASE_READ_URLS (comma-separated; empty means read from DATABASE_URL), REDIS_URL and the
 per-process pool sizes the capacity plan chose, DB_POOL_SIZE, DB_READ_POOL_SIZE and
@@ -330,3 +333,6 @@ def _database_errors() -> Iterator[None]:
 
 
 application = App(Config.from_env(os.environ))
+# The paths a node's app metrics count apart (/etc/pyscale/pyscale_metrics.py); any other
+# path is counted as "other".
+METRICS_ROUTES = frozenset(application.routes)

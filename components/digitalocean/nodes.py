@@ -17,7 +17,8 @@ changed policy is applied in place (ChangeBackupPolicy), not by replacement.
 
 The cloud firewall applies to the web tag. Web ports are open only to the load balancer
 (or to anyone in the single-node topology, where Nginx faces the internet), SSH only to
-`sshAllowCidrs` (no rule at all by default), the Prometheus exporters only to the VPC.
+`sshAllowCidrs` (no rule at all by default), the Prometheus exporters and the app's metrics
+only to the VPC.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def inbound_rules(
                 source_addresses=list(settings.ssh_allow_cidrs),
             )
         )
-    for port in (render.NODE.node_exporter_port, render.NODE.nginx_exporter_port):
+    for port in render.METRICS_PORTS.values():
         rules.append(
             do.FirewallInboundRuleArgs(
                 protocol="tcp", port_range=str(port), source_addresses=[settings.vpc_cidr]

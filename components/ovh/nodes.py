@@ -66,7 +66,7 @@ def ingress_rules(settings: Settings, plan: CapacityPlan) -> list[Rule]:
     rules += [Rule(SSH_PORT, cidr, "SSH from an allowed CIDR") for cidr in settings.ssh_allow_cidrs]
     rules += [
         Rule(port, settings.vpc_cidr, "Prometheus exporter, private network only")
-        for port in (render.NODE.node_exporter_port, render.NODE.nginx_exporter_port)
+        for port in render.METRICS_PORTS.values()
     ]
     return rules
 

@@ -28,6 +28,7 @@ from .crossguard import ADVISORY, MANDATORY, resource_policy, stack_policy
 from .data_stores import check_data_stores_private, check_prod_database_protected
 from .load_balancer import check_http_health_check, check_load_balancer_https
 from .network import (
+    check_monitoring_not_public,
     check_nodes_in_private_network,
     check_ssh_not_public,
     check_ssh_not_public_across_rules,
@@ -95,6 +96,8 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule(resource_policy("ssh-not-public", MANDATORY, check_ssh_not_public),
          "nodes not reachable on 22 from 0.0.0.0/0 or ::/0"),
+    Rule(resource_policy("monitoring-not-public", MANDATORY, check_monitoring_not_public),
+         "Grafana, Prometheus, Alertmanager and the metrics ports never open to the internet"),
     Rule(stack_policy("ssh-not-public-across-rules", MANDATORY,
                       check_ssh_not_public_across_rules),
          "the same, through several OpenStack rules of one security group"),

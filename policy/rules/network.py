@@ -21,34 +21,59 @@ from .tokens import (
 
 SSH_PORT = 22
 WEB_PORTS = (80, 443)
+SSH_ADVICE = "allow SSH from named CIDRs (pyscale:sshAllowCidrs) or use the provider's console"
+# Monitoring: Grafana, Prometheus and Alertmanager on the monitoring node; the node and
+# Nginx exporters and the app's metrics on every node. None has a login that matters.
+MONITORING_PORTS = (3000, 9090, 9093, 9100, 9113, 9464)
+MONITORING_ADVICE = (
+    "metrics and dashboards are for the private network and pyscale:monitoring.adminCidrs"
+)
 
 
-def _ssh_problems(name: str, rules: list[Ingress]) -> list[str]:
-    """Why the union of `rules`' sources on port 22 is public, naming `name`; or nothing."""
-    sources = [s for rule in rules if tcp(rule) and rule.covers(SSH_PORT) for s in rule.sources]
+def _public_port_problems(name: str, rules: list[Ingress], port: int, advice: str) -> list[str]:
+    """Why the union of `rules`' sources on `port` is public, naming `name`; or nothing."""
+    sources = [s for rule in rules if tcp(rule) and rule.covers(port) for s in rule.sources]
     read = {str(s): source_network(s) for s in sources if isinstance(s, str)}
     found = []
     unreadable = sorted(s for s, network in read.items() if network is None)
     if unreadable:
         found.append(
-            f"{name}: inbound tcp port {SSH_PORT} from {', '.join(map(repr, unreadable))}, "
+            f"{name}: inbound tcp port {port} from {', '.join(map(repr, unreadable))}, "
             "which is not an address in CIDR form: what it admits cannot be checked"
         )
     covered = covered_families([n for n in read.values() if n is not None])
     if covered:
         named = sorted(s for s, network in read.items() if network is not None)
         found.append(
-            f"{name}: inbound tcp port {SSH_PORT} from {', '.join(named)}, which together "
-            f"cover {' and '.join(covered)}; allow SSH from named CIDRs "
-            "(pyscale:sshAllowCidrs) or use the provider's console"
+            f"{name}: inbound tcp port {port} from {', '.join(named)}, which together "
+            f"cover {' and '.join(covered)}; {advice}"
         )
     return found
+
+
+def _ssh_problems(name: str, rules: list[Ingress]) -> list[str]:
+    return _public_port_problems(name, rules, SSH_PORT, SSH_ADVICE)
 
 
 def check_ssh_not_public(res: Res) -> list[str]:
     """Port 22 open to the whole internet is the first thing scanners find. Judged on the
     union of every source the resource admits to port 22, however each is written."""
     return _ssh_problems(res.name, ingress_rules(res))
+
+
+def check_monitoring_not_public(res: Res) -> list[str]:
+    """Prometheus, Alertmanager and the exporters have no login, and Grafana's viewers need
+    none: none of their ports may be open to the whole internet (a port range covering
+    them counts), however the sources are written."""
+    rules = ingress_rules(res)
+    found: list[str] = []
+    for port in MONITORING_PORTS:
+        found += [
+            p
+            for p in _public_port_problems(res.name, rules, port, MONITORING_ADVICE)
+            if p not in found
+        ]
+    return found
 
 
 def check_ssh_not_public_across_rules(resources: list[Res]) -> list[Finding]:

@@ -188,7 +188,8 @@ class LocalNode:
             self.gunicorn_argv(ns),
             ready=lambda: _unix_healthz(self.layout.socket),
             what="Gunicorn to answer /healthz on its socket",
-            env=env | self.layout.app_env(),
+            # The unit's second EnvironmentFile: the address pyscale-exporters finds.
+            env=env | self.layout.app_env() | {"PYSCALE_METRICS_ADDRESS": ns.node_ip},
             cwd=render.APP_DIR,  # the unit's WorkingDirectory (the demo app's directory)
             nofile=nofile,
         )

@@ -2,7 +2,9 @@
 
 Every panel that has a limit draws it as a second, flat series from the plan (`vector(N)`):
 requests/s against the target and each node's CPU ceiling, in-flight requests against what a
-node and the fleet hold, descriptors against fs.file-max, nodes up against N-1. Provisioned
+node and the fleet hold, descriptors against fs.file-max, nodes up against N-1, the app's
+latency against the workload's. The app's own series (requests, latency, errors by route)
+and the data stores' scrapes close the page. Provisioned
 with the Prometheus data source it names (`datasources`), so the dashboard works as loaded.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyscale.capacity import CapacityPlan
-from pyscale.monitoring.rules import IN_FLIGHT, NGINX_JOB, NODE_JOB
+from pyscale.monitoring.rules import APP_JOB, IN_FLIGHT, NGINX_JOB, NODE_JOB, STORE_JOBS_RE
 from pyscale.settings import Settings
 
 DATASOURCE_UID = "pyscale-prometheus"
@@ -84,7 +86,30 @@ def panels(plan: CapacityPlan, settings: Settings) -> list[Panel]:
             (f'node_filefd_allocated{{job="{NODE_JOB}"}}', "{{instance}}"),
             _limit(k.file_max, "fs.file-max"),
         ), "short"),
+        Panel("App requests/s by route", (
+            (f"sum by (route) ({_app('pyscale_http_requests_total')})", "{{route}}"),
+        ), "reqps", "What the app answered, as it counts them (Gunicorn's workers summed)."),
+        Panel("App latency", (
+            (f"histogram_quantile(0.99, sum by (le) "
+             f"({_app('pyscale_http_request_duration_seconds_bucket')}))", "p99"),
+            (f"sum({_app('pyscale_http_request_duration_seconds_sum')}) / "
+             f"sum({_app('pyscale_http_request_duration_seconds_count')})", "mean"),
+            _limit(t.latency_ms / 1000, "plan (workload.latencyMs)"),
+        ), "s", "The plan's slots hold the target only while the mean stays at the plan's."),
+        Panel("App errors", (
+            (f"sum({_app('pyscale_http_request_errors_total')}) / "
+             f"sum({_app('pyscale_http_requests_total')})", "share failed"),
+            _limit(settings.alerts.error_percent / 100, "alert"),
+        ), "percentunit", "5xx answers and exceptions in the app."),
+        Panel("Data stores answering", (
+            (f'up{{job=~"{STORE_JOBS_RE}"}}', "{{job}} {{instance}}"),
+        ), "short", "The managed PostgreSQL and Valkey metrics endpoints: 1 when scraped."),
     ]  # fmt: skip
+
+
+def _app(counter: str) -> str:
+    """The per-second rate of one of the app's counters, over a minute."""
+    return f'rate({counter}{{job="{APP_JOB}"}}[1m])'
 
 
 def dashboard(plan: CapacityPlan, settings: Settings) -> dict:

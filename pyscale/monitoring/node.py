@@ -217,29 +217,28 @@ def monitor_node(plan: CapacityPlan, settings: Settings, secrets: MonitorSecrets
         ca_bundle=CA_BUNDLE,
         grafana=GRAFANA,
     )
-    document = {
-        "ssh_pwauth": False,
-        "package_update": True,
-        "package_upgrade": True,
-        "packages": [
-            "prometheus",
-            "prometheus-alertmanager",
-            "prometheus-node-exporter",
-            "curl",
-            "gpg",
-            "ca-certificates",
-            "openssl",
-        ],
-        "write_files": [f.entry() for f in files],
-        "runcmd": [block.strip("\n") for block in script.split("\n\n") if block.strip()],
-    }
-    return RenderedNode(
-        user_data=document_text(
-            document,
-            settings,
-            files,
-            "monitoring user-data",
-            hint="The dashboard is the largest file: fewer panels (pyscale/monitoring).",
-        ),
-        files=tuple(files),
-    )
+    runcmd = [block.strip("\n") for block in script.split("\n\n") if block.strip()]
+
+    def document(written: list[NodeFile]) -> dict:
+        return {
+            "ssh_pwauth": False,
+            "package_update": True,
+            "package_upgrade": True,
+            "packages": [
+                "prometheus",
+                "prometheus-alertmanager",
+                "prometheus-node-exporter",
+                "curl",
+                "gpg",
+                "ca-certificates",
+                "openssl",
+            ],
+            "write_files": [f.entry() for f in written],
+            "runcmd": runcmd,
+        }
+
+    user_data, written = document_text(
+        document, files, settings, "monitoring user-data",
+        hint="The dashboard is the largest file: fewer panels (pyscale/monitoring).",
+    )  # fmt: skip
+    return RenderedNode(user_data=user_data, files=tuple(written))

@@ -18,6 +18,8 @@ from pyscale.settings import Settings
 NEAR = 0.8
 NODE_JOB = "node"
 NGINX_JOB = "nginx"
+APP_JOB = "app"
+STORE_JOBS_RE = "postgresql|valkey"
 # Requests Nginx is reading or answering: in flight (idle keep-alive ones wait apart).
 IN_FLIGHT = " + ".join(
     f'nginx_connections_{state}{{job="{NGINX_JOB}"}}' for state in ("reading", "writing")
@@ -61,6 +63,16 @@ def _near(limit: float) -> float:
     """NEAR of a limit, written as PromQL shows it best (1600, not 1600.0)."""
     value = round(NEAR * limit, 2)
     return int(value) if value == int(value) else value
+
+
+def _app_rate(counter: str) -> str:
+    """A node's rate of one of the app's counters (summed over routes), over 5 minutes."""
+    return f'sum by (instance) (rate({counter}{{job="{APP_JOB}"}}[5m]))'
+
+
+def _above(limit: float) -> float:
+    """A limit past which the plan no longer holds, by the same margin as NEAR (1 / NEAR)."""
+    return round(limit / NEAR, 3)
 
 
 def alerts(plan: CapacityPlan, settings: Settings) -> list[Alert]:
@@ -167,6 +179,31 @@ def alerts(plan: CapacityPlan, settings: Settings) -> list[Alert]:
               "{{ $labels.instance }} root filesystem above the stack's alert threshold",
               "Logs first: journalctl --disk-usage, /var/log/nginx (access logs are "
               "sampled unless app.accessLog says otherwise)."),
+        Alert("PyscaleAppErrorRatio",
+              f"{_app_rate('pyscale_http_request_errors_total')} / "
+              f"{_app_rate('pyscale_http_requests_total')} > {a.error_percent / 100:g}",
+              a.error_percent / 100, f"alerts.errorPercent {a.error_percent:g}%",
+              "{{ $labels.instance }}: the app fails more requests than the stack allows",
+              "By route: pyscale_http_request_errors_total; 503s are pools timing out "
+              "(database, cache) or the node draining; the app's log is in journalctl -u "
+              "pyscale."),
+        Alert("PyscaleLatencyAbovePlan",
+              f"{_app_rate('pyscale_http_request_duration_seconds_sum')} / "
+              f"{_app_rate('pyscale_http_request_duration_seconds_count')} > "
+              f"{_above(plan.throughput.latency_ms / 1000)}",
+              _above(plan.throughput.latency_ms / 1000),
+              f"workload.latencyMs {plan.throughput.latency_ms:,} ms / {NEAR:g}: at the "
+              "target rate, longer requests hold more than the plan's slots (Little's law)",
+              "{{ $labels.instance }}: requests last longer than the plan sized the fleet for",
+              "The same rate now needs more slots; find the slow route "
+              "(pyscale_http_request_duration_seconds by route), then measure again and set "
+              "workload.latencyMs."),
+        Alert("PyscaleStoreMetricsDown", f'up{{job=~"{STORE_JOBS_RE}"}} == 0', 0,
+              "metrics endpoint unreachable",
+              "{{ $labels.job }} at {{ $labels.instance }} has not answered its scrape for 10 m",
+              "The store may be down, or its firewall no longer admits the monitoring node; "
+              "check the cloud's console before the app's errors say so.",
+              for_="10m"),
     ]  # fmt: skip
 
 

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pyscale import clouds
-from pyscale.render.defaults import NODE
+from pyscale.render.defaults import METRICS_PORTS, NODE
 from pyscale.settings import Settings
 
 # Relative paths: Prometheus reads them from the configuration file's directory
 # (/etc/prometheus on the monitoring node).
 RULES_FILE = "rules/pyscale.rules.yml"
 SCRAPE_INTERVAL = "15s"
-EXPORTERS = {"node": NODE.node_exporter_port, "nginx": NODE.nginx_exporter_port}
 # The monitoring node's own services, scraped on loopback (their registered ports).
 PROMETHEUS_PORT, ALERTMANAGER_PORT = 9090, 9093
 SELF_JOB = "monitoring"
@@ -66,13 +65,14 @@ def prometheus_config(
     stores: Sequence[StoreTargets] = (),
     ca_file: str = "",
 ) -> dict:
-    """prometheus.yml for one stack: a job per exporter on every node, found the cloud's way
+    """prometheus.yml for one stack: a job per metrics port on every node (the node and
+    Nginx exporters, the app), found the cloud's way
     (Cloud.scrape_discovery; `credentials` what it reads the cloud with, so the file is a
     secret), one per data store (`stores`, their CA in `ca_file`), the monitoring node's own
     services, the plan's rules and the local Alertmanager."""
     discover = clouds.get(settings.cloud).scrape_discovery
     jobs = []
-    for job, port in EXPORTERS.items():
+    for job, port in METRICS_PORTS.items():
         discovery, relabel = discover(settings, port, credentials)
         jobs.append({"job_name": job, **discovery, "relabel_configs": relabel})
     jobs.append({

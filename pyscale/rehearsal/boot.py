@@ -21,7 +21,7 @@ import yaml
 
 from pyscale import capacity, nodeos, render
 from pyscale.rehearsal import images, recipes, tls, tlscheck
-from pyscale.rehearsal.inspect import REQUESTS, Node, probes, public_probes
+from pyscale.rehearsal.inspect import REQUESTS, Node, metrics_probe, probes, public_probes
 from pyscale.rehearsal.podman import Podman, host_nofile
 from pyscale.rehearsal.report import BootReport, Probe
 from pyscale.rehearsal.services import SERVICES, Addresses, DataStores
@@ -118,6 +118,8 @@ class Rehearsal:
             node_probes = probes(self.at.node, host) + public_probes(
                 self.at.node, host, plan.edge.private_demo_routes
             )
+        # The requests above, counted by the app and served on the private address.
+        node_probes = [*node_probes, metrics_probe(self.at.node)]
         return BootReport(
             stack=self.settings.stack,
             image=node_image,

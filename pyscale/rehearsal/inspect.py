@@ -195,6 +195,24 @@ def probes(address: str, host: str) -> list[Probe]:
     return [probe(address, host, method, path, expect) for method, path, expect in REQUESTS]
 
 
+def metrics_probe(address: str) -> Probe:
+    """The app's metrics on the node's private address (the monitoring node's `app` job),
+    once the probes before it have been counted."""
+    url = f"http://{address}:{render.NODE.app_metrics_port}/metrics"
+    path = f":{render.NODE.app_metrics_port}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
+            body = response.read().decode(errors="replace")
+    except OSError as error:
+        return Probe("GET", path, 0, False, str(error))
+    wanted = ('route="/"', 'method="GET"', 'status="200"')  # in whatever order it prints them
+    ok = any(
+        line.startswith("pyscale_http_requests_total{") and all(w in line for w in wanted)
+        for line in body.splitlines()
+    )
+    return Probe("GET", path, 200, ok, "" if ok else "no GET / counted under route /")
+
+
 def public_probes(address: str, host: str, private_routes: bool) -> list[Probe]:
     """The demo routes that reach the data stores, for a client behind the load balancer:
     404 where the plan keeps them to the private network (prod), served elsewhere."""

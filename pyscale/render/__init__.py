@@ -20,13 +20,14 @@ from pyscale.render.cloudinit import (
     node_pins,
     write_tree,
 )
-from pyscale.render.defaults import NODE, NodeDefaults, web_ports
+from pyscale.render.defaults import METRICS_PORTS, NODE, NodeDefaults, web_ports
 from pyscale.render.secrets import PLACEHOLDER_SECRETS, NodeSecrets, placeholder_secrets
 
 __all__ = [
     "APP_CHECKOUT",
     "APP_DIR",
     "DEMO_DIR",
+    "METRICS_PORTS",
     "NODE",
     "NODE_LOCK",
     "PLACEHOLDER_SECRETS",

@@ -15,9 +15,11 @@ order, no timestamps, YAML dumped without key sorting surprises.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,8 @@ APP_DIR = REPO / "app"
 NODE_LOCK = REPO / "deps" / "node.lock"
 # pyscale's Gunicorn worker class (GunicornPlan.worker_class), shipped as it is.
 WORKER_MODULE = TEMPLATES / "files" / "etc" / "pyscale" / "pyscale_worker.py"
+# The app metrics every worker counts and the arbiter serves, shipped as it is.
+METRICS_MODULE = TEMPLATES / "files" / "etc" / "pyscale" / "pyscale_metrics.py"
 
 # Where things live on the node.
 DEMO_DIR = "/opt/pyscale/demo"
@@ -123,6 +127,7 @@ _TEMPLATES = (
     _Template("/etc/systemd/system/nginx.service.d/pyscale.conf"),
     _Template("/etc/pyscale/gunicorn.conf.py", compressed=True),
     _Template("/etc/pyscale/pyscale_worker.py", source=WORKER_MODULE, compressed=True),
+    _Template("/etc/pyscale/pyscale_metrics.py", source=METRICS_MODULE, compressed=True),
     _Template("/etc/pyscale/env", permissions="0600", owner="pyscale:pyscale"),
     _Template("/etc/pyscale/constraints.txt"),
     _Template("/etc/pyscale/requirements.txt", source=NODE_LOCK),
@@ -253,25 +258,42 @@ _LiteralDumper.add_representer(str, _str_presenter)
 
 
 def document_text(
-    document: dict[str, Any], settings: Settings, files: list[NodeFile], what: str, hint: str
-) -> str:
-    """The `#cloud-config` text of `document`; ValueError, naming the largest files, when
-    it is larger than the stack's cloud accepts. Checked here so that an oversized document
-    fails at preview, not in the provider's API halfway through an update."""
-    body = yaml.dump(
-        document, Dumper=_LiteralDumper, sort_keys=False, width=1000, allow_unicode=True
-    )
-    user_data = "#cloud-config\n" + body
-    size, limit = len(user_data.encode()), clouds.get(settings.cloud).user_data_limit
-    if size > limit:
-        largest = sorted(files, key=lambda f: len(f.content.encode()), reverse=True)[:3]
-        raise ValueError(
-            f"{what} for stack '{settings.stack}' is {size} bytes; {settings.cloud} accepts "
-            f"at most {limit}. Largest files: "
-            + ", ".join(f"{f.path} ({len(f.content.encode())} bytes)" for f in largest)
-            + f". {hint}"
+    build: Callable[[list[NodeFile]], dict[str, Any]],
+    files: list[NodeFile],
+    settings: Settings,
+    what: str,
+    hint: str,
+) -> tuple[str, list[NodeFile]]:
+    """The `#cloud-config` text of `build(files)` and the files as written.
+
+    Files stay readable in the document while it fits the stack's cloud; where it does not
+    (OVHcloud's 48 KiB), the largest plain files are written gzipped (cloud-init's
+    gz+b64), one at a time, until it fits. ValueError, naming the largest files, when even
+    that is not enough: an oversized document fails at preview, not in the provider's API
+    halfway through an update. Deterministic, as the user-data must be.
+    """
+    limit = clouds.get(settings.cloud).user_data_limit
+    files = list(files)
+    while True:
+        body = yaml.dump(
+            build(files), Dumper=_LiteralDumper, sort_keys=False, width=1000, allow_unicode=True
         )
-    return user_data
+        user_data = "#cloud-config\n" + body
+        size = len(user_data.encode())
+        plain = [f for f in files if not f.compressed]
+        if size <= limit:
+            return user_data, files
+        if not plain:
+            break
+        largest = max(plain, key=lambda f: (len(f.content.encode()), f.path))
+        files = [dataclasses.replace(f, compressed=True) if f is largest else f for f in files]
+    largest_files = sorted(files, key=lambda f: len(f.content.encode()), reverse=True)[:3]
+    raise ValueError(
+        f"{what} for stack '{settings.stack}' is {size} bytes with every file compressed; "
+        f"{settings.cloud} accepts at most {limit}. Largest files: "
+        + ", ".join(f"{f.path} ({len(f.content.encode())} bytes)" for f in largest_files)
+        + f". {hint}"
+    )
 
 
 def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> RenderedNode:
@@ -296,32 +318,36 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
         files.append(NodeFile(NODE.provider_ca, content=secrets.provider_ca))
     if settings.app.is_demo:
         files.extend(_demo_files(APP_DIR))
-    document = {
-        # SSH with keys only (cloud-init sets sshd's PasswordAuthentication no); the keys are
-        # the stack's sshKeys, put on by the cloud.
-        "ssh_pwauth": False,
-        "package_update": True,
-        "package_upgrade": True,
-        "packages": _packages(settings),
-        "users": [
-            "default",
-            {
-                "name": "pyscale",
-                "system": True,
-                "homedir": "/opt/pyscale",
-                "no_create_home": True,
-                "shell": "/usr/sbin/nologin",
-                "lock_passwd": True,
-            },
-        ],
-        "write_files": [f.entry() for f in files],
-        "runcmd": _runcmd(context),
-    }
-    user_data = document_text(
-        document, settings, files, "user-data",
+    runcmd = _runcmd(context)
+
+    def document(written: list[NodeFile]) -> dict[str, Any]:
+        return {
+            # SSH with keys only (cloud-init sets sshd's PasswordAuthentication no); the keys are
+            # the stack's sshKeys, put on by the cloud.
+            "ssh_pwauth": False,
+            "package_update": True,
+            "package_upgrade": True,
+            "packages": _packages(settings),
+            "users": [
+                "default",
+                {
+                    "name": "pyscale",
+                    "system": True,
+                    "homedir": "/opt/pyscale",
+                    "no_create_home": True,
+                    "shell": "/usr/sbin/nologin",
+                    "lock_passwd": True,
+                },
+            ],
+            "write_files": [f.entry() for f in written],
+            "runcmd": runcmd,
+        }
+
+    user_data, written = document_text(
+        document, files, settings, "user-data",
         hint="Shrink the embedded app (app/) or deploy it from git (pyscale:app.repo).",
     )  # fmt: skip
-    return RenderedNode(user_data=user_data, files=tuple(files))
+    return RenderedNode(user_data=user_data, files=tuple(written))
 
 
 def write_tree(rendered: RenderedNode, out: Path) -> None:

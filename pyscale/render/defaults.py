@@ -20,6 +20,9 @@ class NodeDefaults:
     # (https://github.com/prometheus/prometheus/wiki/Default-port-allocations).
     node_exporter_port: int = 9100
     nginx_exporter_port: int = 9113
+    # The app's own metrics (Gunicorn's arbiter, pyscale_metrics.py): no registered exporter
+    # port fits an app, and 9464 is the one OpenTelemetry's Prometheus exporter uses.
+    app_metrics_port: int = 9464
     # Client keep-alive must outlive the load balancer's idle timeout (DigitalOcean's
     # http_idle_timeout_seconds defaults to 60) so that the balancer, not Nginx, closes an
     # idle connection and never sends a request onto a socket Nginx is closing.
@@ -84,6 +87,12 @@ class NodeDefaults:
 
 
 NODE = NodeDefaults()
+# What the monitoring node scrapes on every node, by job: the private network's ports only.
+METRICS_PORTS = {
+    "node": NODE.node_exporter_port,
+    "nginx": NODE.nginx_exporter_port,
+    "app": NODE.app_metrics_port,
+}
 
 
 def web_ports(settings: Settings) -> tuple[int, ...]:

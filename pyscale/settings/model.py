@@ -102,6 +102,7 @@ class AlertSettings:
     cpu_percent: int
     memory_percent: int
     disk_percent: int
+    error_percent: float
 
 
 @dataclass(frozen=True)

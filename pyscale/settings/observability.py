@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from pyscale.settings import addresses
-from pyscale.settings.kinds import Boolean, Integer, Secret, Sized, Strings, Text
+from pyscale.settings.kinds import Boolean, Decimal, Integer, Secret, Sized, Strings, Text
 from pyscale.settings.spec import ByCloud, ByEnvironment, Group, Setting
 
 _SMARTHOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?:[0-9]{1,5}")
@@ -87,6 +87,14 @@ OBSERVABILITY = (
     Setting("alerts.cpuPercent", Integer(1, 100), "Alert above this CPU use.", 85, unit="%"),
     Setting("alerts.memoryPercent", Integer(1, 100), "Alert above this memory use.", 90, unit="%"),
     Setting("alerts.diskPercent", Integer(1, 100), "Alert above this disk use.", 85, unit="%"),
+    Setting(
+        "alerts.errorPercent",
+        Decimal(0.01, 100),
+        "Alert when more than this share of a node's requests fail (5xx or an exception in "
+        "the app), over 5 minutes.",
+        1.0,
+        unit="%",
+    ),
     Setting(
         "alertSlackUrl",
         Secret(

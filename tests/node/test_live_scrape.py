@@ -24,8 +24,7 @@ import yaml
 from pyscale import monitoring, settings
 from pyscale.localnode import NodeInfo
 from pyscale.localnode.commands import wait_until
-from pyscale.monitoring.rules import NGINX_JOB, NODE_JOB
-from pyscale.render import NODE
+from pyscale.render import METRICS_PORTS, NODE
 from tests.node.conftest import STACK, local_node, stack_file
 from tests.ports import free_port
 
@@ -69,10 +68,10 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeInfo
         config = {
             "global": {"scrape_interval": f"{SCRAPE_S}s", "evaluation_interval": f"{SCRAPE_S}s"},
             "rule_files": ["rules.yml"],
+            # Every metrics port a node serves, the app's (Gunicorn's arbiter) among them.
             "scrape_configs": [
                 {"job_name": job, "static_configs": [{"targets": [f"{ip}:{port}"]}]}
-                for job, port in ((NODE_JOB, NODE.node_exporter_port),
-                                  (NGINX_JOB, NODE.nginx_exporter_port))
+                for job, port in METRICS_PORTS.items()
             ],
         }  # fmt: skip
         (work / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -84,7 +83,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeInfo
         )  # fmt: skip
         stack.callback(server.wait, 30)
         stack.callback(server.terminate)
-        wait_until(lambda: _up(port) == {NODE_JOB, NGINX_JOB}, "both exporters scraped", READY_S)
+        wait_until(lambda: _up(port) == set(METRICS_PORTS), "every metrics port scraped", READY_S)
         (rule,) = [r for r in rules["groups"][0]["rules"]
                    if r["alert"] == "PyscaleInFlightNearCapacity"]  # fmt: skip
         yield info, port, rule
@@ -97,12 +96,24 @@ def _up(port: int) -> set[str]:
         return set()
 
 
-def test_node_and_nginx_metric_families_arrive(scraped: tuple[NodeInfo, int, dict]) -> None:
-    _, port, _ = scraped
+def test_node_nginx_and_app_metric_families_arrive(
+    scraped: tuple[NodeInfo, int, dict],
+) -> None:
+    info, port, _ = scraped
     for family in ("node_cpu_seconds_total", "node_filefd_allocated",
                    "node_netstat_TcpExt_ListenOverflows", "nginx_connections_active",
-                   "nginx_connections_reading", "nginx_http_requests_total"):  # fmt: skip
+                   "nginx_connections_reading", "nginx_http_requests_total",
+                   "pyscale_http_requests_in_flight"):  # fmt: skip
         assert query(port, family), family
+    # Requests through Nginx reach the app's series, by route, after the next scrape.
+    url = f"{info.url.rstrip('/')}/io?ms=0"
+    for _ in range(5):
+        request = urllib.request.Request(url, headers={"Host": info.host})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    served = 'pyscale_http_requests_total{route="/io",status="200"}'
+    wait_until(lambda: query(port, served) != [], "the app's /io requests", 10)
+    assert query(port, 'pyscale_http_request_duration_seconds_count{route="/io"}')
 
 
 def test_the_in_flight_alert_becomes_true_past_the_plan_threshold(

@@ -105,6 +105,45 @@ def test_ssh_from_named_networks_is_not_the_internet(sources: list[str]) -> None
     assert violations("ssh-not-public", ok) == []
 
 
+# --- monitoring-not-public --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resource", "port_range", "sources"),
+    [
+        ("pyscale-prod-firewall", "3000", ["0.0.0.0/0"]),
+        ("pyscale-prod-firewall", "9090", ["0.0.0.0/1", "128.0.0.0/1"]),
+        ("pyscale-prod-firewall", "9464", ["::/0"]),
+        ("pyscale-prod-firewall", "9000-9200", ["0.0.0.0/0"]),
+    ],
+)
+def test_monitoring_ports_open_to_the_internet(
+    resource: str, port_range: str, sources: list[str]
+) -> None:
+    bad = edited(
+        good_digitalocean(),
+        resource,
+        inboundRules=[{"protocol": "tcp", "portRange": port_range, "sourceAddresses": sources}],
+    )
+    messages = fired("monitoring-not-public", bad, resource)
+    assert all("monitoring.adminCidrs" in m for m in messages)
+
+
+def test_metrics_from_the_private_network_are_not_public() -> None:
+    assert violations("monitoring-not-public", good_digitalocean()) == []
+    assert violations("monitoring-not-public", good_ovh()) == []
+
+
+def test_grafana_open_on_an_ovh_security_group_without_remote_prefix() -> None:
+    bad = edited(
+        good_ovh(),
+        "pyscale-prod-ovh-node-sg",
+        rules=[{"direction": "INGRESS", "protocol": "TCP", "portRangeMin": 3000,
+                "portRangeMax": 3000}],
+    )  # fmt: skip
+    fired("monitoring-not-public", bad, "pyscale-prod-ovh-node-sg")
+
+
 def test_ssh_open_on_an_ovh_security_group_without_remote_prefix() -> None:
     # OpenStack: a rule without remoteIpPrefix and without port bounds admits every address
     # on every port.

@@ -1,7 +1,8 @@
 """Real Gunicorn with a node's rendered config and worker module, bound where a test says.
 
-The config and pyscale_worker.py are the files a node boots with; only the bind address, the
-control socket and the pythonpath (node paths) are pointed into the test's directory, and
+The config, pyscale_worker.py and pyscale_metrics.py are the files a node boots with; only the
+bind address, the control socket, the pythonpath and the metrics directory and port (node
+paths) are pointed into the test's directory and a free port, and
 the plan numbers a test scales down are passed as GunicornPlan fields.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pyscale import capacity, render, settings
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
@@ -50,10 +52,12 @@ def gunicorn(tmp: Path, bind: str, app: str, extra: dict[str, str] | None = None
     node = render.node(plan, stack, render.placeholder_secrets(plan))
     config = node.file("/etc/pyscale/gunicorn.conf.py").content
     for name, value in {"bind": repr(bind), "control_socket": repr(f"{tmp}/ctl"),
-                        "pythonpath": repr(str(tmp)), **(extra or {})}.items():  # fmt: skip
+                        "pythonpath": repr(str(tmp)), "metrics_dir": repr(f"{tmp}/metrics"),
+                        "metrics_port": str(free_port()), **(extra or {})}.items():  # fmt: skip
         config = _set(config, name, value)
     (tmp / "gunicorn.conf.py").write_text(config)
-    (tmp / "pyscale_worker.py").write_text(node.file("/etc/pyscale/pyscale_worker.py").content)
+    for module in ("pyscale_worker.py", "pyscale_metrics.py"):
+        (tmp / module).write_text(node.file(f"/etc/pyscale/{module}").content)
     app_dir = tmp / "app"
     app_dir.mkdir()
     (app_dir / "probe_app.py").write_text(app)

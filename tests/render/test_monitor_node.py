@@ -84,7 +84,7 @@ def test_promtool_accepts_the_scrape_config_and_its_rules(stack: str, tmp_path: 
     assert "SUCCESS: 1 rule files found" in done.stdout
     config = yaml.safe_load((root / "etc/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"node", "nginx", SELF_JOB, *STORE_JOBS}
+    assert set(jobs) == {"node", "nginx", "app", SELF_JOB, *STORE_JOBS}
     for job in STORE_JOBS:
         assert jobs[job]["scheme"] == "https" and jobs[job]["basic_auth"]["password"]
 

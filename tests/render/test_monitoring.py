@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from pyscale import capacity, clouds, monitoring, settings
-from pyscale.monitoring.rules import NGINX_JOB, NODE_JOB
+from pyscale.monitoring.rules import APP_JOB, NGINX_JOB, NODE_JOB
 from pyscale.monitoring.scrape import SELF_JOB
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +44,8 @@ def counter(metric: str, per_second: float, **extra: str) -> dict[str, str]:
 
 NODE = {"job": NODE_JOB, "instance": "node-1"}
 NGINX = {"job": NGINX_JOB, "instance": "node-1"}
+APP = {"job": APP_JOB, "instance": "node-1"}
+STORE = {"job": "postgresql", "instance": "db.example.internal:9273"}
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,23 @@ CASES: dict[str, Case] = {
             gauge("node_memory_MemAvailable_bytes", 1000 * (1 - x), **NODE),
         ],
         NODE,
+    ),
+    "PyscaleAppErrorRatio": Case(
+        lambda x: [
+            counter("pyscale_http_requests_total", 100, route="/", **APP),
+            counter("pyscale_http_request_errors_total", 100 * x, route="/", **APP),
+        ],
+        {"instance": "node-1"},
+    ),
+    "PyscaleLatencyAbovePlan": Case(
+        lambda x: [
+            counter("pyscale_http_request_duration_seconds_sum", 100 * x, route="/", **APP),
+            counter("pyscale_http_request_duration_seconds_count", 100, route="/", **APP),
+        ],
+        {"instance": "node-1"},
+    ),
+    "PyscaleStoreMetricsDown": Case(
+        lambda x: [gauge("up", 0 if x > 0 else 1, **STORE)], STORE, True
     ),
     "PyscaleDiskHigh": Case(
         lambda x: [
@@ -224,8 +243,8 @@ def test_promtool_accepts_every_stacks_scrape_config(stack: str, tmp_path: Path)
     assert "SUCCESS: 1 rule files found" in done.stdout
     # One job per exporter, each kept to this stack's nodes and their private address.
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {NODE_JOB, NGINX_JOB, SELF_JOB}
-    for job in (jobs[NODE_JOB], jobs[NGINX_JOB]):
+    assert set(jobs) == {NODE_JOB, NGINX_JOB, "app", SELF_JOB}
+    for job in (jobs[NODE_JOB], jobs[NGINX_JOB], jobs["app"]):
         keep, address, _ = job["relabel_configs"]
         assert keep["action"] == "keep" and parsed.resource_prefix in keep["regex"]
         assert "private" in address["source_labels"][0]

@@ -112,7 +112,7 @@ def check_firewall(firewall: Registered, load_balancer_id: str | None, vpc_cidr:
                 assert rule.get("sourceLoadBalancerUids") == [load_balancer_id], where
                 assert not rule.get("sourceAddresses"), f"{where} is open to addresses"
                 assert not rule.get("sourceTags") and not rule.get("sourceDropletIds"), where
-        elif port in ("9100", "9113"):
+        elif port in ("9100", "9113", "9464"):  # the exporters and the app's metrics
             assert rule["sourceAddresses"] == [vpc_cidr], where
         else:
             assert port == "22", f"{where}: unexpected port"
@@ -581,7 +581,7 @@ def test_a_wrong_value_fails_the_checks(stack_run: Callable[[str], Run]) -> None
 
     with pytest.raises(AssertionError, match="inbound 80"):
         check_firewall(doctored(firewall, open_web), lb.id, run.settings.vpc_cidr)
-    with pytest.raises(AssertionError, match="inbound 91"):
+    with pytest.raises(AssertionError, match="inbound 9464"):
         check_firewall(doctored(firewall, open_exporter), lb.id, run.settings.vpc_cidr)
 
     def shrink(inputs: dict[str, Any]) -> None:

@@ -210,9 +210,10 @@ def test_user_data_is_the_rendered_document_and_secret() -> None:
 
 def test_security_group_behind_the_load_balancer() -> None:
     cidr = run().settings.vpc_cidr
-    assert ingress(run()) == {(80, cidr), (9100, cidr), (9113, cidr)}
+    metrics = {(9100, cidr), (9113, cidr), (9464, cidr)}  # the exporters, the app's metrics
+    assert ingress(run()) == {(80, cidr), *metrics}
     assert ingress(run(sshAllowCidrs=json.dumps([SSH_CIDR]))) == {
-        (80, cidr), (9100, cidr), (9113, cidr), (22, SSH_CIDR),
+        (80, cidr), *metrics, (22, SSH_CIDR),
     }  # fmt: skip
 
 

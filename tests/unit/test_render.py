@@ -386,9 +386,10 @@ def test_runcmd_stops_at_the_first_failing_step_and_names_it() -> None:
         commands = [line for line in entry.splitlines() if not line.startswith("#")]
         assert commands[0].startswith("step="), entry
     joined = "\n".join(runcmd)
-    steps = ["sysctl --system", "python3 -m venv", "systemctl daemon-reload",
-             "systemctl enable --now pyscale.service", "systemctl restart nginx.service",
-             "/usr/local/sbin/pyscale-exporters"]  # fmt: skip
+    # The exporters step finds the private address Gunicorn serves the app's metrics on.
+    steps = ["sysctl --system", "python3 -m venv", "/usr/local/sbin/pyscale-exporters",
+             "systemctl daemon-reload", "systemctl enable --now pyscale.service",
+             "systemctl restart nginx.service"]  # fmt: skip
     positions = [joined.index(step) for step in steps]
     assert positions == sorted(positions)
 
@@ -398,6 +399,10 @@ def test_exporters_listen_on_the_private_address_only() -> None:
     assert script.permissions == "0755"
     assert f'"$address" {NODE.node_exporter_port}' in script.content
     assert f'"$address" {NODE.nginx_exporter_port} {NODE.stub_status_port}' in script.content
+    # The app's metrics, served by Gunicorn's arbiter on the same address.
+    assert "PYSCALE_METRICS_ADDRESS=%s" in script.content
+    unit = render_node(settings_for()).file("/etc/systemd/system/pyscale.service").content
+    assert "EnvironmentFile=/etc/pyscale/metrics-address\n" in unit
     site = render_node(settings_for()).file("/etc/nginx/conf.d/pyscale.conf").content
     assert f"listen 127.0.0.1:{NODE.stub_status_port};" in site
 
@@ -436,6 +441,21 @@ def test_oversized_user_data_fails_the_render_naming_the_largest_file(
     with pytest.raises(ValueError, match=rf"{refusal}\. Largest files: "
                        r"/opt/pyscale/demo/big\.py \(70000 bytes\)"):  # fmt: skip
         render_node(settings.load(stack, REPO))
+
+
+def test_a_document_over_the_limit_compresses_its_largest_files_until_it_fits() -> None:
+    """OVHcloud's single node with its own TLS writes the most files: its document fits
+    48 KiB only with its largest configuration files gzipped; the same node on DigitalOcean
+    (64 KiB) keeps them readable."""
+    raw = {"cloud": "ovh", "ovhServiceName": "0123456789abcdef" * 2, "tls": "node",
+           "nodeCount": 1, "targetConcurrency": 2000, "region": "GRA11"}  # fmt: skip
+    ovh = render_node(settings_for("staging", **raw))
+    assert len(ovh.user_data.encode()) <= clouds.get("ovh").user_data_limit
+    squeezed = {f.path for f in ovh.files if f.compressed and f.path.startswith("/etc/nginx/")}
+    assert "/etc/nginx/conf.d/pyscale.conf" in squeezed, "the largest plain file goes first"
+    raw |= {"cloud": "digitalocean", "region": "fra1", "ovhServiceName": None}
+    do = render_node(settings_for("staging", **{k: v for k, v in raw.items() if v}))
+    assert not [f.path for f in do.files if f.compressed and f.path.startswith("/etc/nginx/")]
 
 
 def test_worker_recycling_is_staggered_not_jittered() -> None:
