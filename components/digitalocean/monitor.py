@@ -22,7 +22,7 @@ import pulumi
 import pulumi_digitalocean as do
 
 from components.digitalocean.network import Network
-from components.digitalocean.nodes import SSH_PORT, outbound_rules
+from components.digitalocean.nodes import outbound_rules, ssh_rules
 from pyscale import clouds, monitoring
 from pyscale.settings import Settings
 
@@ -42,15 +42,7 @@ def inbound_rules(settings: Settings) -> list[do.FirewallInboundRuleArgs]:
         for port in monitoring.ADMIN_PORTS
         if admin
     ]
-    if settings.ssh_allow_cidrs:
-        rules.append(
-            do.FirewallInboundRuleArgs(
-                protocol="tcp",
-                port_range=str(SSH_PORT),
-                source_addresses=list(settings.ssh_allow_cidrs),
-            )
-        )
-    return rules
+    return rules + ssh_rules(settings)
 
 
 def metrics_login() -> pulumi.Output[dict[str, str]]:

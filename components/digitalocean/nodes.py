@@ -66,14 +66,7 @@ def inbound_rules(
         else:
             source = {"source_load_balancer_uids": [load_balancer_id]}
         rules.append(do.FirewallInboundRuleArgs(protocol="tcp", port_range=str(port), **source))
-    if settings.ssh_allow_cidrs:
-        rules.append(
-            do.FirewallInboundRuleArgs(
-                protocol="tcp",
-                port_range=str(SSH_PORT),
-                source_addresses=list(settings.ssh_allow_cidrs),
-            )
-        )
+    rules += ssh_rules(settings)
     for port in render.METRICS_PORTS.values():
         rules.append(
             do.FirewallInboundRuleArgs(
@@ -81,6 +74,15 @@ def inbound_rules(
             )
         )
     return rules
+
+
+def ssh_rules(settings: Settings) -> list[do.FirewallInboundRuleArgs]:
+    """SSH from `sshAllowCidrs` only; no rule at all without them."""
+    if not settings.ssh_allow_cidrs:
+        return []
+    sources = list(settings.ssh_allow_cidrs)
+    return [do.FirewallInboundRuleArgs(protocol="tcp", port_range=str(SSH_PORT),
+                                       source_addresses=sources)]  # fmt: skip
 
 
 def outbound_rules() -> list[do.FirewallOutboundRuleArgs]:

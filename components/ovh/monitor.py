@@ -21,7 +21,15 @@ import pulumi
 import pulumi_ovh as ovh
 
 from components.ovh.network import Network
-from components.ovh.nodes import SSH_PORT, Rule, instance_addresses, machine, security_group
+from components.ovh.nodes import (
+    SSH_PORT,
+    Machine,
+    Rule,
+    flavor_and_image,
+    instance_addresses,
+    machine_instance,
+    security_group,
+)
 from pyscale import monitoring
 from pyscale.settings import Settings
 
@@ -102,7 +110,7 @@ class Monitor(pulumi.ComponentResource):
         super().__init__(pulumi.get_type_token(type(self)), name, {}, opts)
         settings, network = args.settings, args.network
         size = settings.monitoring.size.name
-        flavor_id, image_id = machine(settings, size, "pyscale:monitoring.size", self)
+        flavor_id, image_id = flavor_and_image(settings, size, "pyscale:monitoring.size", self)
         group = security_group(
             f"{name}-sg",
             settings,
@@ -111,27 +119,12 @@ class Monitor(pulumi.ComponentResource):
             ingress_rules(settings),
             parent=self,
         )
-        instance = ovh.CloudInstance(
+        name_on_cloud = f"{settings.resource_prefix}-monitor"
+        instance = machine_instance(
             f"{name}-instance",
-            service_name=settings.ovh_service_name,
-            region=settings.region,
-            name=f"{settings.resource_prefix}-monitor",
-            flavor_id=flavor_id,
-            image_id=image_id,
-            networks=[
-                ovh.CloudInstanceNetworkArgs(
-                    network_id=network.network_id, subnet_id=network.subnet_id
-                ),
-                ovh.CloudInstanceNetworkArgs(auto_assign_public_ip=True),
-            ],
-            security_group_ids=[group.id],
-            ssh_key_name=settings.ssh_keys[0] if settings.ssh_keys else None,
-            user_data=args.user_data,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                replace_on_changes=["userData", "imageId"],
-                delete_before_replace=False,
-            ),
+            Machine(settings, network, name_on_cloud, flavor_id, image_id, group.id),
+            args.user_data,
+            pulumi.ResourceOptions(parent=self),
         )
         self.private_ip, self.public_ip = instance_addresses(instance, network)
         self.register_outputs({"private_ip": self.private_ip, "public_ip": self.public_ip})

@@ -110,7 +110,7 @@ def security_group(
     )
 
 
-def machine(
+def flavor_and_image(
     settings: Settings, size: str, setting: str, parent: pulumi.Resource
 ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
     """The flavor id of `size` (named by `setting` in errors) and the image id of
@@ -123,6 +123,55 @@ def machine(
     return (
         flavors.apply(lambda r: _by_name(r.flavors, size, "flavor", setting)),
         images.apply(lambda r: _by_name(r.images, image_name, "image", "pyscale:nodeImage")),
+    )
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What an instance of the stack is: its name, flavor, image and security group."""
+
+    settings: Settings
+    network: Network
+    name: str
+    flavor_id: pulumi.Input[str]
+    image_id: pulumi.Input[str]
+    group_id: pulumi.Input[str]
+
+
+def machine_instance(
+    name: str, machine: Machine, user_data: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> ovh.CloudInstance:
+    """An instance on the subnet and with a public interface, booting `user_data`.
+
+    New user-data or a new image means a new instance, created before the old one goes
+    (for a web node, gated: the old one drains only once the load balancer reports the new
+    one healthy, components/gate.py). ignoreChanges on imageId would make a replacement
+    keep the old image; the provider's own in-place rebuild would wipe a serving node.
+    """
+    settings, network = machine.settings, machine.network
+    return ovh.CloudInstance(
+        name,
+        service_name=settings.ovh_service_name,
+        region=settings.region,
+        name=machine.name,
+        flavor_id=machine.flavor_id,
+        image_id=machine.image_id,
+        networks=[
+            ovh.CloudInstanceNetworkArgs(
+                network_id=network.network_id, subnet_id=network.subnet_id
+            ),
+            ovh.CloudInstanceNetworkArgs(auto_assign_public_ip=True),
+        ],
+        security_group_ids=[machine.group_id],
+        # OVHcloud injects one key pair at boot; the first configured key is it.
+        ssh_key_name=settings.ssh_keys[0] if settings.ssh_keys else None,
+        user_data=user_data,
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                replace_on_changes=["userData", "imageId"], delete_before_replace=False
+            ),
+        ),
     )
 
 
@@ -178,7 +227,9 @@ class Nodes(pulumi.ComponentResource):
         settings, plan, network = args.settings, args.plan, args.network
         child = pulumi.ResourceOptions(parent=self)
         service_name = settings.ovh_service_name
-        flavor_id, image_id = machine(settings, settings.node_size.name, "pyscale:nodeSize", self)
+        flavor_id, image_id = flavor_and_image(
+            settings, settings.node_size.name, "pyscale:nodeSize", self
+        )
         group = security_group(
             f"{name}-sg",
             settings,
@@ -196,33 +247,11 @@ class Nodes(pulumi.ComponentResource):
             node_name = f"{settings.resource_prefix}-node-{index}"
             # The batch before this node's must have passed its gates first.
             after = batch_dependencies(gates, index - 1, rollout.batch_size)
-            instance = ovh.CloudInstance(
+            instance = machine_instance(
                 f"{name}-{index}",
-                service_name=service_name,
-                region=settings.region,
-                name=node_name,
-                flavor_id=flavor_id,
-                image_id=image_id,
-                networks=[
-                    ovh.CloudInstanceNetworkArgs(
-                        network_id=network.network_id, subnet_id=network.subnet_id
-                    ),
-                    ovh.CloudInstanceNetworkArgs(auto_assign_public_ip=True),
-                ],
-                security_group_ids=[group.id],
-                # OVHcloud injects one key pair at boot; the first configured key is it.
-                ssh_key_name=settings.ssh_keys[0] if settings.ssh_keys else None,
-                user_data=args.user_data,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=after,
-                    # New user-data or a new image means a new node, created before the old
-                    # one goes, and gated: the old one drains only once the load balancer
-                    # reports the new one healthy (components/gate.py). (ignoreChanges on
-                    # imageId would make a replacement keep the old image.)
-                    replace_on_changes=["userData", "imageId"],
-                    delete_before_replace=False,
-                ),
+                Machine(settings, network, node_name, flavor_id, image_id, group.id),
+                args.user_data,
+                pulumi.ResourceOptions(parent=self, depends_on=after),
             )
             instances.append(instance)
             address, public_address = instance_addresses(instance, network)
