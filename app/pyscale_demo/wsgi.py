@@ -33,6 +33,7 @@ has patched the standard library.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import threading
@@ -117,14 +118,57 @@ class Unavailable(Exception):
     """A dependency is missing, down or saturated: the request gets 503, the worker lives."""
 
 
+@functools.cache
+def _pool_gauges() -> tuple[Any, Any]:
+    """How many of this process's pooled connections are in use, and how many requests wait
+    for one, by pool (write, read, cache): summed over a node's live workers, they are what
+    the plan's pool alerts compare with workers x pool size. Made once per process (a
+    registry takes each name once), after fork: the app is loaded in each worker."""
+    from prometheus_client import Gauge
+
+    in_use = Gauge("pyscale_app_pool_in_use", "Pooled connections in use.", ["pool"],
+                   multiprocess_mode="livesum")  # fmt: skip
+    waiting = Gauge("pyscale_app_pool_waiting", "Requests waiting for a pooled connection.",
+                    ["pool"], multiprocess_mode="livesum")  # fmt: skip
+    return in_use, waiting
+
+
 class Pools:
-    """This process's database and cache pools, created on first use after fork."""
+    """This process's database and cache pools, created on first use after fork, and the
+    count of their connections in use."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self._lock = threading.Lock()  # a gevent lock once threading is patched
         self._pid = 0
         self._pools: dict[str, Any] = {}
+        self._in_use, self._waiting = _pool_gauges()
+
+    @contextlib.contextmanager
+    def connection(self, name: str) -> Iterator[Any]:
+        """A connection from the `name` pool ("write" or "read"), counted while waited for
+        and while in use."""
+        pool = self.writer() if name == "write" else self.reader()
+        if not self.config.read_urls:
+            name = "write"  # reads go to the primary's pool: counted as that pool
+        acquired = False
+        self._waiting.labels(name).inc()
+        try:
+            with pool.connection() as conn:
+                acquired = True
+                self._waiting.labels(name).dec()
+                with self._in_use.labels(name).track_inprogress():
+                    yield conn
+        finally:
+            if not acquired:  # the pool timed out or the database refused
+                self._waiting.labels(name).dec()
+
+    @contextlib.contextmanager
+    def cache_command(self) -> Iterator[Any]:
+        """The cache client, its connection counted in use for the command."""
+        client = self.cache()
+        with self._in_use.labels("cache").track_inprogress():
+            yield client
 
     def _get(self, name: str, create: Callable[[], Any]) -> Any:
         with self._lock:
@@ -251,7 +295,7 @@ class App:
 
     def db_read(self, query: dict[str, list[str]]) -> Result:
         row_id = _int_param(query, "id", 0, 0, 2**63 - 1)
-        with _database_errors(), self.pools.reader().connection() as conn:
+        with _database_errors(), self.pools.connection("read") as conn:
             recovery, port = conn.execute(
                 "SELECT pg_is_in_recovery(), inet_server_port()"
             ).fetchone()
@@ -269,7 +313,7 @@ class App:
         return _json(HTTPStatus.OK, body)
 
     def db_write(self, query: dict[str, list[str]]) -> Result:
-        with _database_errors(), self.pools.writer().connection() as conn:
+        with _database_errors(), self.pools.connection("write") as conn:
             if self._table_pid != os.getpid():
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (CREATE_LOCK_ID,))
@@ -292,7 +336,8 @@ class App:
         import redis
 
         try:
-            hits = self.pools.cache().incr(CACHE_KEY)
+            with self.pools.cache_command() as client:
+                hits = client.incr(CACHE_KEY)
         except redis.exceptions.RedisError as error:
             raise Unavailable(f"cache: {error}") from error
         return _json(HTTPStatus.OK, {"hits": hits})

@@ -101,6 +101,11 @@ def panels(plan: CapacityPlan, settings: Settings) -> list[Panel]:
              f"sum({_app('pyscale_http_requests_total')})", "share failed"),
             _limit(settings.alerts.error_percent / 100, "alert"),
         ), "percentunit", "5xx answers and exceptions in the app."),
+        Panel("Pooled connections in use", (
+            (f'sum by (pool) (pyscale_app_pool_in_use{{job="{APP_JOB}"}})', "{{pool}}"),
+            _limit(plan.database.app_connections, "write pools, every worker of every node"),
+        ), "short", "The demo app's database and cache pools (pyscale_app_pool_in_use); "
+                    "requests wait, then get 503, once a node's pools are full."),
         Panel("Data stores answering", (
             (f'up{{job=~"{STORE_JOBS_RE}"}}', "{{job}} {{instance}}"),
         ), "short", "The managed PostgreSQL and Valkey metrics endpoints: 1 when scraped."),

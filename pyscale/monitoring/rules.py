@@ -75,6 +75,32 @@ def _above(limit: float) -> float:
     return round(limit / NEAR, 3)
 
 
+def _pool_alerts(plan: CapacityPlan) -> list[Alert]:
+    """A node's pooled connections in use near what its workers' pools hold (the demo app
+    counts them, pyscale_app_pool_in_use): past it, requests wait, then get 503."""
+    workers, db = plan.gunicorn.workers, plan.database
+    pools = (
+        ("Write", "write", db.per_process_pool, "DB_POOL_SIZE", "the primary's PgBouncer pool"),
+        ("Read", "read", db.per_process_read_pool, "DB_READ_POOL_SIZE", "a read replica"),
+        ("Cache", "cache", plan.cache.per_process_pool, "CACHE_POOL_SIZE", "Valkey"),
+    )
+    return [
+        Alert(f"Pyscale{title}PoolNearFull",
+              f'sum by (instance) (pyscale_app_pool_in_use{{job="{APP_JOB}",pool="{pool}"}}) '
+              f"> {_near(workers * size)}",
+              _near(workers * size),
+              f"{NEAR:.0%} of workers {workers} x {env} {size} (each worker's connections "
+              f"to {to})",
+              "{{ $labels.instance }}: its workers hold nearly every pooled connection to "
+              f"{to}",
+              "Requests wait for a connection, then answer 503 after the pool timeout; the "
+              "pools are the store's connection limit shared by every worker of every node: "
+              "a larger store (database.size, cache.size) raises them, more nodes lower them.")
+        for title, pool, size, env, to in pools
+        if size
+    ]  # fmt: skip
+
+
 def alerts(plan: CapacityPlan, settings: Settings) -> list[Alert]:
     """Every alert for one stack, thresholds from `plan` and the stack's alert settings."""
     n, k, g = plan.nginx, plan.kernel, plan.gunicorn
@@ -198,6 +224,7 @@ def alerts(plan: CapacityPlan, settings: Settings) -> list[Alert]:
               "The same rate now needs more slots; find the slow route "
               "(pyscale_http_request_duration_seconds by route), then measure again and set "
               "workload.latencyMs."),
+        *_pool_alerts(plan),
         Alert("PyscaleStoreMetricsDown", f'up{{job=~"{STORE_JOBS_RE}"}} == 0', 0,
               "metrics endpoint unreachable",
               "{{ $labels.job }} at {{ $labels.instance }} has not answered its scrape for 10 m",

@@ -18,6 +18,7 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
+from prometheus_client import REGISTRY  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "app"))
 
@@ -68,8 +69,14 @@ def pool_bound() -> dict[str, Any]:
         statuses.append(call(app, "POST", "/db")[0])
 
     def hold() -> None:
-        with app.pools.writer().connection() as conn:
+        with app.pools.connection("write") as conn:
             conn.execute("SELECT pg_sleep(1.5)")
+
+    def gauges() -> list[float | None]:
+        """The pool's connections in use and requests waiting, as the node's metrics count
+        them (this process's own registry: no multiprocess directory here)."""
+        return [REGISTRY.get_sample_value(f"pyscale_app_pool_{g}", {"pool": "write"})
+                for g in ("in_use", "waiting")]  # fmt: skip
 
     def count() -> int:
         with psycopg.connect(os.environ["ADMIN_URL"]) as admin:
@@ -87,10 +94,14 @@ def pool_bound() -> dict[str, Any]:
     holders = [gevent.spawn(hold) for _ in range(app.pools.config.db_pool_size)]
     gevent.sleep(0.3)
     started = time.monotonic()
-    saturated = call(app, "GET", "/db")
+    request = gevent.spawn(call, app, "GET", "/db")
+    gevent.sleep(0.2)
+    during = gauges()
+    saturated = request.get()
     waited = time.monotonic() - started
     gevent.joinall(holders)
     return {
+        "gauges": {"during": during, "after": gauges()},
         "statuses": statuses,
         "peak": max(peak, count()) - baseline,
         "saturated": [saturated[0], saturated[1].get("Retry-After"), saturated[2]],

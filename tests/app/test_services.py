@@ -101,6 +101,8 @@ def test_pool_bounds_server_connections_and_answers_503_when_exhausted(ns: Names
     status, retry_after, body = result["saturated"]
     assert (status, retry_after) == (503, "1") and "pool exhausted" in body, result
     assert 0.4 < result["waited"] < 1.5, result
+    # The node's metrics saw it: the pool full, one request waiting; then nothing held.
+    assert result["gauges"] == {"during": [3, 1], "after": [0, 0]}, result
 
 
 def test_cache_counts_and_answers_503_when_redis_is_down(ns: Namespace) -> None:
