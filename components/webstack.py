@@ -75,20 +75,23 @@ def monitor_user_data(
     discovery: pulumi.Input[dict[str, str]],
     stores: Sequence[pulumi.Input[monitoring.StoreTargets]],
     cas: Sequence[pulumi.Input[str]],
+    url: pulumi.Input[str],
 ) -> pulumi.Output[str]:
     """The monitoring node's `#cloud-config`, rendered once the cloud login its discovery
-    reads with (`discovery`), the data stores' metrics endpoints and logins (`stores`) and
-    their CA certificates are known. It holds all of them: a secret."""
+    reads with (`discovery`), the data stores' metrics endpoints and logins (`stores`), their
+    CA certificates and the stack's public `url` (probed) are known. It holds all of them: a
+    secret."""
     settings, plan = args.settings, args.plan
 
     def user_data(values: list) -> str:
-        login, slack, smtp, targets, pems = values
+        login, slack, smtp, targets, pems, public_url = values
         secrets = monitoring.MonitorSecrets(
             discovery=login,
             stores=tuple(targets),
             slack_url=slack,
             smtp_password=smtp,
             provider_ca="".join(dict.fromkeys(pem.strip() + "\n" for pem in pems)),
+            public_url=public_url,
         )
         return monitoring.monitor_node(plan, settings, secrets).user_data
 
@@ -98,6 +101,7 @@ def monitor_user_data(
         args.alert_smtp_password,
         pulumi.Output.all(*stores),
         pulumi.Output.all(*cas),
+        url,
     )
     return pulumi.Output.secret(values.apply(user_data))
 

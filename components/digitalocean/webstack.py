@@ -86,7 +86,7 @@ class WebStack(webstack.WebStack):
         )
         monitor = None
         if settings.monitoring.node:
-            monitor = self._monitor(name, args, network, database, cache)
+            monitor = self._monitor(name, args, network, (database, cache), url)
         billable = [*nodes.droplet_urns]
         billable += [monitor.droplet_urn] if monitor else []
         billable += [balancer.load_balancer_urn] if balancer else []
@@ -104,13 +104,19 @@ class WebStack(webstack.WebStack):
         )
 
     def _monitor(
-        self, name: str, args: WebStackArgs, network: Network, database: Database, cache: Cache
+        self,
+        name: str,
+        args: WebStackArgs,
+        network: Network,
+        stores: tuple[Database, Cache],
+        url: pulumi.Output[str],
     ) -> Monitor:
         """The monitoring node, reading the droplets with the stack's read-only token (a
         placeholder in a preview without it: __main__ refuses an update without it) and the
-        clusters' metrics with the account's metrics login."""
+        clusters' metrics with the account's metrics login; it probes the stack's `url`."""
+        database, cache = stores
         login = metrics_login()
-        stores = [
+        targets = [
             store_targets("postgresql", database.metrics_endpoints, login),
             store_targets("valkey", cache.metrics_endpoints, login),
         ]
@@ -118,8 +124,9 @@ class WebStack(webstack.WebStack):
         user_data = webstack.monitor_user_data(
             args,
             pulumi.Output.secret(pulumi.Output.from_input(token).apply(lambda t: {"token": t})),
-            stores,
+            targets,
             cas=[database.ca, cache.ca],
+            url=url,
         )
         return Monitor(
             f"{name}-monitor",

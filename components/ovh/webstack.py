@@ -54,13 +54,14 @@ class WebStack(webstack.WebStack):
         nodes = Nodes(
             f"{name}-node", NodesArgs(settings, plan, network, user_data, balancer), opts=part
         )
-        monitor = None
-        if settings.monitoring.node:
-            monitor = self._monitor(name, args, network, database, cache)
         # Single node: Nginx faces the internet on the node's own address.
         public_ip = balancer.ip if balancer else nodes.public_ips.apply(lambda ips: ips[0])
+        url = webstack.public_url(settings, public_ip)
+        monitor = None
+        if settings.monitoring.node:
+            monitor = self._monitor(name, args, network, (database, cache), url)
         self.publish(
-            url=webstack.public_url(settings, public_ip),
+            url=url,
             entry_ip=public_ip,
             node_ips=nodes.public_ips,
             primary_uri=database.primary_uri,
@@ -70,12 +71,18 @@ class WebStack(webstack.WebStack):
         )
 
     def _monitor(
-        self, name: str, args: WebStackArgs, network: Network, database: Database, cache: Cache
+        self,
+        name: str,
+        args: WebStackArgs,
+        network: Network,
+        stores: tuple[Database, Cache],
+        url: pulumi.Output[str],
     ) -> Monitor:
         """The monitoring node, reading the instances as a read-only user of its own and
-        each service's metrics through OVHcloud's Prometheus integration."""
-        settings = args.settings
-        stores = [
+        each service's metrics through OVHcloud's Prometheus integration; it probes the
+        stack's `url`."""
+        settings, (database, cache) = args.settings, stores
+        targets = [
             store_targets(
                 f"{name}-monitor-{job}", job, settings, part.service_id, part.engine, self
             )
@@ -84,8 +91,9 @@ class WebStack(webstack.WebStack):
         user_data = webstack.monitor_user_data(
             args,
             discovery_user(f"{name}-monitor-user", settings, self),
-            stores,
+            targets,
             cas=[database.ca, cache.ca],
+            url=url,
         )
         return Monitor(
             f"{name}-monitor",

@@ -25,6 +25,8 @@ from pyscale.monitoring.dashboard import dashboard, datasources
 from pyscale.monitoring.rules import rule_file
 from pyscale.monitoring.scrape import (
     ALERTMANAGER_PORT,
+    BLACKBOX_PORT,
+    PROBE_MODULE,
     PROMETHEUS_PORT,
     RULES_FILE,
     STORE_JOBS,
@@ -80,6 +82,7 @@ class MonitorSecrets:
     slack_url: str | None = None
     smtp_password: str | None = None
     provider_ca: str = ""
+    public_url: str = ""  # what clients open (the domain, or the entry address): probed
 
 
 def placeholder_monitor_secrets(settings: Settings) -> MonitorSecrets:
@@ -94,6 +97,7 @@ def placeholder_monitor_secrets(settings: Settings) -> MonitorSecrets:
         slack_url=SLACK_PLACEHOLDER if settings.alerts.slack_channel else None,
         smtp_password="REDACTED" if settings.alerts.smtp_username else None,
         provider_ca=EXAMPLE_CA,
+        public_url=f"https://{settings.domain}" if settings.domain else "http://203.0.113.10",
     )
 
 
@@ -143,13 +147,25 @@ def alertmanager_config(settings: Settings, secrets: MonitorSecrets) -> dict:
     }  # fmt: skip
 
 
+def blackbox_config(settings: Settings) -> dict:
+    """The blackbox exporter's one module: GET /healthz as a client would, 200 only, over
+    TLS with a certificate the system trusts unless the stack serves plain HTTP."""
+    http: dict[str, Any] = {"valid_status_codes": [200], "preferred_ip_protocol": "ip4"}
+    if settings.tls != "off":
+        http["fail_if_not_ssl"] = True
+    return {"modules": {PROBE_MODULE: {"prober": "http", "timeout": "10s", "http": http}}}
+
+
 def _yaml(document: Any) -> str:
     return yaml.safe_dump(document, sort_keys=False, width=1000)
 
 
 def _files(plan: CapacityPlan, settings: Settings, secrets: MonitorSecrets) -> list[NodeFile]:
     m = settings.monitoring
-    prometheus = prometheus_config(settings, secrets.discovery, secrets.stores, ca_file=CA_BUNDLE)
+    prometheus = prometheus_config(
+        settings, secrets.discovery, secrets.stores, ca_file=CA_BUNDLE,
+        public_url=secrets.public_url,
+    )  # fmt: skip
     # Written once the packages are in (deferred), so the prometheus user exists.
     secret = {"permissions": "0640", "owner": "root:prometheus"}
     rules, alerting = rule_file(plan, settings), alertmanager_config(settings, secrets)
@@ -165,6 +181,10 @@ def _files(plan: CapacityPlan, settings: Settings, secrets: MonitorSecrets) -> l
         NodeFile("/etc/default/prometheus-alertmanager",
                  f'ARGS="--web.listen-address=127.0.0.1:{ALERTMANAGER_PORT} '
                  '--cluster.listen-address="\n'),
+        NodeFile(f"{PROMETHEUS_DIR}/blackbox.yml", _yaml(blackbox_config(settings))),
+        NodeFile("/etc/default/prometheus-blackbox-exporter",
+                 f'ARGS="--config.file={PROMETHEUS_DIR}/blackbox.yml '
+                 f'--web.listen-address=127.0.0.1:{BLACKBOX_PORT}"\n'),
         NodeFile(NODE.provider_ca, secrets.provider_ca or EXAMPLE_CA),
         NodeFile(f"{GRAFANA_PROVISIONING}/datasources/pyscale.yaml",
                  _yaml(datasources())),
@@ -228,6 +248,7 @@ def monitor_node(plan: CapacityPlan, settings: Settings, secrets: MonitorSecrets
                 "prometheus",
                 "prometheus-alertmanager",
                 "prometheus-node-exporter",
+                "prometheus-blackbox-exporter",
                 "curl",
                 "gpg",
                 "ca-certificates",

@@ -19,6 +19,9 @@ NEAR = 0.8
 NODE_JOB = "node"
 NGINX_JOB = "nginx"
 APP_JOB = "app"
+PROBE_JOB = "blackbox"  # the monitoring node's probe of the stack's URL (scrape.probe_job)
+# Let's Encrypt renews at 30 days left: 14 left means renewal failed for two weeks.
+CERT_WARNING_DAYS = 14
 STORE_JOBS_RE = "postgresql|valkey"
 # Requests Nginx is reading or answering: in flight (idle keep-alive ones wait apart).
 IN_FLIGHT = " + ".join(
@@ -225,6 +228,23 @@ def alerts(plan: CapacityPlan, settings: Settings) -> list[Alert]:
               "(pyscale_http_request_duration_seconds by route), then measure again and set "
               "workload.latencyMs."),
         *_pool_alerts(plan),
+        Alert("PyscaleEndpointDown", f'probe_success{{job="{PROBE_JOB}"}} == 0', 0,
+              "the stack's URL failing /healthz from the monitoring node",
+              "{{ $labels.instance }} does not answer as a client sees it",
+              "Clients see it too: check the load balancer's health and its nodes "
+              "(PyscaleNodeDown), then DNS and the certificate.",
+              severity="page"),
+        *([Alert("PyscaleCertificateExpiring",
+                 f'probe_ssl_earliest_cert_expiry{{job="{PROBE_JOB}"}} - time() < '
+                 f"{CERT_WARNING_DAYS} * 86400", CERT_WARNING_DAYS,
+                 f"{CERT_WARNING_DAYS} days: renewal (Let's Encrypt's at 30 days left) "
+                 "failed twice over",
+                 "{{ $labels.instance }}'s certificate expires within "
+                 f"{CERT_WARNING_DAYS} days",
+                 "Managed certificates: check the load balancer's certificate state in the "
+                 "console; uploaded ones (certificateName): upload the new one; tls: node: "
+                 "journalctl -u certbot on the node.", for_="10m")]
+          if settings.tls != "off" else []),
         Alert("PyscaleStoreMetricsDown", f'up{{job=~"{STORE_JOBS_RE}"}} == 0', 0,
               "metrics endpoint unreachable",
               "{{ $labels.job }} at {{ $labels.instance }} has not answered its scrape for 10 m",

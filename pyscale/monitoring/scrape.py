@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pyscale import clouds
+from pyscale.monitoring.rules import PROBE_JOB
 from pyscale.render.defaults import METRICS_PORTS, NODE
 from pyscale.settings import Settings
 
@@ -29,6 +30,10 @@ SCRAPE_INTERVAL = "15s"
 PROMETHEUS_PORT, ALERTMANAGER_PORT = 9090, 9093
 SELF_JOB = "monitoring"
 STORE_JOBS = ("postgresql", "valkey")
+# The stack's public URL, probed from outside the fleet as a client sees it (Debian's
+# prometheus-blackbox-exporter on the monitoring node, on loopback): up, and its certificate.
+PROBE_MODULE = "pyscale_healthz"
+BLACKBOX_PORT = 9115
 
 
 @dataclass(frozen=True)
@@ -59,17 +64,34 @@ class StoreTargets:
         }
 
 
+def probe_job(url: str) -> dict:
+    """The blackbox exporter's scrape: one probe of `url`'s /healthz per scrape, the
+    target kept as the `instance` label (the exporter's documented relabelling)."""
+    return {
+        "job_name": PROBE_JOB,
+        "metrics_path": "/probe",
+        "params": {"module": [PROBE_MODULE]},
+        "static_configs": [{"targets": [url.rstrip("/") + "/healthz"]}],
+        "relabel_configs": [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": f"127.0.0.1:{BLACKBOX_PORT}"},
+        ],
+    }
+
+
 def prometheus_config(
     settings: Settings,
     credentials: Mapping[str, str],
     stores: Sequence[StoreTargets] = (),
     ca_file: str = "",
+    public_url: str = "",
 ) -> dict:
     """prometheus.yml for one stack: a job per metrics port on every node (the node and
     Nginx exporters, the app), found the cloud's way
     (Cloud.scrape_discovery; `credentials` what it reads the cloud with, so the file is a
     secret), one per data store (`stores`, their CA in `ca_file`), the monitoring node's own
-    services, the plan's rules and the local Alertmanager."""
+    services, a probe of `public_url`, the plan's rules and the local Alertmanager."""
     discover = clouds.get(settings.cloud).scrape_discovery
     jobs = []
     for job, port in METRICS_PORTS.items():
@@ -83,6 +105,7 @@ def prometheus_config(
         ]}],
     })  # fmt: skip
     jobs += [store.scrape(ca_file) for store in stores]
+    jobs += [probe_job(public_url)] if public_url else []
     return {
         "global": {
             "scrape_interval": SCRAPE_INTERVAL,

@@ -23,7 +23,7 @@ import yaml
 from pyscale import capacity, monitoring, settings
 from pyscale.localnode.commands import wait_until
 from pyscale.monitoring import node as monitor
-from pyscale.monitoring.scrape import SELF_JOB, STORE_JOBS
+from pyscale.monitoring.scrape import PROBE_JOB, SELF_JOB, STORE_JOBS
 from pyscale.render import write_tree
 from tests.ports import free_port
 
@@ -84,7 +84,7 @@ def test_promtool_accepts_the_scrape_config_and_its_rules(stack: str, tmp_path: 
     assert "SUCCESS: 1 rule files found" in done.stdout
     config = yaml.safe_load((root / "etc/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"node", "nginx", "app", SELF_JOB, *STORE_JOBS}
+    assert set(jobs) == {"node", "nginx", "app", SELF_JOB, PROBE_JOB, *STORE_JOBS}
     for job in STORE_JOBS:
         assert jobs[job]["scheme"] == "https" and jobs[job]["basic_auth"]["password"]
 
@@ -100,6 +100,30 @@ def test_amtool_accepts_the_routing(stack: str, tmp_path: Path) -> None:
     ]
     assert [e["to"] for e in receiver["email_configs"]] == list(parsed.alerts.emails)
     assert ("slack_configs" in receiver) == bool(parsed.alerts.slack_channel)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_blackbox_exporter_accepts_its_probe(stack: str, tmp_path: Path) -> None:
+    root = tree(stack, tmp_path)
+    config = root / "etc/prometheus/blackbox.yml"
+    done = run("prometheus-blackbox-exporter", "--config.check", f"--config.file={config}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    # HTTPS only where the stack serves it; the probe is of what clients open.
+    module = yaml.safe_load(config.read_text())["modules"]["pyscale_healthz"]
+    assert module["http"]["fail_if_not_ssl"] is True
+    parsed, node = rendered(stack)
+    scrape = yaml.safe_load(node.file("/etc/prometheus/prometheus.yml").content)
+    (probe,) = [job for job in scrape["scrape_configs"] if job["job_name"] == PROBE_JOB]
+    assert probe["static_configs"][0]["targets"] == [f"https://{parsed.domain}/healthz"]
+    assert "127.0.0.1:9115" in node.file("/etc/default/prometheus-blackbox-exporter").content
+
+
+def test_the_blackbox_exporter_refuses_a_broken_module(tmp_path: Path) -> None:
+    root = tree("prod", tmp_path)
+    config = root / "etc/prometheus/blackbox.yml"
+    config.write_text(config.read_text().replace("valid_status_codes", "valid_status_code"))
+    done = run("prometheus-blackbox-exporter", "--config.check", f"--config.file={config}")
+    assert done.returncode != 0
 
 
 def test_amtool_refuses_a_route_to_nowhere(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ NODE = {"job": NODE_JOB, "instance": "node-1"}
 NGINX = {"job": NGINX_JOB, "instance": "node-1"}
 APP = {"job": APP_JOB, "instance": "node-1"}
 STORE = {"job": "postgresql", "instance": "db.example.internal:9273"}
+PROBE = {"job": "blackbox", "instance": "https://app.example.com/healthz"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,15 @@ CASES: dict[str, Case] = {
         )
         for pool in ("write", "read", "cache")
     },
+    "PyscaleEndpointDown": Case(
+        lambda x: [gauge("probe_success", 0 if x > 0 else 1, **PROBE)], PROBE, True
+    ),
+    # Days left, as the exporter reports the expiry: a timestamp (promtool's time() starts
+    # at 0), so the series is the days past which it expires.
+    "PyscaleCertificateExpiring": Case(
+        lambda x: [gauge("probe_ssl_earliest_cert_expiry", (28 - x) * 86400, **PROBE)],
+        PROBE,
+    ),
     "PyscaleStoreMetricsDown": Case(
         lambda x: [gauge("up", 0 if x > 0 else 1, **STORE)], STORE, True
     ),

@@ -76,6 +76,8 @@ def test_digitalocean_monitor_boots_the_rendered_document_as_a_secret() -> None:
         assert jobs[job]["basic_auth"]["username"] == "doadmin-metrics"
     url, secret = run.outputs["monitoring_url"]
     assert url == f"https://{droplet.outputs['ipv4Address']}:3000" and not secret
+    # It probes what clients open: the stack's URL.
+    assert jobs["blackbox"]["static_configs"][0]["targets"] == [f"{run.outputs['url'][0]}/healthz"]
 
 
 def test_a_preview_without_the_token_warns_and_an_update_is_refused(
