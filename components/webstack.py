@@ -106,6 +106,16 @@ def monitor_user_data(
     return pulumi.Output.secret(values.apply(user_data))
 
 
+def secret_login(
+    username: pulumi.Input[str], password: pulumi.Input[str]
+) -> pulumi.Output[dict[str, str]]:
+    """A login the cloud made (`username`, `password`), as one secret the monitoring node's
+    files are rendered from."""
+    return pulumi.Output.secret(
+        pulumi.Output.all(username, password).apply(lambda a: {"username": a[0], "password": a[1]})
+    )
+
+
 def grafana_url(address: pulumi.Input[str]) -> pulumi.Output[str]:
     """Where the admin networks open the dashboards."""
     return pulumi.Output.concat("https://", address, f":{monitoring.node.GRAFANA_PORT}")

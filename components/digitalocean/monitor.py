@@ -23,6 +23,7 @@ import pulumi_digitalocean as do
 
 from components.digitalocean.network import Network
 from components.digitalocean.nodes import outbound_rules, ssh_rules
+from components.webstack import secret_login
 from pyscale import clouds, monitoring
 from pyscale.settings import Settings
 
@@ -48,11 +49,7 @@ def inbound_rules(settings: Settings) -> list[do.FirewallInboundRuleArgs]:
 def metrics_login() -> pulumi.Output[dict[str, str]]:
     """The account's login to every cluster's metrics endpoints, as a secret."""
     found = do.get_database_metrics_credentials_output()
-    return pulumi.Output.secret(
-        pulumi.Output.all(found.username, found.password).apply(
-            lambda a: {"username": a[0], "password": a[1]}
-        )
-    )
+    return secret_login(found.username, found.password)
 
 
 def store_targets(

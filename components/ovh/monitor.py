@@ -22,14 +22,15 @@ import pulumi_ovh as ovh
 
 from components.ovh.network import Network
 from components.ovh.nodes import (
-    SSH_PORT,
     Machine,
     Rule,
     flavor_and_image,
     instance_addresses,
     machine_instance,
     security_group,
+    ssh_rules,
 )
+from components.webstack import secret_login
 from pyscale import monitoring
 from pyscale.settings import Settings
 
@@ -51,9 +52,7 @@ def ingress_rules(settings: Settings) -> list[Rule]:
         for port in monitoring.ADMIN_PORTS
         for cidr in settings.monitoring.admin_cidrs
     ]
-    return rules + [
-        Rule(SSH_PORT, cidr, "SSH from an allowed CIDR") for cidr in settings.ssh_allow_cidrs
-    ]
+    return rules + ssh_rules(settings)
 
 
 def discovery_user(
@@ -67,11 +66,7 @@ def discovery_user(
         role_names=[READ_ONLY_ROLE],
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return pulumi.Output.secret(
-        pulumi.Output.all(user.username, user.password).apply(
-            lambda a: {"username": a[0], "password": a[1]}
-        )
-    )
+    return secret_login(user.username, user.password)
 
 
 def store_targets(
@@ -111,15 +106,15 @@ class Monitor(pulumi.ComponentResource):
         settings, network = args.settings, args.network
         size = settings.monitoring.size.name
         flavor_id, image_id = flavor_and_image(settings, size, "pyscale:monitoring.size", self)
+        name_on_cloud = f"{settings.resource_prefix}-monitor"  # the instance and its group
         group = security_group(
             f"{name}-sg",
             settings,
-            f"{settings.resource_prefix}-monitor",
+            name_on_cloud,
             "pyscale monitoring: Grafana and Prometheus from admin networks, SSH from allowed",
             ingress_rules(settings),
             parent=self,
         )
-        name_on_cloud = f"{settings.resource_prefix}-monitor"
         instance = machine_instance(
             f"{name}-instance",
             Machine(settings, network, name_on_cloud, flavor_id, image_id, group.id),

@@ -63,12 +63,17 @@ def ingress_rules(settings: Settings, plan: CapacityPlan) -> list[Rule]:
     # may reach Nginx; a single node has no load balancer and faces the internet.
     web_source = settings.vpc_cidr if plan.load_balancer.enabled else ANYWHERE
     rules = [Rule(port, web_source, "web traffic") for port in render.web_ports(settings)]
-    rules += [Rule(SSH_PORT, cidr, "SSH from an allowed CIDR") for cidr in settings.ssh_allow_cidrs]
+    rules += ssh_rules(settings)
     rules += [
         Rule(port, settings.vpc_cidr, "Prometheus exporter, private network only")
         for port in render.METRICS_PORTS.values()
     ]
     return rules
+
+
+def ssh_rules(settings: Settings) -> list[Rule]:
+    """SSH from `sshAllowCidrs` only; no rule at all without them."""
+    return [Rule(SSH_PORT, cidr, "SSH from an allowed CIDR") for cidr in settings.ssh_allow_cidrs]
 
 
 def _by_name(items: Sequence[Any], name: str, what: str, setting: str) -> str:

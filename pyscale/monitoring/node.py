@@ -33,7 +33,7 @@ from pyscale.monitoring.scrape import (
     StoreTargets,
     prometheus_config,
 )
-from pyscale.render.cloudinit import TEMPLATE_ENVIRONMENT, NodeFile, RenderedNode, document_text
+from pyscale.render.cloudinit import NodeFile, RenderedNode, document_text, runcmd
 from pyscale.render.defaults import NODE
 from pyscale.settings import Settings
 
@@ -230,14 +230,13 @@ def monitor_node(plan: CapacityPlan, settings: Settings, secrets: MonitorSecrets
     """The monitoring node's `#cloud-config` user-data and the files it writes; ValueError
     when the document is larger than the cloud accepts."""
     files = _files(plan, settings, secrets)
-    script = TEMPLATE_ENVIRONMENT.get_template(RUNCMD_TEMPLATE).render(
-        done="/var/lib/pyscale/monitoring-ready",
-        failed="/var/lib/pyscale/monitoring-failed",
-        provider_ca=NODE.provider_ca,
-        ca_bundle=CA_BUNDLE,
-        grafana=GRAFANA,
-    )
-    runcmd = [block.strip("\n") for block in script.split("\n\n") if block.strip()]
+    steps = runcmd(RUNCMD_TEMPLATE, {
+        "done": "/var/lib/pyscale/monitoring-ready",
+        "failed": "/var/lib/pyscale/monitoring-failed",
+        "provider_ca": NODE.provider_ca,
+        "ca_bundle": CA_BUNDLE,
+        "grafana": GRAFANA,
+    })  # fmt: skip
 
     def document(written: list[NodeFile]) -> dict:
         return {
@@ -255,7 +254,7 @@ def monitor_node(plan: CapacityPlan, settings: Settings, secrets: MonitorSecrets
                 "openssl",
             ],
             "write_files": [f.entry() for f in written],
-            "runcmd": runcmd,
+            "runcmd": steps,
         }
 
     user_data, written = document_text(

@@ -40,9 +40,17 @@ __all__ = [
     "Run",
     "UnknownToMocks",
     "execute",
+    "in_monitor",
     "install",
     "run",
 ]
+
+
+def in_monitor(registered: Registered) -> bool:
+    """True for a resource under a `pyscale:<cloud>:Monitor` (the monitoring node). The
+    policy pack, which imports nothing of pyscale, reads URNs the same way
+    (policy/rules/reading.py, in_monitor)."""
+    return ":Monitor$" in registered.urn
 
 
 @dataclass
@@ -62,13 +70,13 @@ class Run:
         return [r for r in self.resources if r.type == type_token]
 
     def web(self, type_token: str) -> list[Registered]:
-        """The resources of `type_token` outside the monitoring node's component (a
-        `pyscale:<cloud>:Monitor`): the web nodes, their firewall or security group."""
-        return [r for r in self.of_type(type_token) if ":Monitor$" not in r.urn]
+        """The resources of `type_token` outside the monitoring node's component: the web
+        nodes, their firewall or security group."""
+        return [r for r in self.of_type(type_token) if not in_monitor(r)]
 
     def monitor(self, type_token: str) -> list[Registered]:
         """The monitoring node's resources of `type_token`."""
-        return [r for r in self.of_type(type_token) if ":Monitor$" in r.urn]
+        return [r for r in self.of_type(type_token) if in_monitor(r)]
 
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)

@@ -110,7 +110,7 @@ class _Template:
     def render(self, context: dict[str, Any]) -> str:
         if self.source is not None:
             return self.source.read_text()
-        return TEMPLATE_ENVIRONMENT.get_template(f"files{self.path}.j2").render(context)
+        return _ENVIRONMENT.get_template(f"files{self.path}.j2").render(context)
 
 
 # In the order they are written. Deferred writes (see _write_files) run after packages are
@@ -137,7 +137,7 @@ _TEMPLATES = (
 )
 RUNCMD_TEMPLATE = "runcmd.sh.j2"
 
-TEMPLATE_ENVIRONMENT = jinja2.Environment(
+_ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
@@ -145,7 +145,7 @@ TEMPLATE_ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
     autoescape=False,
 )
-TEMPLATE_ENVIRONMENT.filters["shquote"] = shlex.quote
+_ENVIRONMENT.filters["shquote"] = shlex.quote
 
 
 def node_pins(lock: Path = NODE_LOCK) -> dict[str, str]:
@@ -235,13 +235,14 @@ def _packages(settings: Settings) -> list[str]:
     return packages
 
 
-def _runcmd(context: dict[str, Any]) -> list[str]:
-    """The runcmd steps: the template's paragraphs, each one entry (a comment + commands).
+def runcmd(template: str, context: dict[str, Any]) -> list[str]:
+    """The runcmd steps of `template` (under cloud-init/): its paragraphs, each one entry (a
+    comment + commands).
 
     cloud-init joins runcmd strings into one /bin/sh script, so the first entry's `set -eu`
     stops the boot at the first failing step instead of starting a half-installed node.
     """
-    script = TEMPLATE_ENVIRONMENT.get_template(RUNCMD_TEMPLATE).render(context)
+    script = _ENVIRONMENT.get_template(template).render(context)
     return [block.strip("\n") for block in re.split(r"\n\s*\n", script) if block.strip()]
 
 
@@ -318,7 +319,7 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
         files.append(NodeFile(NODE.provider_ca, content=secrets.provider_ca))
     if settings.app.is_demo:
         files.extend(_demo_files(APP_DIR))
-    runcmd = _runcmd(context)
+    steps = runcmd(RUNCMD_TEMPLATE, context)
 
     def document(written: list[NodeFile]) -> dict[str, Any]:
         return {
@@ -340,7 +341,7 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
                 },
             ],
             "write_files": [f.entry() for f in written],
-            "runcmd": runcmd,
+            "runcmd": steps,
         }
 
     user_data, written = document_text(

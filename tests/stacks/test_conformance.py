@@ -114,7 +114,7 @@ def doctored(run: offline.Run, type_token: str, change: Any, engine: str | None 
         i
         for i, r in enumerate(resources)
         if r.type == type_token
-        and ":Monitor$" not in r.urn  # a web node, not the monitoring node
+        and not offline.in_monitor(r)  # a web node, not the monitoring node
         and (engine is None or r.inputs.get("engine") == engine)
     )
     inputs = copy.deepcopy(resources[index].inputs)
