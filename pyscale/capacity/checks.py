@@ -70,72 +70,6 @@ def checks(p: CapacityPlan) -> list[Check]:
             "pyscale:nodeSize",
         ),
         Check(
-            "gunicorn listen backlog >= per-node load burst",
-            g.backlog,
-            min(p.per_node_load, MAX_BACKLOG),
-            "pyscale:nodeSize or nodeCount",
-        ),
-        Check(
-            "net.core.somaxconn >= gunicorn backlog (the kernel truncates it)",
-            k.somaxconn,
-            g.backlog,
-            "capacity.SEED_SOMAXCONN",
-        ),
-        Check(
-            "net.core.somaxconn >= nginx listen backlog",
-            k.somaxconn,
-            n.listen_backlog,
-            "capacity.SEED_SOMAXCONN",
-        ),
-        Check(
-            "net.ipv4.tcp_max_syn_backlog >= gunicorn backlog",
-            k.tcp_max_syn_backlog,
-            g.backlog,
-            "capacity.SEED_SYN_BACKLOG",
-        ),
-        Check(
-            "nginx connections >= 2 x per-node concurrency (client + upstream)",
-            n.worker_processes * n.worker_connections,
-            2 * p.per_node_concurrency,
-            "pyscale:nodeSize",
-        ),
-        Check(
-            "nginx worker_rlimit_nofile >= 2 x worker_connections",
-            n.worker_rlimit_nofile,
-            2 * n.worker_connections,
-            "pyscale:nodeSize",
-        ),
-        Check(
-            "nginx upstream keepalive pool <= gunicorn connections",
-            p.per_node_concurrency,
-            n.worker_processes * n.upstream_keepalive,
-            "pyscale:nodeSize",
-        ),
-        Check(
-            "gunicorn LimitNOFILE >= worker_connections + margin",
-            g.limit_nofile,
-            g.worker_connections + GUNICORN_FD_MARGIN,
-            "pyscale:nodeSize",
-        ),
-        Check(
-            "limits.conf nofile >= gunicorn LimitNOFILE",
-            k.nofile,
-            g.limit_nofile,
-            "capacity.SEED_NOFILE",
-        ),
-        Check(
-            "fs.nr_open >= largest per-process limit",
-            k.nr_open,
-            max(g.limit_nofile, n.worker_rlimit_nofile),
-            "capacity.LINUX_NR_OPEN",
-        ),
-        Check(
-            "fs.file-max >= every process's descriptor limit",
-            k.file_max,
-            n.worker_processes * n.worker_rlimit_nofile + g.workers * g.limit_nofile,
-            "capacity.plan",
-        ),
-        Check(
             "gunicorn keepalive > nginx upstream keepalive_timeout",
             g.keepalive_s,
             n.upstream_keepalive_timeout_s + 1,
@@ -165,13 +99,8 @@ def checks(p: CapacityPlan) -> list[Check]:
             c.client_connections,
             "pyscale:cache.size",
         ),
-        Check(
-            "node memory >= workers + in-flight connections",
-            int(p.memory_gib * 1024 * MEMORY_USABLE_FRACTION),
-            g.workers * GUNICORN_WORKER_MIB + p.per_node_concurrency * PER_CONNECTION_KIB // 1024,
-            "pyscale:nodeSize",
-        ),
     ]
+    result += _node_checks(p) if p.pods is None else pod_checks(p)
     t = p.throughput
     result.append(
         Check(
@@ -308,6 +237,125 @@ def _rollout_checks(p: CapacityPlan) -> list[Check]:
             "drain time after the load balancer notices >= time to finish requests (s)",
             r.finish_s,
             r.finish_needed_s,
+            "pyscale:rollout.drainSeconds",
+        ),
+    ]
+
+
+def _node_checks(p: CapacityPlan) -> list[Check]:
+    """The links a VM node's own files carry: backlogs, Nginx, descriptor limits, memory."""
+    g, n, k = p.gunicorn, p.nginx, p.kernel
+    return [
+        Check(
+            "gunicorn listen backlog >= per-node load burst",
+            g.backlog,
+            min(p.per_node_load, MAX_BACKLOG),
+            "pyscale:nodeSize or nodeCount",
+        ),
+        Check(
+            "net.core.somaxconn >= gunicorn backlog (the kernel truncates it)",
+            k.somaxconn,
+            g.backlog,
+            "capacity.SEED_SOMAXCONN",
+        ),
+        Check(
+            "net.core.somaxconn >= nginx listen backlog",
+            k.somaxconn,
+            n.listen_backlog,
+            "capacity.SEED_SOMAXCONN",
+        ),
+        Check(
+            "net.ipv4.tcp_max_syn_backlog >= gunicorn backlog",
+            k.tcp_max_syn_backlog,
+            g.backlog,
+            "capacity.SEED_SYN_BACKLOG",
+        ),
+        Check(
+            "nginx connections >= 2 x per-node concurrency (client + upstream)",
+            n.worker_processes * n.worker_connections,
+            2 * p.per_node_concurrency,
+            "pyscale:nodeSize",
+        ),
+        Check(
+            "nginx worker_rlimit_nofile >= 2 x worker_connections",
+            n.worker_rlimit_nofile,
+            2 * n.worker_connections,
+            "pyscale:nodeSize",
+        ),
+        Check(
+            "nginx upstream keepalive pool <= gunicorn connections",
+            p.per_node_concurrency,
+            n.worker_processes * n.upstream_keepalive,
+            "pyscale:nodeSize",
+        ),
+        Check(
+            "gunicorn LimitNOFILE >= worker_connections + margin",
+            g.limit_nofile,
+            g.worker_connections + GUNICORN_FD_MARGIN,
+            "pyscale:nodeSize",
+        ),
+        Check(
+            "limits.conf nofile >= gunicorn LimitNOFILE",
+            k.nofile,
+            g.limit_nofile,
+            "capacity.SEED_NOFILE",
+        ),
+        Check(
+            "fs.nr_open >= largest per-process limit",
+            k.nr_open,
+            max(g.limit_nofile, n.worker_rlimit_nofile),
+            "capacity.LINUX_NR_OPEN",
+        ),
+        Check(
+            "fs.file-max >= every process's descriptor limit",
+            k.file_max,
+            n.worker_processes * n.worker_rlimit_nofile + g.workers * g.limit_nofile,
+            "capacity.plan",
+        ),
+        Check(
+            "node memory >= workers + in-flight connections",
+            int(p.memory_gib * 1024 * MEMORY_USABLE_FRACTION),
+            g.workers * GUNICORN_WORKER_MIB + p.per_node_concurrency * PER_CONNECTION_KIB // 1024,
+            "pyscale:nodeSize",
+        ),
+    ]
+
+
+def pod_checks(p: CapacityPlan) -> list[Check]:
+    """On Kubernetes: pods fit the pool's nodes, the pool holds N+1 pods, and what a pod
+    keeps of the tuning (its backlog at the kernel's default somaxconn) holds its load."""
+    pod = p.pods
+    assert pod is not None
+    g = pod.gunicorn
+    return [
+        Check(
+            "app pods per node (node vCPUs less the cluster's reserve, in whole pods)",
+            pod.per_node,
+            1,
+            "pyscale:kubernetes.podVcpus or pyscale:nodeSize",
+        ),
+        Check(
+            "node pool room (pods) >= pods for the target + one node's pods (N+1)",
+            pod.maximum,
+            pod.needed + max(pod.per_node, 1),
+            "pyscale:nodeCount or pyscale:nodeSize",
+        ),
+        Check(
+            "pod listen backlog (kernel-default somaxconn, unsafe sysctl) >= per-pod load burst",
+            pod.backlog,
+            min(pod.load, MAX_BACKLOG),
+            "pyscale:kubernetes.podVcpus (smaller pods, more of them)",
+        ),
+        Check(
+            "pod memory limit >= workers + in-flight connections",
+            pod.memory_mib,
+            g.workers * GUNICORN_WORKER_MIB + pod.concurrency * PER_CONNECTION_KIB // 1024,
+            "pyscale:kubernetes.podVcpus or pyscale:nodeSize",
+        ),
+        Check(
+            "pod termination grace >= gateway propagation + requests' finish time (s)",
+            pod.termination_grace_s,
+            pod.pre_stop_s + p.rollout.finish_needed_s,
             "pyscale:rollout.drainSeconds",
         ),
     ]

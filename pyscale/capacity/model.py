@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyscale.capacity.checks import checks
 from pyscale.capacity.throughput import ThroughputPlan
 from pyscale.rollout.plan import RolloutPlan
+
+if TYPE_CHECKING:
+    from pyscale.capacity.pods import PodPlan
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,9 @@ class CapacityPlan:
     load_balancer: LoadBalancerPlan
     throughput: ThroughputPlan
     rollout: RolloutPlan
+    # platform: kubernetes: the app pods the node pool runs (None on VMs). Then `gunicorn`,
+    # `nginx`, `edge` and `kernel` are a whole node's share, which no file on a node carries.
+    pods: PodPlan | None = None
 
     @property
     def capacity_one_node_down(self) -> int:

@@ -3,10 +3,11 @@ from the settings and the cloud's catalog, then refuse it when a link cannot hol
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from pyscale import clouds
-from pyscale.capacity import throughput
+from pyscale.capacity import pods, throughput
 from pyscale.capacity.checks import CapacityError, checks, read_budget, rollout_budgets
 from pyscale.capacity.model import (
     CachePlan,
@@ -60,6 +61,8 @@ def _max_nodes(settings: Settings) -> int | None:
     """The most web nodes the cloud admits (catalog max_nodes), less the monitoring node,
     which takes a place of its own where the limit counts droplets."""
     limit = clouds.get(settings.cloud).catalog.max_nodes
+    if settings.on_kubernetes:
+        return None  # the data stores trust the cluster as one source, whatever its size
     return limit.value - int(settings.monitoring.node) if limit else None
 
 
@@ -74,7 +77,7 @@ def plan(
     connection-slot link cannot (a local node on a smaller machine runs the stack's files but
     cannot finish its requests/s: its checks still show which throughput links break).
     """
-    vcpus = settings.node_size.vcpus
+    vcpus = throughput.app_vcpus(settings)
     workers = GEVENT_WORKERS_PER_CORE * vcpus
     seed_capacity = workers * WORKER_CONNECTIONS
     # N+1: enough nodes for the target's connections and its requests/s, plus one so that
@@ -148,9 +151,10 @@ def plan(
         limit_nofile=nginx_rlimit,
     )
     edge = _edge(settings, per_node, node_rps)
+    # On Kubernetes the gateway's Service always gets the cloud's load balancer.
     lb = (
         clouds.get(settings.cloud).load_balancer(throughput.load_balancer_demand(settings))
-        if nodes > 1
+        if nodes > 1 or settings.on_kubernetes
         else None
     )
     rollout, database, cache = _rollout(settings, nodes, max(counted[1], counted[2]), workers, lb)
@@ -172,6 +176,19 @@ def plan(
         throughput=throughput.plan_throughput(settings, counted, per_node, lb),
         rollout=rollout,
     )
+    if settings.on_kubernetes:
+        result = dataclasses.replace(
+            result,
+            pods=pods.pod_plan(
+                settings,
+                nodes=nodes,
+                node_gunicorn=gunicorn,
+                kernel=kernel,
+                rollout=rollout,
+                node_rps_ceiling=node_rps,
+                target_rps=result.throughput.target_rps,
+            ),
+        )
     broken = [c for c in checks(result) if not c.ok and (throughput_holds or not c.throughput)]
     if broken:
         raise CapacityError(broken)

@@ -88,3 +88,9 @@ CACHE_OPS_PER_SECOND = 60_000
 # limit_conn (https://nginx.org/r/limit_req_zone, https://nginx.org/r/limit_conn_zone).
 CLIENT_SHARE = 10
 CLIENT_STATE_BYTES = 128
+
+# Kubernetes (platform: kubernetes, pyscale/capacity/pods.py): a node's vCPUs the app pods do
+# not get: the kubelet and container runtime (both clouds reserve CPU for them out of the
+# node's allocatable), the CNI, kube-proxy and CSI daemons, and the gateway's Nginx pods,
+# which the pool's nodes run too.
+KUBE_RESERVED_VCPUS = 1

@@ -22,6 +22,7 @@ from pyscale.capacity.seeds import (
     CACHE_OPS_PER_SECOND,
     CPU_UTILISATION_CEILING,
     DB_QUERIES_PER_VCPU,
+    KUBE_RESERVED_VCPUS,
     LB_HEADROOM,
 )
 from pyscale.clouds.base import LoadBalancerChoice, LoadBalancerDemand
@@ -60,6 +61,23 @@ def target_rps(settings: Settings) -> int:
     return settings.workload.rps(settings.target_concurrency)
 
 
+def node_share(settings: Settings) -> tuple[int, int]:
+    """On Kubernetes, (app pods per node, the vCPUs they use): the node's vCPUs less what the
+    cluster keeps (KUBE_RESERVED_VCPUS), in whole pods of kubernetes.podVcpus."""
+    pod = settings.kubernetes.pod_vcpus
+    per_node = max(settings.node_size.vcpus - KUBE_RESERVED_VCPUS, 0) // pod
+    return per_node, per_node * pod
+
+
+def app_vcpus(settings: Settings) -> int:
+    """The vCPUs of a node the app's processes get: all of a VM node's; on Kubernetes, the
+    pods' share (at least 1, so that a pod too big for the node still reaches the checks,
+    which then name kubernetes.podVcpus)."""
+    if not settings.on_kubernetes:
+        return settings.node_size.vcpus
+    return max(node_share(settings)[1], 1)
+
+
 def node_rps_ceiling(vcpus: int, cpu_ms: float) -> int:
     """What one node's CPUs finish per second at the utilisation ceiling."""
     return math.floor(vcpus * CPU_UTILISATION_CEILING * 1000 / cpu_ms)
@@ -70,7 +88,7 @@ def node_count(settings: Settings, slots_per_node: int) -> tuple[int, int, int, 
     connections and finishes its requests/s, plus one spare node (N+1), unless nodeCount
     fixes it (the checks then say whether it holds)."""
     for_slots = -(-settings.target_concurrency // slots_per_node)
-    ceiling = node_rps_ceiling(settings.node_size.vcpus, settings.workload.cpu_ms)
+    ceiling = node_rps_ceiling(app_vcpus(settings), settings.workload.cpu_ms)
     for_cpu = -(-target_rps(settings) // ceiling)
     if settings.node_count is not None:
         return settings.node_count, for_slots, for_cpu, "nodeCount"
@@ -99,7 +117,7 @@ def plan_throughput(
     count, for_slots, for_cpu, binding = nodes
     workload = settings.workload
     rps = target_rps(settings)
-    cpu = node_rps_ceiling(settings.node_size.vcpus, workload.cpu_ms)
+    cpu = node_rps_ceiling(app_vcpus(settings), workload.cpu_ms)
     slot_rps = per_node_concurrency * 1000 // workload.latency_ms
     db = settings.database
     # Queries spread over the primary and every read endpoint (DigitalOcean: one per

@@ -190,6 +190,9 @@ class Catalog:
     # The most nodes the cloud's wiring admits (DigitalOcean: the databases' trusted
     # sources); None where it sets no such ceiling.
     max_nodes: Limit | None
+    # Managed Kubernetes minor versions a new cluster can be created with (platform:
+    # kubernetes), each with its source in the cloud's catalog.
+    kubernetes_versions: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ class Defaults:
     monitor_size: str  # the monitoring node, in every environment that runs one
     # Valkey's maxmemory-policy; None where the cloud does not let clients set it.
     eviction_policy: str | None
+    kubernetes_version: str  # the newest minor both the cloud and the schemas pyscale pins know
 
 
 @dataclass(frozen=True)
@@ -388,3 +392,6 @@ class Cloud:
     # cannot make the credential itself (DigitalOcean: a read-only API token); None when
     # the stack creates it.
     monitor_secret: str | None
+    # platform: kubernetes: the annotations the cloud's controller reads on the gateway's
+    # Service to make the load balancer the plan sized (pyscale/clouds/<cloud>/kubernetes.py).
+    gateway_annotations: Callable[[Settings, CapacityPlan], dict[str, str]]

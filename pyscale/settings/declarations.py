@@ -25,6 +25,7 @@ from pyscale.settings.kinds import (
     Text,
 )
 from pyscale.settings.observability import OBSERVABILITY, OBSERVABILITY_GROUPS
+from pyscale.settings.platform import PLATFORM, PLATFORM_GROUPS
 from pyscale.settings.spec import ByCloud, ByEnvironment, FromStackName, Group, Setting
 from pyscale.settings.stacknames import stack_environment
 
@@ -61,6 +62,7 @@ GROUPS = (
     Group("rollout", "How a change that replaces nodes rolls out: batches, health gate, drain."),
     Group("edge", "What one client address may take of a node: Nginx's per-client limits."),
     *OBSERVABILITY_GROUPS,
+    *PLATFORM_GROUPS,
 )
 
 SETTINGS = (
@@ -347,6 +349,7 @@ SETTINGS = (
         (),
     ),
     *OBSERVABILITY,
+    *PLATFORM,
     Setting(
         "protect",
         Boolean(),

@@ -116,6 +116,15 @@ class MonitoringSettings:
 
 
 @dataclass(frozen=True)
+class KubernetesSettings:
+    """The managed cluster and the app's pods (platform: kubernetes)."""
+
+    version: str  # minor, such as "1.33": the cloud applies the patch releases
+    image: str | None  # the app's image, pinned by tag or digest
+    pod_vcpus: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything one stack asked for, validated."""
 
@@ -141,6 +150,8 @@ class Settings:
     workload: WorkloadSettings
     rollout: RolloutSettings
     edge: EdgeSettings
+    platform: str  # vms or kubernetes
+    kubernetes: KubernetesSettings
     protect: bool
     backups: bool
     ovh_service_name: str | None = None
@@ -149,6 +160,11 @@ class Settings:
     def single_node(self) -> bool:
         """The dev topology: one node, no load balancer, Nginx faces the internet."""
         return self.node_count == 1
+
+    @property
+    def on_kubernetes(self) -> bool:
+        """The app runs as pods on the cloud's managed Kubernetes, not on booted nodes."""
+        return self.platform == "kubernetes"
 
     @property
     def resource_prefix(self) -> str:
@@ -170,6 +186,7 @@ GROUP_MODELS: dict[str, type] = {
     "workload": WorkloadSettings,
     "rollout": RolloutSettings,
     "edge": EdgeSettings,
+    "kubernetes": KubernetesSettings,
 }
 
 

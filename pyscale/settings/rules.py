@@ -12,6 +12,7 @@ from typing import Any
 from pyscale.clouds.base import SettingRule
 from pyscale.settings import addresses
 from pyscale.settings.declarations import DEMO_APP_MODULE
+from pyscale.settings.platform import PLATFORM_RULES
 
 
 def _tls_needs_domain(v: Mapping[str, Any]) -> str | None:
@@ -41,7 +42,8 @@ def _node_tls_single_node(v: Mapping[str, Any]) -> str | None:
 
 
 def _managed_tls_load_balancer(v: Mapping[str, Any]) -> str | None:
-    if v["tls"] == "managed" and v["nodeCount"] == 1:
+    # On Kubernetes the gateway's load balancer is there whatever the node count.
+    if v["tls"] == "managed" and v["nodeCount"] == 1 and v["platform"] == "vms":
         return "a single node has no load balancer to hold the certificate; use 'node' or 'off'"
     return None
 
@@ -62,7 +64,8 @@ def _prod_redundant(v: Mapping[str, Any]) -> str | None:
 
 
 def _module_needs_repo(v: Mapping[str, Any]) -> str | None:
-    if v["app.repo"] is None and v["app.module"] != DEMO_APP_MODULE:
+    # On Kubernetes the app comes in kubernetes.image, not from a repository.
+    if v["app.repo"] is None and v["app.module"] != DEMO_APP_MODULE and v["platform"] == "vms":
         return (
             "needs pyscale:app.repo; without a repo the "
             f"embedded demo app ({DEMO_APP_MODULE}) is deployed"
@@ -108,11 +111,16 @@ RULES = (
     SettingRule("tls", ("nodeCount",), "node needs nodeCount: 1", _node_tls_single_node),
     SettingRule(
         "tls",
-        ("nodeCount",),
-        "managed needs a load balancer (not nodeCount: 1)",
+        ("nodeCount", "platform"),
+        "managed needs a load balancer (not nodeCount: 1 on vms)",
         _managed_tls_load_balancer,
     ),
-    SettingRule("app.module", ("app.repo",), "another module needs app.repo", _module_needs_repo),
+    SettingRule(
+        "app.module",
+        ("app.repo", "platform"),
+        "another module needs app.repo (vms)",
+        _module_needs_repo,
+    ),
     SettingRule("tls", ("environment",), "prod: never off", _prod_serves_tls),
     SettingRule("nodeCount", ("environment",), "prod: at least 2", _prod_redundant),
     SettingRule(
@@ -130,4 +138,5 @@ RULES = (
     SettingRule(
         "alerts.smtpFrom", ("alerts.smtpSmarthost",), "required by it", _relay_needs_sender
     ),
+    *PLATFORM_RULES,
 )

@@ -165,11 +165,12 @@ def test_ovh_requires_its_project_id_naming_the_cloud() -> None:
     assert "required on OVHcloud" in found[0].allowed
 
 
-def test_a_default_the_cloud_does_not_offer_says_to_set_the_key() -> None:
+def test_managed_tls_on_ovh_vms_says_what_to_set_instead() -> None:
+    """prod's default tls (managed) is cert-manager on OVHcloud: Kubernetes only."""
     found = problems({"cloud": "ovh", "ovhServiceName": PROJECT, "domain": "a.example.com"})
     assert [(p.key, p.value) for p in found] == [("tls", "managed")]
-    assert "unset" in found[0].allowed and "prod default on OVHcloud" in found[0].allowed
-    assert "certificate, node, off" in found[0].allowed
+    assert "on VMs use 'certificate'" in found[0].allowed
+    assert "needs platform: kubernetes" in found[0].allowed
 
 
 def test_tls_modes_come_from_the_cloud() -> None:

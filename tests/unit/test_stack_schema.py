@@ -33,7 +33,7 @@ REFUSED: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "out-of-range": ("prod", {"targetConcurrency": 0}, {}),
     "size-of-the-other-cloud": ("prod-ovh", {"nodeSize": "c-16"}, {}),
     "region-of-the-other-cloud": ("prod", {"region": "GRA11"}, {}),
-    "tls-the-cloud-lacks": ("prod-ovh", {"tls": "managed"}, {}),
+    "tls-no-cloud-has": ("prod-ovh", {"tls": "acme"}, {}),
     "ovh-monitoring-token": ("prod-ovh", {"monitoringToken": SECURE}, {}),
     "ovh-standby-nodes": ("prod-ovh", {}, {"database.standbyNodes": 1}),
     "ovh-maintenance-day": ("prod-ovh", {}, {"database.maintenanceDay": "monday"}),

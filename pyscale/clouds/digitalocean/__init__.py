@@ -4,6 +4,7 @@ from pyscale.clouds.base import Cloud, Defaults
 from pyscale.clouds.digitalocean import (
     catalog,
     discovery,
+    kubernetes,
     mocks,
     prerequisites,
     pricing,
@@ -36,6 +37,7 @@ CLOUD = Cloud(
         # Valkey's default (catalog.ENGINE_EVICTION_POLICY, noeviction) turns a full cache
         # into write errors: evict the least recently used keys instead.
         eviction_policy="allkeys-lru",
+        kubernetes_version="1.33",
     ),
     # managed: a DigitalOcean-managed Let's Encrypt certificate on the load balancer.
     tls_modes=("managed", "certificate", "node", "off"),
@@ -56,4 +58,5 @@ CLOUD = Cloud(
     scrape_discovery=discovery.scrape_discovery,
     scrape_placeholder=discovery.PLACEHOLDER,
     monitor_secret="monitoringToken",
+    gateway_annotations=kubernetes.gateway_annotations,
 )

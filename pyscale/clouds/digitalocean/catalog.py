@@ -226,6 +226,11 @@ ALERT_EMAILS_VERIFIED = Fact(
 IMAGES = {"debian-13": "debian-13-x64", "debian-12": "debian-12-x64",
           "ubuntu-24.04": "ubuntu-24-04-x64"}  # fmt: skip
 
+# DOKS minor versions a cluster can be created with (docs.digitalocean.com/products/
+# kubernetes/details/supported-releases/; read 2026-12-04). The component resolves the
+# newest patch slug of the minor with get_kubernetes_versions(version_prefix=...).
+KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34")
+
 CATALOG = Catalog(
     machines=MACHINES,
     databases=DATABASES,
@@ -238,6 +243,7 @@ CATALOG = Catalog(
     eviction_policies=EVICTION_POLICIES,
     engine_eviction_policy=ENGINE_EVICTION_POLICY,
     max_nodes=MAX_NODES,
+    kubernetes_versions=KUBERNETES_VERSIONS,
 )
 
 

@@ -5,6 +5,7 @@ from pyscale.clouds.base import Cloud, Defaults
 from pyscale.clouds.ovh import (
     catalog,
     discovery,
+    kubernetes,
     mocks,
     prerequisites,
     pricing,
@@ -29,9 +30,11 @@ CLOUD = Cloud(
         # OVHcloud does not expose maxmemory-policy (settings_rules refuses it): Valkey keeps
         # catalog.ENGINE_EVICTION_POLICY.
         eviction_policy=None,
+        kubernetes_version="1.33",
     ),
     # No managed Let's Encrypt on OVHcloud's load balancer: a key-manager certificate.
-    tls_modes=("certificate", "node", "off"),
+    # managed: cert-manager in the cluster, with platform: kubernetes only (settings_rules).
+    tls_modes=("managed", "certificate", "node", "off"),
     # OpenStack Nova takes user data base64-encoded and at most 65535 bytes
     # (docs.openstack.org/nova/stein/user/user-data.html): 49149 raw bytes.
     user_data_limit=65_535 // 4 * 3,
@@ -50,4 +53,5 @@ CLOUD = Cloud(
     scrape_discovery=discovery.scrape_discovery,
     scrape_placeholder=discovery.PLACEHOLDER,
     monitor_secret=None,
+    gateway_annotations=kubernetes.gateway_annotations,
 )

@@ -126,6 +126,10 @@ ENGINE_EVICTION_POLICY = "noeviction"
 # acceptance tests, 2026-08).
 IMAGES = {"debian-13": "Debian 13", "debian-12": "Debian 12", "ubuntu-24.04": "Ubuntu 24.04"}
 
+# Managed Kubernetes Service minor versions (help.ovhcloud.com, "Kubernetes versions
+# supported by OVHcloud Managed Kubernetes Service"; read 2026-12-04).
+KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33")
+
 CATALOG = Catalog(
     machines=MACHINES,
     databases=DATABASES,
@@ -140,6 +144,7 @@ CATALOG = Catalog(
     engine_eviction_policy=ENGINE_EVICTION_POLICY,
     # IP restrictions admit the private subnet's CIDR: no per-node ceiling.
     max_nodes=None,
+    kubernetes_versions=KUBERNETES_VERSIONS,
 )
 
 

@@ -52,6 +52,17 @@ def _alerts_need_monitoring_node(values: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _managed_needs_kubernetes(v: Mapping[str, Any]) -> str | None:
+    # OVHcloud's load balancer issues no certificate; cert-manager in the cluster does.
+    if v["tls"] == "managed" and v["platform"] == "vms":
+        return (
+            "OVHcloud's load balancer has no managed certificate: on VMs use 'certificate' "
+            "(one uploaded to the key manager), 'node' or 'off'; 'managed' (cert-manager "
+            "with Let's Encrypt) needs platform: kubernetes"
+        )
+    return None
+
+
 RULES = SettingsRules(
     ignored={
         "database.standbyNodes": (
@@ -84,6 +95,12 @@ RULES = SettingsRules(
         ),
     ),
     rules=(
+        SettingRule(
+            key="tls",
+            needs=("platform",),
+            doc="managed only with platform: kubernetes (cert-manager)",
+            refuse=_managed_needs_kubernetes,
+        ),
         SettingRule(
             key="alerts.emails",
             needs=("alerts.slackChannel", "monitoring.node"),
