@@ -201,6 +201,8 @@ def _context(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> di
         "plan": plan,
         "settings": settings,
         "node": NODE,
+        # gunicorn.conf.py: a VM node's (the container's values when set: render.container).
+        "container": None,
         "tls_node": tls_node,
         "app_dir": DEMO_DIR if settings.app.is_demo else APP_CHECKOUT,
         "pins": node_pins(),
