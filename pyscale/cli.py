@@ -51,6 +51,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_render(args: argparse.Namespace) -> int:
     stack_settings = settings.load(args.stack, Path(args.stack_dir))
     plan = capacity.plan(stack_settings)
+    if stack_settings.on_kubernetes:
+        return _render_manifests(stack_settings, plan, Path(args.out))
     rendered = render.node(plan, stack_settings, render.placeholder_secrets(plan))
     render.write_tree(rendered, Path(args.out))
     out = Path(args.out)
@@ -62,6 +64,31 @@ def _cmd_render(args: argparse.Namespace) -> int:
                      f"{out / 'files'}; the monitoring node's (Prometheus, its alert rules, "
                      "Alertmanager, Grafana's dashboard) under "
                      f"{out / 'monitoring'}\n")  # fmt: skip
+    return 0
+
+
+def _render_manifests(
+    stack_settings: settings.Settings, plan: capacity.CapacityPlan, out: Path
+) -> int:
+    """platform: kubernetes: the manifests and the pod's Gunicorn config (no secret)."""
+    from pyscale.render import kubernetes
+
+    texts = kubernetes.manifest_texts(plan, stack_settings)
+    for path, text in texts.items():
+        target = out / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    sys.stdout.write(f"wrote {len(texts)} manifests and files under {out}\n")
+    return 0
+
+
+def _cmd_compose(args: argparse.Namespace) -> int:
+    from pyscale.render import compose
+
+    out = Path(args.out)
+    stack = compose.project(settings.load(args.stack, Path(args.stack_dir)), out.name)
+    written = compose.write(stack, out)
+    sys.stdout.write(f"wrote {written[0]} and {len(written) - 1} files under {out}\n")
     return 0
 
 
@@ -137,6 +164,17 @@ def parser() -> argparse.ArgumentParser:
     render_p.add_argument("--stack", required=True)
     render_p.add_argument("--out", required=True, help="directory for user-data and files/")
     render_p.set_defaults(func=_cmd_render)
+
+    compose_p = sub.add_parser(
+        "compose", parents=[common], help="docker-compose.yml and its files, for local development"
+    )
+    compose_p.add_argument("--stack", required=True)
+    compose_p.add_argument(
+        "--out",
+        required=True,
+        help="folder for the mounted files; docker-compose.yml goes beside it",
+    )
+    compose_p.set_defaults(func=_cmd_compose)
 
     node = sub.add_parser("node", parents=[common], help="run a stack's rendered node here")
     rehearsal_cli.add_arguments(localnode.add_arguments(node, common), common)

@@ -10,6 +10,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from pyscale import capacity, prerequisites, render
+from pyscale.capacity.pods import PodPlan
+from pyscale.render import kubernetes
 
 if TYPE_CHECKING:  # an offline run is read here; the engine (and Pulumi) is the caller's
     from pyscale import offline
@@ -86,10 +88,14 @@ def node_files(run: offline.Run) -> dict[str, dict[str, str]]:
     (`node_file_text`), rendered with placeholder secrets so that two plans compare equal
     unless a file really changed. The user-data input itself is a secret and masked: this
     is how a diff sees that every node will be replaced, and shows the change line by line."""
-    node = render.node(run.plan, run.settings, render.placeholder_secrets(run.plan))
+    if run.settings.on_kubernetes:
+        texts = kubernetes.manifest_texts(run.plan, run.settings)
+    else:
+        node = render.node(run.plan, run.settings, render.placeholder_secrets(run.plan))
+        texts = {f.path: f.content for f in node.files}
     return {
-        "node_files": {f.path: hashlib.sha256(f.content.encode()).hexdigest() for f in node.files},
-        "node_file_text": {f.path: f.content for f in node.files},
+        "node_files": {path: hashlib.sha256(t.encode()).hexdigest() for path, t in texts.items()},
+        "node_file_text": texts,
     }
 
 
@@ -147,6 +153,41 @@ def _print_rollout(plan: capacity.CapacityPlan) -> None:
         f"of {plan.cache.max_clients:,}\n")  # fmt: skip
 
 
+def _print_pods(plan: capacity.CapacityPlan, pods: PodPlan) -> None:
+    """The node pool cut into pods, and what each pod keeps of the node's tuning."""
+    out = sys.stdout.write
+    g = pods.gunicorn
+    out(f"  kubernetes       {pods.kubernetes_version}: {plan.nodes} pool nodes x {pods.per_node} "
+        f"pods of {pods.vcpus} vCPU / {pods.memory_mib:,} MiB ({pods.reserved_vcpus} vCPU, "
+        f"{pods.reserved_memory_mib:,} MiB of each node kept for the cluster)\n")  # fmt: skip
+    out(f"  pod              {g.workers} workers x {g.worker_connections:,} = "
+        f"{pods.concurrency:,} connections, {pods.load:,} each with {pods.needed} pods "
+        f"serving\n")  # fmt: skip
+    out(f"  replicas         {pods.minimum} to {pods.maximum} (autoscaler above "
+        f"{pods.hpa_cpu_percent}% CPU); {pods.needed} hold the target, disruption budget "
+        f"min {pods.needed}\n")  # fmt: skip
+    out(f"  pod kernel       sysctls set: {', '.join(pods.sysctls)}\n")
+    out(f"                   at the kernel's defaults (unsafe or not namespaced): "
+        f"{', '.join(pods.kernel_defaults)}\n")  # fmt: skip
+    out(f"  pod backlog      {g.backlog:,} asked, {pods.backlog:,} held (somaxconn "
+        f"{pods.somaxconn:,}, the kernel default in the pod's network namespace)\n")  # fmt: skip
+    out(f"  descriptors      the container runtime's limit, raised to its hard limit at start; "
+        f"Gunicorn refuses to start below {g.limit_nofile:,}\n")  # fmt: skip
+
+
+def _print_pod_rollout(plan: capacity.CapacityPlan, pods: PodPlan) -> None:
+    """What a new image or config does: a rolling update of the Deployment."""
+    out = sys.stdout.write
+    out(f"\nRollout: rolling update of {pods.minimum}+ pods, {pods.max_unavailable} at a time, no "
+        f"surge; {pods.needed} always serve\n")  # fmt: skip
+    out(f"  stop             preStop {pods.pre_stop_s} s while the gateway stops sending, then "
+        f"Gunicorn finishes requests within {pods.gunicorn.graceful_timeout_s} s; killed after "
+        f"{pods.termination_grace_s} s\n")  # fmt: skip
+    out(f"  database         {plan.database.rollout_connections:,} clients at a node pool "
+        f"upgrade's peak (one surge node) of {plan.database.pool_max_clients:,}; valkey "
+        f"{plan.cache.rollout_client_connections:,} of {plan.cache.max_clients:,}\n")  # fmt: skip
+
+
 def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
     out = sys.stdout.write
     out(f"pyscale plan: stack {doc['stack']} ({doc['cloud']}, {doc['region']}, "
@@ -182,14 +223,18 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
         f"{g.worker_connections:,} connections, backlog {g.backlog:,}, "
         f"LimitNOFILE {g.limit_nofile:,}\n"
     )
-    out(
-        f"  nginx            {n.worker_processes} workers x {n.worker_connections:,} connections, "
-        f"rlimit {n.worker_rlimit_nofile:,}, upstream keepalive {n.upstream_keepalive:,}\n"
-    )
-    out(
-        f"  kernel           somaxconn {k.somaxconn:,}, syn backlog {k.tcp_max_syn_backlog:,}, "
-        f"nofile {k.nofile:,}, file-max {k.file_max:,}\n"
-    )
+    if plan.pods is not None:
+        _print_pods(plan, plan.pods)
+    else:
+        out(
+            f"  nginx            {n.worker_processes} workers x {n.worker_connections:,} "
+            f"connections, rlimit {n.worker_rlimit_nofile:,}, upstream keepalive "
+            f"{n.upstream_keepalive:,}\n"
+        )
+        out(
+            f"  kernel           somaxconn {k.somaxconn:,}, syn backlog "
+            f"{k.tcp_max_syn_backlog:,}, nofile {k.nofile:,}, file-max {k.file_max:,}\n"
+        )
     out(
         f"  postgresql       {db.size}: {db.max_connections} connections, PgBouncer {db.pool_mode} "
         f"pool {db.pool_size}, {db.app_connections} app clients, {db.read_replicas} read replicas\n"
@@ -206,10 +251,16 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
         else "none (single node)"
     )
     out(f"  load balancer    {lb_text}\n")
-    out(f"  per client       {_edge_text(plan.edge)}\n")
+    if plan.pods is None:
+        out(f"  per client       {_edge_text(plan.edge)}\n")
+    else:
+        out("  per client       no per-client limits (the gateway's Nginx sets none)\n")
     out(f"  checks           {sum(ch.ok for ch in all_checks)}/{len(all_checks)} links hold\n")
     _print_throughput(plan)
-    _print_rollout(plan)
+    if plan.pods is None:
+        _print_rollout(plan)
+    else:
+        _print_pod_rollout(plan, plan.pods)
 
     cost = doc["cost"]
     out(f"\nMonthly cost estimate ({cost['currency']}, list prices as of {cost['as_of']}):\n")

@@ -70,13 +70,23 @@ def flowchart(doc: Mapping[str, Any], changed: Iterable[str] = ()) -> list[str]:
          for k in ("ipRange", "cidr") if r.get("inputs", {}).get(k)),
         "",
     )  # fmt: skip
+    # platform: kubernetes: the load balancer is the gateway Service's (the cloud's
+    # controller makes it), and the nodes are a pool cut into pods.
+    pods = cap.get("pods")
+    if pods:
+        found.setdefault("lb", [])
     lines = ["flowchart LR", '  internet(("Internet"))']
     lines.append(f'  subgraph vpc["private network {vpc}"]'.rstrip())
     if "lb" in found:
         lb = cap.get("load_balancer") or {}
         lines.append(f'    lb["load balancer, size {_label(lb.get("size", ""))}"]')
-    each = f"{cap.get('vcpus', '?')} vCPU / {cap.get('memory_gib', '?')} GiB"
-    lines.append(f'    nodes["{_label(nodes)} node(s), {_label(each)}"]')
+    if pods:
+        each = (f"{pods.get('minimum')}-{pods.get('maximum')} pods of {pods.get('vcpus')} vCPU, "
+                "behind the gateway")  # fmt: skip
+        lines.append(f'    nodes["{_label(nodes)} pool node(s), {_label(each)}"]')
+    else:
+        each = f"{cap.get('vcpus', '?')} vCPU / {cap.get('memory_gib', '?')} GiB"
+        lines.append(f'    nodes["{_label(nodes)} node(s), {_label(each)}"]')
     if "database" in found:
         lines.append(f'    database[("PostgreSQL primary {_size(found["database"])}")]')
     replicas = len(found.get("replicas", [])) or (cap.get("database") or {}).get("read_replicas", 0)
