@@ -48,4 +48,32 @@ def common(settings: Settings) -> list[Prerequisite]:
                 when="during the first pulumi up",
             )
         )
+    if settings.on_kubernetes:
+        found += _kubernetes(settings)
+    return found
+
+
+def _kubernetes(settings: Settings) -> list[Prerequisite]:
+    """What a stack on the cloud's managed Kubernetes needs, whatever the cloud."""
+    found = [
+        Prerequisite(
+            f"the app's image {settings.kubernetes.image} pushed, and the cluster allowed to "
+            "pull it",
+            "the Deployment runs this image; a pod whose image cannot be pulled never starts "
+            "and the rollout stops",
+            "docker build -t <image> . && docker push <image> (README, Kubernetes); a "
+            "private registry: DigitalOcean's registry integration, or an imagePullSecret",
+        ),
+    ]
+    if settings.tls == "managed" and settings.domain:
+        found.append(
+            Prerequisite(
+                f"an A record for {settings.domain} pointing at the gateway's load balancer",
+                "cert-manager proves the domain to Let's Encrypt over HTTP-01 through the "
+                "gateway; until the name resolves there, the HTTPS listener has no certificate",
+                "after the first pulumi up: pulumi stack output load_balancer_ip, then set "
+                "the record at the DNS host",
+                when="during the first pulumi up",
+            )
+        )
     return found

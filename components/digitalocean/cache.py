@@ -29,6 +29,7 @@ ENGINE = "valkey"
 class CacheArgs:
     settings: Settings
     network: Network
+    cluster_id: pulumi.Input[str] | None = None  # platform: kubernetes (database.DatabaseArgs)
 
 
 @pulumi.type_token("pyscale:digitalocean:Cache")
@@ -76,7 +77,7 @@ class Cache(pulumi.ComponentResource):
         do.DatabaseFirewall(
             f"{prefix}-valkey-firewall",
             cluster_id=cluster.id,
-            rules=database.trusted_sources(network),
+            rules=database.trusted_sources(network, args.cluster_id),
             opts=child,
         )
         self.uri = pulumi.Output.secret(cluster.private_uri)

@@ -49,6 +49,8 @@ class DatabaseArgs:
     settings: Settings
     plan: CapacityPlan
     network: Network
+    # platform: kubernetes: the cluster the firewalls trust instead of the node tags.
+    cluster_id: pulumi.Input[str] | None = None
 
 
 def maintenance_window(settings: Settings) -> do.DatabaseClusterMaintenanceWindowArgs:
@@ -67,9 +69,13 @@ def cluster_ca(cluster: do.DatabaseCluster, parent: pulumi.Resource) -> pulumi.O
     return found.certificate
 
 
-def trusted_sources(network: Network) -> list[do.DatabaseFirewallRuleArgs]:
+def trusted_sources(
+    network: Network, cluster_id: pulumi.Input[str] | None = None
+) -> list[do.DatabaseFirewallRuleArgs]:
     """The web nodes, and the monitoring node where there is one (it reads the metrics
-    endpoints, which the same firewall guards)."""
+    endpoints, which the same firewall guards); on Kubernetes the cluster, and only it."""
+    if cluster_id is not None:
+        return [do.DatabaseFirewallRuleArgs(type="k8s", value=cluster_id)]
     tags = [network.tags.web] + ([network.tags.monitor] if network.tags.monitor else [])
     return [do.DatabaseFirewallRuleArgs(type="tag", value=tag) for tag in tags]
 
@@ -128,7 +134,7 @@ class Database(pulumi.ComponentResource):
         do.DatabaseFirewall(
             f"{prefix}-pg-firewall",
             cluster_id=cluster.id,
-            rules=trusted_sources(network),
+            rules=trusted_sources(network, args.cluster_id),
             opts=child,
         )
         replica_region = db.replica_region or settings.region
@@ -152,7 +158,7 @@ class Database(pulumi.ComponentResource):
                 f"{prefix}-pg-replica-{index}-firewall",
                 # A replica is addressed by its uuid (its id is its name).
                 cluster_id=replica.uuid,
-                rules=trusted_sources(network),
+                rules=trusted_sources(network, args.cluster_id),
                 opts=child,
             )
             host = replica.private_host if same_region else replica.host

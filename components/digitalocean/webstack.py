@@ -20,13 +20,16 @@ import pulumi_digitalocean as do
 
 from components import webstack
 from components.digitalocean.cache import Cache, CacheArgs
+from components.digitalocean.cluster import Cluster, ClusterArgs
 from components.digitalocean.database import Database, DatabaseArgs
 from components.digitalocean.loadbalancer import LoadBalancer, LoadBalancerArgs
 from components.digitalocean.monitor import Monitor, MonitorArgs, metrics_login, store_targets
 from components.digitalocean.monitoring import Monitoring, MonitoringArgs
 from components.digitalocean.network import Network, NetworkArgs
 from components.digitalocean.nodes import Nodes, NodesArgs
+from components.kubernetes.workloads import Workloads, WorkloadsArgs
 from components.webstack import WebStackArgs
+from pyscale import clouds
 from pyscale.clouds.digitalocean import discovery
 from pyscale.settings import Settings
 
@@ -43,9 +46,19 @@ class WebStack(webstack.WebStack):
         self, name: str, args: WebStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, args, opts)
+        settings = args.settings
+        network = Network(
+            f"{name}-net", NetworkArgs(settings), opts=pulumi.ResourceOptions(parent=self)
+        )
+        if settings.on_kubernetes:
+            self._kubernetes(name, args, network)
+        else:
+            self._vms(name, args, network)
+
+    def _vms(self, name: str, args: WebStackArgs, network: Network) -> None:
+        """Droplets booted from the rendered user-data, behind the load balancer."""
         settings, plan = args.settings, args.plan
         part = pulumi.ResourceOptions(parent=self)
-        network = Network(f"{name}-net", NetworkArgs(settings), opts=part)
         database = Database(f"{name}-db", DatabaseArgs(settings, plan, network), opts=part)
         cache = Cache(f"{name}-cache", CacheArgs(settings, network), opts=part)
         user_data = webstack.node_user_data(
@@ -71,19 +84,10 @@ class WebStack(webstack.WebStack):
         # Single node: the node itself is what the domain's A record points at.
         entry_ip = balancer.ip if balancer else nodes.public_ips.apply(lambda ips: ips[0])
         url = webstack.public_url(settings, entry_ip)
-        Monitoring(
-            f"{name}-monitoring",
-            MonitoringArgs(
-                settings,
-                plan,
-                network,
-                url,
-                args.alert_slack_url,
-                load_balancer_id=balancer.load_balancer_id if balancer else None,
-                database_ids=(database.cluster_id, cache.cluster_id),
-            ),
-            opts=part,
-        )
+        self._monitoring(
+            name, args, network, url, balancer.load_balancer_id if balancer else None,
+            (database, cache),
+        )  # fmt: skip
         monitor = None
         if settings.monitoring.node:
             monitor = self._monitor(name, args, network, (database, cache), url)
@@ -101,6 +105,72 @@ class WebStack(webstack.WebStack):
             read_uris=database.read_uris,
             cache_uri=cache.uri,
             monitoring_url=webstack.grafana_url(monitor.public_ip) if monitor else None,
+        )
+
+    def _kubernetes(self, name: str, args: WebStackArgs, network: Network) -> None:
+        """DOKS in the VPC, the data stores trusting the cluster, the app's workloads behind
+        the gateway, whose Service gets a DigitalOcean load balancer sized by the plan."""
+        settings, plan = args.settings, args.plan
+        part = pulumi.ResourceOptions(parent=self)
+        cluster = Cluster(f"{name}-k8s", ClusterArgs(settings, plan, network), opts=part)
+        trusted = cluster.cluster_id
+        database = Database(
+            f"{name}-db", DatabaseArgs(settings, plan, network, cluster_id=trusted), opts=part
+        )
+        cache = Cache(f"{name}-cache", CacheArgs(settings, network, cluster_id=trusted), opts=part)
+        workloads = Workloads(
+            f"{name}-app",
+            WorkloadsArgs(
+                settings,
+                plan,
+                cluster.kubeconfig,
+                database.primary_uri,
+                database.read_uris,
+                cache.uri,
+                cas=[database.ca, cache.ca],
+                service_annotations=clouds.get(settings.cloud).gateway_annotations(settings, plan),
+            ),
+            opts=part,
+        )
+        url = webstack.public_url(settings, workloads.address)
+        # The load balancer is the cloud controller's, not the stack's: its alerts are not set.
+        self._monitoring(name, args, network, url, None, (database, cache))
+        self._project(
+            name, settings, [cluster.cluster_urn, database.cluster_urn, cache.cluster_urn]
+        )
+        self.publish(
+            url=url,
+            entry_ip=workloads.address,
+            node_ips=pulumi.Output.from_input([]),
+            primary_uri=database.primary_uri,
+            read_uris=database.read_uris,
+            cache_uri=cache.uri,
+            monitoring_url=None,
+        )
+
+    def _monitoring(
+        self,
+        name: str,
+        args: WebStackArgs,
+        network: Network,
+        url: pulumi.Output[str],
+        load_balancer_id: pulumi.Output[str] | None,
+        stores: tuple[Database, Cache],
+    ) -> None:
+        """DigitalOcean's own alerts on the web tag's droplets, the stores and the URL."""
+        database, cache = stores
+        Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                args.settings,
+                args.plan,
+                network,
+                url,
+                args.alert_slack_url,
+                load_balancer_id=load_balancer_id,
+                database_ids=(database.cluster_id, cache.cluster_id),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _monitor(

@@ -16,13 +16,16 @@ from __future__ import annotations
 import pulumi
 
 from components import webstack
+from components.kubernetes.workloads import Workloads, WorkloadsArgs
 from components.ovh.cache import Cache, CacheArgs
+from components.ovh.cluster import Cluster, ClusterArgs
 from components.ovh.database import Database, DatabaseArgs
 from components.ovh.loadbalancer import LoadBalancer, LoadBalancerArgs
 from components.ovh.monitor import Monitor, MonitorArgs, discovery_user, store_targets
 from components.ovh.network import Network, NetworkArgs
 from components.ovh.nodes import Nodes, NodesArgs
 from components.webstack import WebStackArgs
+from pyscale import clouds
 
 
 @pulumi.type_token("pyscale:ovh:WebStack")
@@ -42,6 +45,9 @@ class WebStack(webstack.WebStack):
         network = Network(f"{name}-net", NetworkArgs(settings), opts=part)
         database = Database(f"{name}-db", DatabaseArgs(settings, plan, network), opts=part)
         cache = Cache(f"{name}-cache", CacheArgs(settings, network), opts=part)
+        if settings.on_kubernetes:
+            self._kubernetes(name, args, network, (database, cache))
+            return
         user_data = webstack.node_user_data(
             settings, plan, database.primary_uri, database.read_uris, cache.uri,
             cas=[database.ca, cache.ca],
@@ -68,6 +74,40 @@ class WebStack(webstack.WebStack):
             read_uris=database.read_uris,
             cache_uri=cache.uri,
             monitoring_url=webstack.grafana_url(monitor.public_ip) if monitor else None,
+        )
+
+    def _kubernetes(
+        self, name: str, args: WebStackArgs, network: Network, stores: tuple[Database, Cache]
+    ) -> None:
+        """MKS on the private subnet (the data stores admit that subnet only, which on this
+        platform holds the cluster's nodes alone), the app's workloads behind the gateway,
+        whose Service gets an OVHcloud load balancer of the plan's flavor."""
+        settings, plan = args.settings, args.plan
+        database, cache = stores
+        part = pulumi.ResourceOptions(parent=self)
+        cluster = Cluster(f"{name}-k8s", ClusterArgs(settings, plan, network), opts=part)
+        workloads = Workloads(
+            f"{name}-app",
+            WorkloadsArgs(
+                settings,
+                plan,
+                cluster.kubeconfig,
+                database.primary_uri,
+                database.read_uris,
+                cache.uri,
+                cas=[database.ca, cache.ca],
+                service_annotations=clouds.get(settings.cloud).gateway_annotations(settings, plan),
+            ),
+            opts=part,
+        )
+        self.publish(
+            url=webstack.public_url(settings, workloads.address),
+            entry_ip=workloads.address,
+            node_ips=pulumi.Output.from_input([]),
+            primary_uri=database.primary_uri,
+            read_uris=database.read_uris,
+            cache_uri=cache.uri,
+            monitoring_url=None,
         )
 
     def _monitor(

@@ -16,6 +16,7 @@ import pulumi
 from pulumi.runtime import rpc
 
 from pyscale import clouds
+from pyscale.offline import kubernetes
 from pyscale.rollout.plan import GATE_TYPE, HEALTHY_IN_A_ROW, POLL_INTERVAL_S
 
 
@@ -57,10 +58,15 @@ class Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = plain(args.inputs)
+        if args.resource_id:  # a read of an object the cluster made (Service.get)
+            return kubernetes.read_resource(args.typ, args.resource_id)
         if not args.custom or args.typ.startswith("pulumi:providers:"):
             return ("" if not args.custom else f"{args.name}-id"), dict(inputs)
         if args.typ == GATE_TYPE:
             return gate_answer(inputs)
+        in_cluster = kubernetes.new_resource(args.typ, args.name, inputs)
+        if in_cluster is not None:
+            return in_cluster
         known = self.cloud.mocks.new_resource(args.typ, args.name, inputs)
         if known is None:
             raise UnknownToMocks(

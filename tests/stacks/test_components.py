@@ -17,7 +17,9 @@ from pyscale import clouds
 from pyscale.offline import Run
 
 REPO = Path(__file__).resolve().parents[2]
-PARTS = {"network", "nodes", "database", "cache", "loadbalancer", "monitor", "monitoring"}
+PARTS = {
+    "network", "nodes", "cluster", "database", "cache", "loadbalancer", "monitor", "monitoring"
+}  # fmt: skip
 # Modules of a cloud's package that are not parts.
 NOT_PARTS = {"__init__", "webstack", "moved"}
 STACKS = ("dev", "staging", "prod", "prod-ovh")

@@ -65,7 +65,19 @@ def test_each_baseline_urn_answers_to_one_resource(
     assert [urn for urn, n in answers.items() if n > 1] == []
     for r in resources:
         before = r.urn.replace(f"${types.get(r.parent, '')}$", "$")
-        assert set(r.aliases) <= old | {before}, f"{r.urn}: alias to no earlier URN: {r.aliases}"
+        ours = {a for a in r.aliases if not _kind_alias(a, r.urn)}
+        assert ours <= old | {before}, f"{r.urn}: alias to no earlier URN: {r.aliases}"
+
+
+def _kind_alias(alias: str, urn: str) -> bool:
+    """pulumi-kubernetes aliases a kind to its older API groups itself (a Deployment to
+    apps/v1beta1, extensions/v1beta1): the same name, another kubernetes: type."""
+    kind = alias.split("::")[2].rpartition("$")[2]
+    return (
+        kind.startswith("kubernetes:")
+        and alias.rpartition("::")[2] == urn.rpartition("::")[2]
+        and kind.rpartition(":")[2] == urn.split("::")[2].rpartition(":")[2]
+    )
 
 
 def test_a_missing_alias_is_named(stack_run: Callable[[str], Run]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pyscale.clouds.base import EXAMPLE_CA
+from pyscale.clouds.kubeconfig import kubeconfig
 
 PREFIX = "digitalocean:index/"
 ACCOUNT = "do-user-1234567-0"
@@ -232,6 +233,42 @@ def _project(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     }
 
 
+# The DOKS slugs of each minor the catalog offers, newest last (what getKubernetesVersions
+# answers for a prefix).
+KUBERNETES_SLUGS = ("1.32.10-do.2", "1.33.6-do.1", "1.34.2-do.0")
+
+
+def _kubernetes_cluster(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    cluster_id = _uuid(name)
+    endpoint = f"https://{cluster_id}.k8s.ondigitalocean.com"
+    pool = dict(inputs["nodePool"])
+    nodes = [
+        {"id": _uuid(f"{name}-node-{i}"), "name": f"{pool['name']}-{_uuid(name)[:5]}{i}",
+         "status": "running", "dropletId": str(400_000_000 + _digest(name) % 1000 * 100 + i)}
+        for i in range(pool["nodeCount"])
+    ]  # fmt: skip
+    return cluster_id, {
+        **inputs,
+        "clusterUrn": f"do:kubernetes:{cluster_id}",
+        "endpoint": endpoint,
+        "ipv4Address": "198.51.100.40",  # the API endpoint's public address
+        "clusterSubnet": "10.244.0.0/16",
+        "serviceSubnet": "10.245.0.0/16",
+        "status": "running",
+        "nodePool": {**pool, "id": _uuid(f"{name}-pool"), "actualNodeCount": pool["nodeCount"],
+                     "nodes": nodes},
+        "kubeConfigs": [{
+            "rawConfig": kubeconfig(inputs["name"], endpoint, f"{inputs['name']}-admin"),
+            "host": endpoint,
+            "token": "dop_v1_" + "0" * 64,
+            "clusterCaCertificate": EXAMPLE_CA,
+            "expiresAt": "2026-01-13T09:10:00Z",
+        }],
+        "createdAt": "2026-01-06T09:10:00Z",
+        "updatedAt": "2026-01-06T09:10:00Z",
+    }  # fmt: skip
+
+
 def _with_uuid(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Monitoring resources: a UUID id, echoed as the `uuid` output where one exists."""
     return _uuid(name), {**inputs, "uuid": _uuid(name)}
@@ -252,6 +289,7 @@ _FACTORIES: dict[str, Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]
     "databaseFirewall:DatabaseFirewall": _database_firewall,
     "databaseValkeyConfig:DatabaseValkeyConfig": _valkey_config,
     "project:Project": _project,
+    "kubernetesCluster:KubernetesCluster": _kubernetes_cluster,
     "monitorAlert:MonitorAlert": _with_uuid,
     "uptimeCheck:UptimeCheck": _with_uuid,
     "uptimeAlert:UptimeAlert": _with_uuid,
@@ -276,6 +314,11 @@ def call(token: str, args: dict[str, Any]) -> dict | None:
     if token == "digitalocean:index/getDatabaseCa:getDatabaseCa":
         cluster = args["clusterId"]
         return {"id": cluster, "clusterId": cluster, "certificate": EXAMPLE_CA}
+    if token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
+        prefix = args.get("versionPrefix", "")
+        valid = [slug for slug in KUBERNETES_SLUGS if slug.startswith(prefix)]
+        return {"id": "kubernetes-versions", "versionPrefix": prefix,
+                "latestVersion": valid[-1] if valid else "", "validVersions": valid}  # fmt: skip
     if token == "digitalocean:index/getDatabaseMetricsCredentials:getDatabaseMetricsCredentials":
         return {
             "id": "metrics-credentials",

@@ -21,7 +21,9 @@ def prerequisites(settings: Settings, plan: CapacityPlan) -> list[Prerequisite]:
     found = [
         Prerequisite(
             "an API token with read and write scope (droplets, VPCs, firewalls, load "
-            "balancers, certificates, databases, monitoring, projects, tags)",
+            "balancers, certificates, databases, monitoring, projects, tags"
+            + (", kubernetes" if settings.on_kubernetes else "")
+            + ")",
             "the provider creates every resource with it",
             "Control panel > API > Generate New Token; export DIGITALOCEAN_TOKEN=... "
             "(never in a stack file in clear)",
@@ -54,7 +56,7 @@ def prerequisites(settings: Settings, plan: CapacityPlan) -> list[Prerequisite]:
                 "pulumi config set --secret pyscale:monitoringToken <token>",
             )
         )
-    if settings.tls == "managed":
+    if settings.tls == "managed" and not settings.on_kubernetes:
         found.append(
             Prerequisite(
                 f"the DNS of {settings.domain} hosted on DigitalOcean",
@@ -90,7 +92,9 @@ def prerequisites(settings: Settings, plan: CapacityPlan) -> list[Prerequisite]:
             "GRANT USAGE, CREATE ON SCHEMA public TO pyscale, once per cluster",
             "PostgreSQL 15+ lets only the database owner (doadmin) create tables; the API "
             "cannot grant it, and the nodes never hold the admin password",
-            "README, Deploying for real, step 5 (psql as doadmin from a trusted node)",
+            "README, Deploying for real, step 5 (psql as doadmin from a trusted node"
+            + (": a pod in the cluster, kubectl run" if settings.on_kubernetes else "")
+            + ")",
             when="after the first pulumi up, before the app writes",
         )
     )

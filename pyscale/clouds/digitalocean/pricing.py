@@ -53,12 +53,26 @@ DATABASE_NODES = {
 }  # fmt: skip
 
 
+# DOKS: the control plane is free; its high-availability option (prod) is billed monthly.
+# Node-pool nodes are billed as droplets of their size.
+KUBERNETES_SOURCE = PriceSource(
+    "https://www.digitalocean.com/pricing/kubernetes",
+    "2026-11-01",
+    "HA control plane per cluster, usage capped at monthly; nodes as droplets",
+)
+HA_CONTROL_PLANE = 40
+
+
 def estimate(settings: Settings, plan: CapacityPlan) -> Estimate:
     """Droplets (and their backups, at the plan requested), the monitoring droplet,
     load-balancer units, PostgreSQL nodes and Valkey."""
     node = DROPLETS[settings.node_size.name]
     db = settings.database
-    lines = [Line("nodes", settings.node_size.name, plan.nodes, node, DROPLET_SOURCE)]
+    pool = "pool nodes" if settings.on_kubernetes else "nodes"
+    lines = [Line(pool, settings.node_size.name, plan.nodes, node, DROPLET_SOURCE)]
+    if settings.on_kubernetes and settings.environment == "prod":
+        lines.append(Line("kubernetes HA control plane", "DOKS", 1, HA_CONTROL_PLANE,
+                          KUBERNETES_SOURCE))  # fmt: skip
     if settings.backups:
         share = BACKUP_FRACTIONS[BACKUP_PLAN]
         lines.append(Line("node backups", f"{settings.node_size.name}, {BACKUP_PLAN}", plan.nodes,

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from pyscale.clouds.base import EXAMPLE_CA
+from pyscale.clouds.kubeconfig import kubeconfig
 from pyscale.clouds.ovh import catalog
 
 _NAMESPACE = uuid.UUID("6f1c2a8e-4d5b-4c1e-9a7f-0b3d2e1f4a5c")
@@ -179,6 +180,28 @@ def _computed(typ: str, name: str, rid: str, inputs: dict[str, Any]) -> dict[str
                 "password": f"mock-{_uuid('password', rid)[:16]}",
                 "srvDomain": f"_prometheus._tcp.{_SERVICE_HOSTS[inputs['clusterId']]}",
                 "targets": [{"host": _SERVICE_HOSTS[inputs["clusterId"]], "port": METRICS_PORT}],
+            }
+        case "ovh:CloudProject/kube:Kube":
+            # MKS: its API on a per-cluster host under c1.<region>.k8s.ovh.net, and an admin
+            # kubeconfig (the provider returns it as a secret).
+            host = f"{rid[:6]}.c1.{inputs['region'].lower().rstrip('0123456789')}.k8s.ovh.net"
+            return {
+                "url": host,
+                "status": "READY",
+                "isUpToDate": True,
+                "controlPlaneIsUpToDate": True,
+                "nodesUrl": f"{rid[:6]}.nodes.c1.k8s.ovh.net",
+                "kubeconfig": kubeconfig(
+                    inputs["name"], f"https://{host}", f"kubernetes-admin-{rid[:6]}"
+                ),
+            }
+        case "ovh:CloudProject/kubeNodePool:KubeNodePool":
+            return {
+                "status": "READY",
+                "currentNodes": inputs["desiredNodes"],
+                "availableNodes": inputs["desiredNodes"],
+                "upToDateNodes": inputs["desiredNodes"],
+                "createdAt": "2025-01-01T00:00:00Z",
             }
         case "ovh:CloudProjectDatabase/postgresSqlConnectionPool:PostgresSqlConnectionPool":
             return {

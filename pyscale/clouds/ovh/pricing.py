@@ -78,13 +78,24 @@ def monthly(hourly: float) -> float:
     return round(hourly * HOURS_PER_MONTH, 2)
 
 
+KUBERNETES_SOURCE = PriceSource(
+    "https://www.ovhcloud.com/en/public-cloud/prices/#kubernetes",
+    "2026-11-01",
+    "Free plan control plane; nodes billed as instances of their flavor",
+)
+
+
 def estimate(settings: Settings, plan: CapacityPlan) -> Estimate:
     """Instances, their backups, the monitoring instance, the gateway (in every topology:
     components/ovh/network.py says why), the load balancer with its floating IP, every
     PostgreSQL node of the plan, Valkey."""
     db = settings.database
     size = settings.node_size.name
-    lines = [Line("nodes", size, plan.nodes, monthly(INSTANCES_HOURLY[size]), INSTANCE_SOURCE)]
+    pool = "pool nodes" if settings.on_kubernetes else "nodes"
+    lines = [Line(pool, size, plan.nodes, monthly(INSTANCES_HOURLY[size]), INSTANCE_SOURCE)]
+    if settings.on_kubernetes:
+        # MKS Free plan: no charge for the control plane; nodes are billed as instances.
+        lines.append(Line("kubernetes control plane", "MKS free plan", 1, 0, KUBERNETES_SOURCE))
     if settings.backups:
         kept_gb = BACKUP_ROTATION * BACKUP_GB_ASSUMED
         lines.append(Line("node backups", f"{BACKUP_SCHEDULE}, {BACKUP_ROTATION} kept", plan.nodes,
