@@ -13,7 +13,8 @@ from typing import Any
 
 import pulumi
 
-from pyscale import monitoring, render
+from components.kubernetes.workloads import Workloads, WorkloadsArgs
+from pyscale import clouds, monitoring, render
 from pyscale.capacity import CapacityPlan
 from pyscale.clouds.base import Estimate
 from pyscale.settings import Settings
@@ -157,6 +158,43 @@ class WebStack(pulumi.ComponentResource):
             "nodeSize": settings.node_size.name,
         }
         super().__init__(token, name, props, opts)
+
+    def workloads(
+        self, name: str, args: WebStackArgs, kubeconfig: pulumi.Input[str], stores: Any
+    ) -> Workloads:
+        """platform: kubernetes: the app in the cluster `kubeconfig` reaches, given the
+        (database, cache) pair's URIs and CAs; the gateway's load balancer is sized by the
+        cloud's annotations from the plan."""
+        settings, plan = args.settings, args.plan
+        database, cache = stores
+        return Workloads(
+            f"{name}-app",
+            WorkloadsArgs(
+                settings,
+                plan,
+                kubeconfig,
+                database.primary_uri,
+                database.read_uris,
+                cache.uri,
+                cas=[database.ca, cache.ca],
+                service_annotations=clouds.get(settings.cloud).gateway_annotations(settings, plan),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def publish_cluster(self, url: pulumi.Output[str], workloads: Workloads, stores: Any) -> None:
+        """`publish` for platform: kubernetes: the entry is the gateway's load balancer, the
+        nodes are the pool's (no address of their own is served), no monitoring node."""
+        database, cache = stores
+        self.publish(
+            url=url,
+            entry_ip=workloads.address,
+            node_ips=pulumi.Output.from_input([]),
+            primary_uri=database.primary_uri,
+            read_uris=database.read_uris,
+            cache_uri=cache.uri,
+            monitoring_url=None,
+        )
 
     def publish(
         self,

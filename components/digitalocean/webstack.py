@@ -27,9 +27,7 @@ from components.digitalocean.monitor import Monitor, MonitorArgs, metrics_login,
 from components.digitalocean.monitoring import Monitoring, MonitoringArgs
 from components.digitalocean.network import Network, NetworkArgs
 from components.digitalocean.nodes import Nodes, NodesArgs
-from components.kubernetes.workloads import Workloads, WorkloadsArgs
 from components.webstack import WebStackArgs
-from pyscale import clouds
 from pyscale.clouds.digitalocean import discovery
 from pyscale.settings import Settings
 
@@ -118,35 +116,14 @@ class WebStack(webstack.WebStack):
             f"{name}-db", DatabaseArgs(settings, plan, network, cluster_id=trusted), opts=part
         )
         cache = Cache(f"{name}-cache", CacheArgs(settings, network, cluster_id=trusted), opts=part)
-        workloads = Workloads(
-            f"{name}-app",
-            WorkloadsArgs(
-                settings,
-                plan,
-                cluster.kubeconfig,
-                database.primary_uri,
-                database.read_uris,
-                cache.uri,
-                cas=[database.ca, cache.ca],
-                service_annotations=clouds.get(settings.cloud).gateway_annotations(settings, plan),
-            ),
-            opts=part,
-        )
+        workloads = self.workloads(name, args, cluster.kubeconfig, (database, cache))
         url = webstack.public_url(settings, workloads.address)
         # The load balancer is the cloud controller's, not the stack's: its alerts are not set.
         self._monitoring(name, args, network, url, None, (database, cache))
         self._project(
             name, settings, [cluster.cluster_urn, database.cluster_urn, cache.cluster_urn]
         )
-        self.publish(
-            url=url,
-            entry_ip=workloads.address,
-            node_ips=pulumi.Output.from_input([]),
-            primary_uri=database.primary_uri,
-            read_uris=database.read_uris,
-            cache_uri=cache.uri,
-            monitoring_url=None,
-        )
+        self.publish_cluster(url, workloads, (database, cache))
 
     def _monitoring(
         self,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import pulumi
 
 from components import webstack
-from components.kubernetes.workloads import Workloads, WorkloadsArgs
 from components.ovh.cache import Cache, CacheArgs
 from components.ovh.cluster import Cluster, ClusterArgs
 from components.ovh.database import Database, DatabaseArgs
@@ -25,7 +24,6 @@ from components.ovh.monitor import Monitor, MonitorArgs, discovery_user, store_t
 from components.ovh.network import Network, NetworkArgs
 from components.ovh.nodes import Nodes, NodesArgs
 from components.webstack import WebStackArgs
-from pyscale import clouds
 
 
 @pulumi.type_token("pyscale:ovh:WebStack")
@@ -83,32 +81,10 @@ class WebStack(webstack.WebStack):
         platform holds the cluster's nodes alone), the app's workloads behind the gateway,
         whose Service gets an OVHcloud load balancer of the plan's flavor."""
         settings, plan = args.settings, args.plan
-        database, cache = stores
         part = pulumi.ResourceOptions(parent=self)
         cluster = Cluster(f"{name}-k8s", ClusterArgs(settings, plan, network), opts=part)
-        workloads = Workloads(
-            f"{name}-app",
-            WorkloadsArgs(
-                settings,
-                plan,
-                cluster.kubeconfig,
-                database.primary_uri,
-                database.read_uris,
-                cache.uri,
-                cas=[database.ca, cache.ca],
-                service_annotations=clouds.get(settings.cloud).gateway_annotations(settings, plan),
-            ),
-            opts=part,
-        )
-        self.publish(
-            url=webstack.public_url(settings, workloads.address),
-            entry_ip=workloads.address,
-            node_ips=pulumi.Output.from_input([]),
-            primary_uri=database.primary_uri,
-            read_uris=database.read_uris,
-            cache_uri=cache.uri,
-            monitoring_url=None,
-        )
+        workloads = self.workloads(name, args, cluster.kubeconfig, stores)
+        self.publish_cluster(webstack.public_url(settings, workloads.address), workloads, stores)
 
     def _monitor(
         self,
