@@ -227,8 +227,10 @@ IMAGES = {"debian-13": "debian-13-x64", "debian-12": "debian-12-x64",
           "ubuntu-24.04": "ubuntu-24-04-x64"}  # fmt: skip
 
 # DOKS minor versions a cluster can be created with (docs.digitalocean.com/products/
-# kubernetes/details/supported-releases/; read 2026-12-04). The component resolves the
-# newest patch slug of the minor with get_kubernetes_versions(version_prefix=...).
+# kubernetes/details/supported-releases/; no current slug list was found on 2026-12-04, so
+# these are the minors NGINX Gateway Fabric 2.6 supports, 1.31+, that DOKS offered last).
+# The component resolves the newest patch slug of the minor with get_kubernetes_versions
+# (version_prefix=...) at deploy time: a minor DOKS no longer offers fails the preview.
 KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34")
 
 CATALOG = Catalog(

@@ -127,7 +127,9 @@ ENGINE_EVICTION_POLICY = "noeviction"
 IMAGES = {"debian-13": "Debian 13", "debian-12": "Debian 12", "ubuntu-24.04": "Ubuntu 24.04"}
 
 # Managed Kubernetes Service minor versions (help.ovhcloud.com, "Kubernetes versions
-# supported by OVHcloud Managed Kubernetes Service"; read 2026-12-04).
+# supported by OVHcloud Managed Kubernetes Service": 1.29 to 1.34 in the newest list found,
+# October 2025), from 1.31, the oldest NGINX Gateway Fabric 2.6 supports. Nodes run
+# containerd 2.1 (descriptors 1024 soft, 524288 hard: the pod raises its soft limit).
 KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33")
 
 CATALOG = Catalog(
