@@ -15,6 +15,7 @@ import pytest
 
 from pyscale import capacity, render, settings
 from pyscale.render import compose, container
+from tests.render.gunicorn_run import assert_plan_numbers, printed_settings
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -46,18 +47,9 @@ def test_gunicorn_loads_the_container_configuration(stack: str, tmp_path: Path) 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     printed = gunicorn(config, "--print-config")
     assert printed.returncode == 0, printed.stderr
-    seen = {
-        line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip()
-        for line in printed.stdout.splitlines()
-        if "=" in line
-    }
+    seen = printed_settings(printed.stdout)
     g = plan.gunicorn
-    assert seen["worker_class"] == g.worker_class
-    for name, value in (("workers", g.workers), ("worker_connections", g.worker_connections),
-                        ("backlog", g.backlog), ("timeout", g.timeout_s),
-                        ("graceful_timeout", g.graceful_timeout_s), ("keepalive", g.keepalive_s),
-                        ("max_requests", g.max_requests)):  # fmt: skip
-        assert seen[name] == str(value), name
+    assert_plan_numbers(seen, g)
     assert seen["bind"] == f"['0.0.0.0:{container.PORT}']"
     assert seen["control_socket_disable"] == "True"
     assert seen["worker_tmp_dir"] == "/dev/shm"

@@ -32,6 +32,25 @@ def children(pid: int) -> set[int]:
     return {int(p) for p in path.read_text().split()} if path.exists() else set()
 
 
+def printed_settings(stdout: str) -> dict[str, str]:
+    """`gunicorn --print-config`'s output as setting -> value (both as printed)."""
+    return {
+        line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip()
+        for line in stdout.splitlines()
+        if "=" in line
+    }
+
+
+def assert_plan_numbers(seen: dict[str, str], g: capacity.GunicornPlan) -> None:
+    """What Gunicorn loaded (`printed_settings`) carries the plan's worker numbers."""
+    assert seen["worker_class"] == g.worker_class
+    for name, value in (("workers", g.workers), ("worker_connections", g.worker_connections),
+                        ("backlog", g.backlog), ("timeout", g.timeout_s),
+                        ("graceful_timeout", g.graceful_timeout_s), ("keepalive", g.keepalive_s),
+                        ("max_requests", g.max_requests)):  # fmt: skip
+        assert seen[name] == str(value), name
+
+
 def _set(config: str, name: str, value: str) -> str:
     """`config` with the top-level assignment of `name` replaced (or added)."""
     line = f"{name} = {value}"

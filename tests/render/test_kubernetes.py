@@ -19,6 +19,7 @@ from pyscale import clouds, offline, settings
 from pyscale.capacity import pods as pod_capacity
 from pyscale.render import kubernetes
 from pyscale.render.secrets import placeholder_secrets
+from tests.render.gunicorn_run import assert_plan_numbers, printed_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "schema" / "kubernetes"
@@ -129,13 +130,20 @@ def test_pod_gunicorn_config_passes_gunicorn_and_carries_the_pods_numbers(
     conf = kubernetes.gunicorn_conf(plan, run_settings)
     path = tmp_path / "gunicorn.conf.py"
     path.write_text(conf)
-    checked = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--check-config", "--config", str(path)],
-        capture_output=True, text=True, check=False, cwd=tmp_path,
-        env={"PYTHONPATH": str(REPO / "app"), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+
+    def gunicorn(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gunicorn", *args, "--config", str(path)],
+            capture_output=True, text=True, check=False, cwd=tmp_path,
+            env={"PYTHONPATH": str(REPO / "app"), "PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+
+    checked = gunicorn("--check-config")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    printed = gunicorn("--print-config")
+    assert printed.returncode == 0, printed.stderr
     g = plan.pods.gunicorn
+    assert_plan_numbers(printed_settings(printed.stdout), g)
     assert f"workers = {g.workers}\n" in conf
     assert f"worker_connections = {g.worker_connections}\n" in conf
     assert f"graceful_timeout = {g.graceful_timeout_s}\n" in conf

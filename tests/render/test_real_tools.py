@@ -30,6 +30,7 @@ import yaml
 from pyscale import capacity, render, settings
 from pyscale.rehearsal.toolbox import GIXY, Toolbox
 from pyscale.render import PLACEHOLDER_SECRETS, RenderedNode
+from tests.render.gunicorn_run import assert_plan_numbers, printed_settings
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -397,18 +398,8 @@ def test_gunicorn_loads_the_configuration_and_the_demo_app(
     assert checked.returncode == 0, checked.stdout + checked.stderr
     printed = gunicorn(config, "--print-config", app_env=app_env, app_path=app_path)
     assert printed.returncode == 0, printed.stderr
-    seen = dict(
-        (line.split("=", 1)[0].strip(), line.split("=", 1)[1].strip())
-        for line in printed.stdout.splitlines()
-        if "=" in line
-    )
-    g = plan.gunicorn
-    assert seen["worker_class"] == g.worker_class
-    for name, value in (("workers", g.workers), ("worker_connections", g.worker_connections),
-                        ("backlog", g.backlog), ("timeout", g.timeout_s),
-                        ("graceful_timeout", g.graceful_timeout_s), ("keepalive", g.keepalive_s),
-                        ("max_requests", g.max_requests)):  # fmt: skip
-        assert seen[name] == str(value), name
+    seen = printed_settings(printed.stdout)
+    assert_plan_numbers(seen, plan.gunicorn)
     assert seen["bind"] == "['unix:/run/pyscale/gunicorn.sock']"
     # Both sockets in the unit's RuntimeDirectory, the only place the service may write.
     assert seen["control_socket"] == "/run/pyscale/gunicorn.ctl"
