@@ -121,14 +121,6 @@ def pod_plan(
         graceful_timeout_s=rollout.finish_s,
     )
     memory = (settings.node_size.memory_gib * 1024 - KUBE_RESERVED_MEMORY_MIB) // fits
-    low, high = kernel.ip_local_port_range
-    planned = {
-        "net.ipv4.ip_local_port_range": f"{low} {high}",
-        "net.ipv4.tcp_fin_timeout": str(kernel.tcp_fin_timeout),
-        "net.ipv4.tcp_keepalive_time": str(kernel.tcp_keepalive_time),
-        "net.ipv4.tcp_keepalive_intvl": str(kernel.tcp_keepalive_intvl),
-        "net.ipv4.tcp_keepalive_probes": str(kernel.tcp_keepalive_probes),
-    }
     return PodPlan(
         kubernetes_version=settings.kubernetes.version,
         vcpus=vcpus,
@@ -148,6 +140,6 @@ def pod_plan(
         hpa_cpu_percent=HPA_CPU_PERCENT,
         pre_stop_s=ENDPOINT_PROPAGATION_S,
         termination_grace_s=ENDPOINT_PROPAGATION_S + rollout.finish_s,
-        sysctls={k: v for k, v in planned.items() if k in SAFE_SYSCTLS},
+        sysctls={k: v for k, v in kernel.sysctls().items() if k in SAFE_SYSCTLS},
         kernel_defaults=tuple(k for k in kernel.sysctls() if k not in SAFE_SYSCTLS),
     )

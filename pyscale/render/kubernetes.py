@@ -372,10 +372,12 @@ def manifest_texts(plan: CapacityPlan, settings: Settings) -> dict[str, str]:
     """Each manifest as YAML by `k8s/<Kind>/<name>.yaml`, and the pod's gunicorn.conf.py:
     what `pyscale render` writes and a plan diff compares (no secret among them)."""
     annotations = clouds.get(settings.cloud).gateway_annotations(settings, plan)
+    rendered = manifests(plan, settings, annotations)
     texts = {
         f"k8s/{item['kind']}/{item['metadata']['name']}.yaml": yaml.safe_dump(
             item, sort_keys=False, width=100
         )
-        for item in manifests(plan, settings, annotations).items
+        for item in rendered.items
     }
-    return texts | {f"{CONFIG_DIR}/gunicorn.conf.py": gunicorn_conf(plan, settings)}
+    conf = rendered.get("ConfigMap", CONFIG_MAP)["data"]["gunicorn.conf.py"]
+    return texts | {f"{CONFIG_DIR}/gunicorn.conf.py": conf}
