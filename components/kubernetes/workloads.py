@@ -91,21 +91,14 @@ class Workloads(pulumi.ComponentResource):
         on = pulumi.ResourceOptions(parent=self, provider=provider)
         addons = self._addons(name, settings, on)
         rendered = manifests.manifests(plan, settings, args.service_annotations)
-        created: dict[tuple[str, str], pulumi.CustomResource] = {}
-        namespace = None
-        for item in rendered.items:
-            kind, item_name = item["kind"], item["metadata"]["name"]
-            depends = [namespace] if namespace is not None else []
-            if kind in ("Gateway", "HTTPRoute", "ClusterIssuer"):
-                depends += addons
-            resource = self._resource(f"{name}-{kind.lower()}-{item_name}", item, on, depends)
-            created[kind, item_name] = resource
-            if kind == "Namespace":
-                namespace = resource
+        namespace = self._resource(
+            f"{name}-namespace-{manifests.NAMESPACE}", rendered.get("Namespace"), on, []
+        )
+        # What the pods read at start, before the Deployment: its CA and its environment.
         bundle = pulumi.Output.all(*args.cas).apply(
             lambda pems: "".join(dict.fromkeys(p.strip() + "\n" for p in pems))
         )
-        k8s.core.v1.ConfigMap(
+        ca = k8s.core.v1.ConfigMap(
             f"{name}-configmap-{manifests.CA_CONFIG_MAP}",
             metadata=manifests.ca_config_map(settings)["metadata"],
             data=bundle.apply(lambda pem: {"provider-ca.pem": pem}),
@@ -116,25 +109,36 @@ class Workloads(pulumi.ComponentResource):
                 plan, settings, NodeSecrets(v[0], tuple(v[1]), v[2], provider_ca=v[3])
             )["stringData"]
         )
-        k8s.core.v1.Secret(
+        env = k8s.core.v1.Secret(
             f"{name}-secret-{manifests.ENV_SECRET}",
             metadata=manifests.env_secret_metadata(settings),
             type="Opaque",
             string_data=pulumi.Output.secret(secret),
             opts=_after(on, namespace),
         )
+        gateway = None
+        for item in rendered.items:
+            kind, item_name = item["kind"], item["metadata"]["name"]
+            if kind == "Namespace":
+                continue
+            depends: list[pulumi.Resource] = [namespace]
+            if kind in ("Gateway", "HTTPRoute", "ClusterIssuer"):
+                depends += addons
+            if kind == "Deployment":
+                depends += [ca, env]
+            resource = self._resource(f"{name}-{kind.lower()}-{item_name}", item, on, depends)
+            if kind == "Gateway":
+                gateway = resource
         # The Service the gateway controller provisions for the Gateway, once it exists: its
         # load balancer's address is the stack's entry.
         gateway_service = k8s.core.v1.Service.get(
             f"{name}-gateway-service",
             f"{manifests.NAMESPACE}/{manifests.GATEWAY}-{manifests.GATEWAY_CLASS}",
-            opts=pulumi.ResourceOptions.merge(
-                on, pulumi.ResourceOptions(depends_on=[created["Gateway", manifests.GATEWAY]])
-            ),
+            opts=_after(on, gateway),
         )
         self.address = gateway_service.status.apply(
             lambda status: (
-                (status.load_balancer.ingress or [None])[0].ip
+                status.load_balancer.ingress[0].ip
                 if status and status.load_balancer and status.load_balancer.ingress
                 else ""
             )

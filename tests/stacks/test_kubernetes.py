@@ -109,6 +109,11 @@ def test_workloads_from_the_plan(run: offline.Run) -> None:
     deployment = registered["Deployment"].inputs["spec"]
     assert deployment["replicas"] == pods.minimum
     assert registered["Deployment"].options["ignoreChanges"] == ["spec.replicas"]
+    # The pods' environment and CA exist before the pods that read them at start.
+    waits_for = set(registered["Deployment"].options["dependencies"])
+    assert one(run, SECRET).urn in waits_for
+    ca = [r for r in run.of_type("kubernetes:core/v1:ConfigMap") if r.name.endswith("-ca")]
+    assert len(ca) == 1 and ca[0].urn in waits_for
     pod = deployment["template"]["spec"]
     app = pod["containers"][0]
     assert app["image"] == run.settings.kubernetes.image
