@@ -42,11 +42,12 @@ RUN --mount=type=secret,id=ca \
     && pip install --no-cache-dir --disable-pip-version-check --require-hashes \
         --only-binary :all: -r /opt/pyscale/requirements.txt
 
-# (5) pyscale's worker class and app metrics, on Gunicorn's pythonpath; the demo app in
-#     its working directory, which Gunicorn puts on sys.path (as on a node: it needs no
-#     install, its dependencies are the lock's). Compiled now: the image is read-only at
-#     run time.
+# (5) pyscale's worker classes (gevent for app.interface wsgi, uvicorn for asgi) and app
+#     metrics, on Gunicorn's pythonpath; the demo app in its working directory, which
+#     Gunicorn puts on sys.path (as on a node: it needs no install, its dependencies are
+#     the lock's). Compiled now: the image is read-only at run time.
 COPY cloud-init/files/etc/pyscale/pyscale_worker.py \
+     cloud-init/files/etc/pyscale/pyscale_asgi_worker.py \
      cloud-init/files/etc/pyscale/pyscale_metrics.py /opt/pyscale/lib/
 COPY app/pyscale_demo /opt/pyscale/demo/pyscale_demo
 COPY compose/app/gunicorn.conf.py /etc/pyscale/gunicorn.conf.py

@@ -219,7 +219,7 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
         f"(holds {plan.capacity_one_node_down:,} with one node down)\n"
     )
     out(
-        f"  gunicorn         {g.workers} gevent workers ({g.worker_class}) x "
+        f"  gunicorn         {g.workers} {g.server} workers ({g.worker_class}) x "
         f"{g.worker_connections:,} connections, backlog {g.backlog:,}, "
         f"LimitNOFILE {g.limit_nofile:,}\n"
     )

@@ -1,1 +1,2 @@
-"""pyscale's demo WSGI app; the entry point is `pyscale_demo.wsgi:application`."""
+"""pyscale's demo app: `pyscale_demo.wsgi:application` (WSGI, gevent) and its twin
+`pyscale_demo.asgi:application` (ASGI, uvicorn), with the same routes."""

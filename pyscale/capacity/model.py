@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class GunicornPlan:
     workers: int
+    interface: str  # app.interface: wsgi (gevent) or asgi (uvicorn)
     worker_class: str
     worker_connections: int
     backlog: int
@@ -33,6 +34,11 @@ class GunicornPlan:
     timeout_s: int
     graceful_timeout_s: int
     limit_nofile: int  # systemd LimitNOFILE for the service (per process)
+
+    @property
+    def server(self) -> str:
+        """What serves each worker's concurrent requests, for people."""
+        return "gevent" if self.interface == "wsgi" else "uvicorn"
 
 
 @dataclass(frozen=True)

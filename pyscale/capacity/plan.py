@@ -44,7 +44,7 @@ from pyscale.capacity.seeds import (
     SEED_NOFILE,
     SEED_SOMAXCONN,
     SEED_SYN_BACKLOG,
-    WORKER_CLASS,
+    WORKER_CLASSES,
     WORKER_CONNECTIONS,
     WORKER_TIMEOUT_S,
 )
@@ -130,7 +130,8 @@ def plan(
     stagger = math.ceil(max_requests / workers)
     gunicorn = GunicornPlan(
         workers=workers,
-        worker_class=WORKER_CLASS,
+        interface=settings.app.interface,
+        worker_class=WORKER_CLASSES[settings.app.interface],
         worker_connections=worker_connections,
         backlog=backlog,
         keepalive_s=GUNICORN_KEEPALIVE_S,

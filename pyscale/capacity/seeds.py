@@ -10,12 +10,17 @@ raises one only when the target needs more.
 # on 2 cores at 10 ms I/O, 2,000 connections (bench/RESULTS.md): Nginx-logged p99 0.29 s with
 # 2 workers, 0.60 s with 3, 1.7-2.0 s with 5, and no less throughput.
 GEVENT_WORKERS_PER_CORE = 1
-# pyscale's worker class (cloud-init/files/etc/pyscale/pyscale_worker.py, found through the
-# config's pythonpath): gevent's own HTTP server with Gunicorn's request handling kept. It
-# costs about a third less CPU per request than Gunicorn's `gevent` worker (bench/RESULTS.md).
-WORKER_CLASS = "pyscale_worker.Worker"
-# Greenlets per worker: twice Gunicorn's default of 1,000, so a core holds the connections
-# the articles' 2 x cores + 1 workers of 1,000 held (c-16: 32,000 against 33,000).
+# pyscale's worker classes by app.interface, found through the config's pythonpath:
+# wsgi: gevent's own HTTP server with Gunicorn's request handling kept, about a third less
+# CPU per request than Gunicorn's `gevent` worker (cloud-init/files/etc/pyscale/
+# pyscale_worker.py, bench/RESULTS.md); asgi: uvicorn (httptools, uvloop) with the plan's
+# concurrency limit enforced, which Gunicorn's native `asgi` worker does not do
+# (pyscale_asgi_worker.py). One process per core on either: an event loop keeps its core
+# busy as a gevent hub does.
+WORKER_CLASSES = {"wsgi": "pyscale_worker.Worker", "asgi": "pyscale_asgi_worker.Worker"}
+# Concurrent requests per worker (greenlets, or asyncio tasks under uvicorn's limit): twice
+# Gunicorn's default of 1,000, so a core holds the connections the articles' 2 x cores + 1
+# workers of 1,000 held (c-16: 32,000 against 33,000).
 WORKER_CONNECTIONS = 2000
 # Past this one gevent process spends its time scheduling greenlets and its accept loop
 # falls behind: a fixed node count that needs more gets bigger nodes or more nodes instead.

@@ -40,8 +40,8 @@ def _print_up(info: NodeInfo) -> None:
     out(f"  try          curl -H 'Host: {info.host}' {info.url}db\n")
     out(f"               ip netns exec {ns.name} curl -H 'Host: {info.host}' "
         f"{info.url_in_namespace}cache\n")  # fmt: skip
-    out(f"  gunicorn     {g.workers} gevent workers ({g.worker_class}) x {g.worker_connections} "
-        f"connections, backlog {g.backlog}\n")  # fmt: skip
+    out(f"  gunicorn     {g.workers} {g.server} workers ({g.worker_class}) x "
+        f"{g.worker_connections} connections, backlog {g.backlog}\n")  # fmt: skip
     out(f"  nginx        {n.worker_processes} workers x {n.worker_connections} "
         f"connections, upstream keepalive {n.upstream_keepalive}\n")  # fmt: skip
     if info.services:

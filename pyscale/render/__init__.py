@@ -10,6 +10,7 @@ the real database and cache URIs; offline renders use `placeholder_secrets`.
 from pyscale.render.cloudinit import (
     APP_CHECKOUT,
     APP_DIR,
+    ASGI_WORKER_MODULE,
     DEMO_DIR,
     NODE_LOCK,
     REPO,
@@ -26,6 +27,7 @@ from pyscale.render.secrets import PLACEHOLDER_SECRETS, NodeSecrets, placeholder
 __all__ = [
     "APP_CHECKOUT",
     "APP_DIR",
+    "ASGI_WORKER_MODULE",
     "DEMO_DIR",
     "METRICS_PORTS",
     "NODE",

@@ -40,10 +40,19 @@ APP_DIR = REPO / "app"
 # The node's Python environment, every package pinned with its wheels' hashes
 # (`pyscale lock` writes it from deps/node.in).
 NODE_LOCK = REPO / "deps" / "node.lock"
-# pyscale's Gunicorn worker class (GunicornPlan.worker_class), shipped as it is.
+# pyscale's Gunicorn worker classes (GunicornPlan.worker_class), shipped as they are: a node
+# gets the one of its app.interface.
 WORKER_MODULE = TEMPLATES / "files" / "etc" / "pyscale" / "pyscale_worker.py"
+ASGI_WORKER_MODULE = TEMPLATES / "files" / "etc" / "pyscale" / "pyscale_asgi_worker.py"
 # The app metrics every worker counts and the arbiter serves, shipped as it is.
 METRICS_MODULE = TEMPLATES / "files" / "etc" / "pyscale" / "pyscale_metrics.py"
+# The page Nginx sends when the app cannot answer (locations.conf), shipped as it is.
+ERROR_PAGE = TEMPLATES / "files" / "etc" / "nginx" / "pyscale" / "errors" / "50x.html"
+# Debian's and Ubuntu's Nginx Brotli modules (source package libnginx-mod-http-brotli), in
+# every release pyscale.nodeos boots (the versions: nginx.conf, note 13), installed with
+# edge.brotli: the filter compresses responses, the static module sends a file's
+# pre-compressed .br neighbour.
+BROTLI_PACKAGES = ("libnginx-mod-http-brotli-filter", "libnginx-mod-http-brotli-static")
 
 # Where things live on the node.
 DEMO_DIR = "/opt/pyscale/demo"
@@ -104,6 +113,7 @@ class _Template:
     permissions: str = "0644"
     owner: str = "root:root"
     tls_node_only: bool = False
+    interface: str | None = None  # shipped only to nodes serving this app.interface
     source: Path | None = None  # a file written as it is, not a template
     compressed: bool = False  # gz+b64 in the user-data (which the clouds cap in size)
 
@@ -123,10 +133,20 @@ _TEMPLATES = (
     _Template("/etc/nginx/pyscale/proxy.conf"),
     _Template("/etc/nginx/pyscale/locations.conf"),
     _Template("/etc/nginx/pyscale/health.conf"),
+    _Template("/etc/nginx/pyscale/headers.conf"),
+    _Template("/etc/nginx/pyscale/errors/50x.html", source=ERROR_PAGE),
     _Template("/etc/nginx/pyscale/tls.conf", tls_node_only=True),
     _Template("/etc/systemd/system/nginx.service.d/pyscale.conf"),
     _Template("/etc/pyscale/gunicorn.conf.py", compressed=True),
-    _Template("/etc/pyscale/pyscale_worker.py", source=WORKER_MODULE, compressed=True),
+    _Template(
+        "/etc/pyscale/pyscale_worker.py", interface="wsgi", source=WORKER_MODULE, compressed=True
+    ),
+    _Template(
+        "/etc/pyscale/pyscale_asgi_worker.py",
+        interface="asgi",
+        source=ASGI_WORKER_MODULE,
+        compressed=True,
+    ),
     _Template("/etc/pyscale/pyscale_metrics.py", source=METRICS_MODULE, compressed=True),
     _Template("/etc/pyscale/env", permissions="0600", owner="pyscale:pyscale"),
     _Template("/etc/pyscale/constraints.txt"),
@@ -234,6 +254,8 @@ def _packages(settings: Settings) -> list[str]:
     if settings.tls == "node":
         # Webroot issuance keeps certbot away from our Nginx files (the nginx plugin edits them).
         packages.append("certbot")
+    if settings.edge.brotli:
+        packages.extend(BROTLI_PACKAGES)
     return packages
 
 
@@ -315,7 +337,8 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
             compressed=t.compressed,
         )
         for t in _TEMPLATES
-        if context["tls_node"] or not t.tls_node_only
+        if (context["tls_node"] or not t.tls_node_only)
+        and t.interface in (None, settings.app.interface)
     ]
     if secrets.provider_ca:
         files.append(NodeFile(NODE.provider_ca, content=secrets.provider_ca))

@@ -6,7 +6,7 @@ schema.py) are generated from the declarations. What a cloud applies, requires o
 comes from its entry in pyscale/clouds. The rest of pyscale imports what it needs from here.
 """
 
-from pyscale.settings.declarations import DEMO_APP_MODULE, ENVIRONMENTS, TLS_MODES
+from pyscale.settings.declarations import ENVIRONMENTS, TLS_MODES
 from pyscale.settings.errors import NAMESPACE, Problem, SettingsError
 from pyscale.settings.model import (
     AlertSettings,
@@ -25,7 +25,6 @@ from pyscale.settings.stackfiles import (
 )
 
 __all__ = [
-    "DEMO_APP_MODULE",
     "ENVIRONMENTS",
     "NAMESPACE",
     "TLS_MODES",

@@ -15,6 +15,8 @@ import re
 from pyscale import clouds, nodeos
 from pyscale.clouds.ovh.catalog import DATABASE_PLANS as OVH_DATABASE_PLANS
 from pyscale.settings import addresses, gitref
+from pyscale.settings.interface import DERIVED as INTERFACE_DERIVED
+from pyscale.settings.interface import INTERFACE
 from pyscale.settings.kinds import (
     Boolean,
     Choice,
@@ -38,19 +40,18 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 TLS_MODES = ("managed", "certificate", "node", "off")
 POOL_MODES = ("transaction", "session", "statement")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DEMO_APP_MODULE = "pyscale_demo.wsgi:application"
 DEFAULT_CLOUD = "digitalocean"
-# CPU ms per request of the demo app's I/O route, node-wide, from `pyscale bench calibrate`:
-# the highest of eight calibrations of the tuned node (0.21-0.28 ms, 2-core VM, 2026-12-04;
-# bench/RESULTS.md, "Per-request cost"), rounded up. What workload.cpuMs defaults to.
-DEMO_CPU_MS = 0.3
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_WSGI = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_APP_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _GIT_URL = re.compile(r"^(https://|git@|ssh://)\S+$")
 _HOUR = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _OVH_PROJECT = re.compile(r"^[0-9a-f]{32}$")
 
+
+# Defaults computed from other settings once every value is read (the parser fills them).
+DERIVED_DEFAULTS = INTERFACE_DERIVED
+DERIVED_BY_KEY = {derived.key: derived for derived in DERIVED_DEFAULTS}
 
 _PLANS = ", ".join(f"{name} {nodes}" for name, nodes in OVH_DATABASE_PLANS.items())
 
@@ -58,9 +59,10 @@ GROUPS = (
     Group("workload", "What one request costs: the capacity plan turns it into requests/s."),
     Group("database", "Managed PostgreSQL: the primary cluster, its read replicas, PgBouncer."),
     Group("cache", "Managed Valkey (Redis-compatible), for cache and sessions."),
-    Group("app", "The WSGI application the nodes run; the embedded demo app without a repo."),
+    Group("app", "The application the nodes run; the embedded demo app without a repo."),
     Group("rollout", "How a change that replaces nodes rolls out: batches, health gate, drain."),
-    Group("edge", "What one client address may take of a node: Nginx's per-client limits."),
+    Group("edge", "The node's Nginx edge: what one client address may take of a node, "
+          "compression."),
     *OBSERVABILITY_GROUPS,
     *PLATFORM_GROUPS,
 )
@@ -103,9 +105,9 @@ SETTINGS = (
         "workload.cpuMs",
         Decimal(0.01, 10_000),
         "CPU time one request costs on one core, node-wide (Nginx + Gunicorn + app); measure "
-        "yours with `pyscale bench calibrate`. The default is the demo app's, calibrated.",
-        DEMO_CPU_MS,
+        "yours with `pyscale bench calibrate`.",
         unit="ms",
+        unset=DERIVED_BY_KEY["workload.cpuMs"].doc,
     ),
     Setting(
         "workload.requestsPerConnection",
@@ -270,7 +272,7 @@ SETTINGS = (
     Setting(
         "app.repo",
         Text("an https:// or ssh git URL", _GIT_URL, gitref.url_problem),
-        "The git repository of your WSGI app.",
+        "The git repository of your app.",
         unset="the embedded demo app (app/) is deployed",
     ),
     Setting(
@@ -288,11 +290,13 @@ SETTINGS = (
         "worker, unbuffered) or off. Each line costs CPU on the hot path (bench/RESULTS.md).",
         "sampled",
     ),
+    *INTERFACE,
     Setting(
         "app.module",
-        Text("a WSGI path module:callable", _WSGI),
-        "The WSGI callable Gunicorn serves; another than the demo's needs app.repo.",
-        DEMO_APP_MODULE,
+        Text("an app path module:callable", _APP_PATH),
+        "The WSGI or ASGI callable (app.interface) Gunicorn serves; another than the demo's "
+        "needs app.repo.",
+        unset=DERIVED_BY_KEY["app.module"].doc,
     ),
     Setting(
         "rollout.batchSize",
@@ -347,6 +351,13 @@ SETTINGS = (
         "Client networks the per-client limits do not count, such as the machines a load "
         "test runs from; the VPC and loopback are never counted.",
         (),
+    ),
+    Setting(
+        "edge.brotli",
+        Boolean(),
+        "Brotli compression next to gzip for clients that accept it (Debian's and Ubuntu's "
+        "Nginx Brotli modules, installed on the node); off: gzip only.",
+        True,
     ),
     *OBSERVABILITY,
     *PLATFORM,

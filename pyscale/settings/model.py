@@ -59,12 +59,13 @@ class CacheSettings:
 
 @dataclass(frozen=True)
 class AppSettings:
-    """The WSGI application the nodes run; the embedded demo app when `repo` is unset."""
+    """The application the nodes run; the embedded demo app when `repo` is unset."""
 
     repo: str | None
     ref: str
-    module: str
     access_log: str  # sampled, nginx, both (Gunicorn too) or off
+    interface: str  # wsgi (gevent) or asgi (uvicorn)
+    module: str
 
     @property
     def is_demo(self) -> bool:
@@ -83,11 +84,13 @@ class RolloutSettings:
 
 @dataclass(frozen=True)
 class EdgeSettings:
-    """What one client address may take of a node; None: the plan's share of the node."""
+    """The node's Nginx edge: what one client address may take of a node (None: the plan's
+    share of the node), and compression."""
 
     client_concurrency: int | None
     client_rate: int | None
     exempt_cidrs: tuple[str, ...]
+    brotli: bool  # Brotli next to gzip (the node installs Nginx's Brotli modules)
 
 
 @dataclass(frozen=True)

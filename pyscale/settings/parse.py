@@ -15,11 +15,11 @@ one mistake, one message.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pyscale import clouds
-from pyscale.clouds.base import Cloud, SettingRule
+from pyscale.clouds.base import Cloud, DerivedDefault, SettingRule
 from pyscale.settings import declarations as d
 from pyscale.settings.errors import Problem, SettingsError
 from pyscale.settings.kinds import Refused, decode
@@ -140,6 +140,16 @@ def _ignored(reading: _Reading, setting: Setting, cloud: Cloud) -> None:
     )
 
 
+def _derived_defaults(reading: _Reading, derived: Iterable[DerivedDefault]) -> None:
+    """Fill each unset setting whose default follows from others already read."""
+    for default in derived:
+        unset = lookup(reading.raw, default.key) is None
+        if unset and all(key in reading.values for key in default.needs):
+            reading.values[default.key] = reading.written[default.key] = default.value(
+                reading.values
+            )
+
+
 def _cloud_rules(reading: _Reading, cloud: Cloud) -> None:
     """The cloud's required settings, derived defaults and own limits."""
     for key in cloud.settings.required:
@@ -150,12 +160,7 @@ def _cloud_rules(reading: _Reading, cloud: Cloud) -> None:
                 f"is required on {cloud.title} (pyscale:cloud: {cloud.name}): "
                 f"must be {d.BY_KEY[key].kind.words(cloud)}",
             )
-    for derived in cloud.settings.derived_defaults:
-        unset = lookup(reading.raw, derived.key) is None
-        if unset and all(key in reading.values for key in derived.needs):
-            reading.values[derived.key] = reading.written[derived.key] = derived.value(
-                reading.values
-            )
+    _derived_defaults(reading, cloud.settings.derived_defaults)
     for rule in cloud.settings.rules:
         reading.apply(rule)
 
@@ -178,6 +183,7 @@ def parse(stack: str, raw: Mapping[str, Any]) -> Settings:
             continue
         if not setting.secret:
             reading.read(setting, environment, cloud)
+    _derived_defaults(reading, d.DERIVED_DEFAULTS)
     for rule in RULES:
         reading.apply(rule)
     if cloud:

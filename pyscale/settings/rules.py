@@ -11,7 +11,7 @@ from typing import Any
 
 from pyscale.clouds.base import SettingRule
 from pyscale.settings import addresses
-from pyscale.settings.declarations import DEMO_APP_MODULE
+from pyscale.settings.interface import DEMO_MODULES, INTERFACE_RULES
 from pyscale.settings.platform import PLATFORM_RULES
 
 
@@ -65,11 +65,9 @@ def _prod_redundant(v: Mapping[str, Any]) -> str | None:
 
 def _module_needs_repo(v: Mapping[str, Any]) -> str | None:
     # On Kubernetes the app comes in kubernetes.image, not from a repository.
-    if v["app.repo"] is None and v["app.module"] != DEMO_APP_MODULE and v["platform"] == "vms":
-        return (
-            "needs pyscale:app.repo; without a repo the "
-            f"embedded demo app ({DEMO_APP_MODULE}) is deployed"
-        )
+    demo = DEMO_MODULES[v["app.interface"]]
+    if v["app.repo"] is None and v["app.module"] != demo and v["platform"] == "vms":
+        return f"needs pyscale:app.repo; without a repo the embedded demo app ({demo}) is deployed"
     return None
 
 
@@ -117,7 +115,7 @@ RULES = (
     ),
     SettingRule(
         "app.module",
-        ("app.repo", "platform"),
+        ("app.repo", "platform", "app.interface"),
         "another module needs app.repo (vms)",
         _module_needs_repo,
     ),
@@ -139,4 +137,5 @@ RULES = (
         "alerts.smtpFrom", ("alerts.smtpSmarthost",), "required by it", _relay_needs_sender
     ),
     *PLATFORM_RULES,
+    *INTERFACE_RULES,
 )

@@ -24,6 +24,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "app"))
 
 from pyscale_demo.wsgi import App, Config  # noqa: E402
 
+# The pool scenario's connections name themselves (test_services.py sets it in DATABASE_URL):
+# PgBouncer's server connections from other scenarios use the same role.
+POOL_PROBE = "pyscale-pool-probe"
+
 
 def call(app: App, method: str, path: str, query: str = "") -> tuple[int, dict[str, str], str]:
     captured: dict[str, Any] = {}
@@ -81,11 +85,10 @@ def pool_bound() -> dict[str, Any]:
     def count() -> int:
         with psycopg.connect(os.environ["ADMIN_URL"]) as admin:
             return admin.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE usename = 'pyscale' AND backend_type = 'client backend'"
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                (POOL_PROBE,),
             ).fetchone()[0]
 
-    # PgBouncer's idle server connections (same role) from other scenarios are not ours.
     baseline = count()
     writers = [gevent.spawn(writer) for _ in range(40)]
     while not all(w.dead for w in writers):

@@ -28,9 +28,17 @@ from pyscale.localnode import (
     prepare,
 )
 
-PROBES = Path(__file__).with_name("probes.py")
+# The scenarios by app interface: the WSGI app under gevent's patching, the ASGI twin on an
+# asyncio event loop.
+PROBES = {
+    "wsgi": Path(__file__).with_name("probes.py"),
+    "asgi": Path(__file__).with_name("asgi_probes.py"),
+}
+INTERFACES = pytest.mark.parametrize("interface", list(PROBES))
 NAMESPACE = "pyscale-apptest"
 DIRECT_PRIMARY = f"postgresql://pyscale@127.0.0.1:{ENDPOINTS.primary}/pyscale"
+# The pool scenario counts its own connections by this name (probes.py, asgi_probes.py).
+POOL_PROBE_URL = f"{DIRECT_PRIMARY}?application_name=pyscale-pool-probe"
 ADMIN = f"postgresql://postgres@127.0.0.1:{ENDPOINTS.primary}/postgres"
 
 
@@ -54,9 +62,9 @@ def ns() -> Iterator[Namespace]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def probe(ns: Namespace, name: str, **env: str) -> dict:
+def probe(ns: Namespace, name: str, interface: str = "wsgi", **env: str) -> dict:
     done = subprocess.run(
-        ns.exec(sys.executable, str(PROBES), name),
+        ns.exec(sys.executable, str(PROBES[interface]), name),
         capture_output=True,
         text=True,
         timeout=60,
@@ -74,10 +82,12 @@ def test_psycopg_waits_are_cooperative_under_gevent(ns: Namespace) -> None:
     assert result["elapsed"] < 2.0, result
 
 
-def test_writes_reach_the_primary_and_reads_the_replica(ns: Namespace) -> None:
+@INTERFACES
+def test_writes_reach_the_primary_and_reads_the_replica(ns: Namespace, interface: str) -> None:
     result = probe(
         ns,
         "read_write",
+        interface,
         DATABASE_URL=ENDPOINTS.database_url,
         DATABASE_READ_URLS=ENDPOINTS.read_url,
         DB_POOL_SIZE="2",
@@ -87,11 +97,15 @@ def test_writes_reach_the_primary_and_reads_the_replica(ns: Namespace) -> None:
     assert result["read"][0] == 200 and result["read"][1]["server"] == "replica"
 
 
-def test_pool_bounds_server_connections_and_answers_503_when_exhausted(ns: Namespace) -> None:
+@INTERFACES
+def test_pool_bounds_server_connections_and_answers_503_when_exhausted(
+    ns: Namespace, interface: str
+) -> None:
     result = probe(
         ns,
         "pool_bound",
-        DATABASE_URL=DIRECT_PRIMARY,
+        interface,
+        DATABASE_URL=POOL_PROBE_URL,
         ADMIN_URL=ADMIN,
         DB_POOL_SIZE="3",
         POOL_TIMEOUT_S="0.5",
@@ -103,10 +117,14 @@ def test_pool_bounds_server_connections_and_answers_503_when_exhausted(ns: Names
     assert 0.4 < result["waited"] < 1.5, result
     # The node's metrics saw it: the pool full, one request waiting; then nothing held.
     assert result["gauges"] == {"during": [3, 1], "after": [0, 0]}, result
+    if interface == "asgi":
+        # The lifespan shutdown closed the pool: its connections are gone from the server.
+        assert result["held_before_shutdown"] >= 1 and result["held_after_shutdown"] == 0, result
 
 
-def test_cache_counts_and_answers_503_when_redis_is_down(ns: Namespace) -> None:
-    result = probe(ns, "cache", REDIS_URL=ENDPOINTS.redis_url, CACHE_POOL_SIZE="2")
+@INTERFACES
+def test_cache_counts_and_answers_503_when_redis_is_down(ns: Namespace, interface: str) -> None:
+    result = probe(ns, "cache", interface, REDIS_URL=ENDPOINTS.redis_url, CACHE_POOL_SIZE="2")
     first, second = result["hits"]
     assert second == first + 1
     assert result["down"][0] == 503, result

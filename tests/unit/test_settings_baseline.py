@@ -4,7 +4,7 @@ tests/unit/test_settings_baseline.json was written by the hand-written parser (b
 pyscale/settings was split) for every shipped stack file, the bench stacks and a minimal
 stack per cloud and environment; any change in a parsed value fails here. A setting added
 since is recorded with its value (nodeImage: debian-13; workload.*, app.accessLog,
-rollout.*, edge.*, monitoring.*, alerts.smtp*, alerts.errorPercent, platform,
+rollout.*, edge.*, monitoring.*, alerts.smtp*, alerts.errorPercent, platform, app.interface,
 kubernetes.*).
 """
 

@@ -4,8 +4,9 @@ Each worker counts its own requests into files under PROMETHEUS_MULTIPROC_DIR (p
 client's multiprocess mode); the arbiter serves the sum of them on the node's private
 address, at a port Nginx does not proxy and the firewall opens only to the private
 network. gunicorn.conf.py wires it: `reset` when the arbiter starts, `serve` once it is
-ready, `instrument` around whatever app each worker loaded (the demo app or the stack's
-own: no change to the app), `worker_exited` for every worker that goes.
+ready, `instrument` (WSGI) or `instrument_asgi` (app.interface: asgi) around whatever app
+each worker loaded (the demo app or the stack's own: no change to the app), `worker_exited`
+for every worker that goes.
 
 Series, by `route` (the path when the app lists it in a module-level METRICS_ROUTES, else
 "other", so that paths cannot make series without bound):
@@ -21,7 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, MutableMapping
 from typing import Any
 
 from prometheus_client import (
@@ -127,5 +128,44 @@ def instrument(app: Callable[..., Any], routes: Collection[str]) -> Callable[...
         except BaseException:
             done()
             raise
+
+    return counted
+
+
+AsgiMessage = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[AsgiMessage]]
+Send = Callable[[AsgiMessage], Awaitable[None]]
+AsgiApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
+
+
+def instrument_asgi(app: AsgiApp, routes: Collection[str]) -> AsgiApp:
+    """The ASGI `app`, counting and timing every HTTP request by route, as `instrument`
+    does for WSGI: the same series, so dashboards and alerts do not depend on the interface.
+    Lifespan and websocket scopes pass through uncounted."""
+    metrics = _Metrics()
+
+    async def counted(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        route = path if path in routes else OTHER
+        status = ["500"]  # until the app answers: an exception is a 500
+
+        async def sent(message: AsgiMessage) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = str(message["status"])
+            await send(message)
+
+        started = time.perf_counter()
+        metrics.in_flight.inc()
+        try:
+            await app(scope, receive, sent)
+        finally:
+            metrics.in_flight.dec()
+            metrics.latency.labels(route).observe(time.perf_counter() - started)
+            metrics.requests.labels(route, scope.get("method", ""), status[0]).inc()
+            if status[0].startswith("5"):
+                metrics.errors.labels(route).inc()
 
     return counted
