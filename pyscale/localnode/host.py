@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pyscale import capacity
 from pyscale.localnode.commands import NodeError, run_checked
+from pyscale.render.cloudinit import BROTLI_PACKAGES
 
 # Program the node runs -> the Debian package that ships it.
 PROGRAMS = {
@@ -35,6 +36,9 @@ PROGRAMS = {
 # them (`node up --no-services`, `bench node --no-services`) runs without these installed.
 SERVICE_PROGRAMS = frozenset({"pgbouncer", "redis-server", "redis-cli", "setpriv", "pg_isready"})
 POSTGRESQL_SERVERS = Path("/usr/lib/postgresql")  # Debian: <version>/bin/postgres
+# Where Debian's libnginx-mod-* packages put their load_module line (mod-<name>.conf): the
+# rendered nginx.conf loads what /etc/nginx/modules-enabled/ links from here.
+NGINX_MODULES_AVAILABLE = Path("/usr/share/nginx/modules-available")
 
 
 class NeedsRoot(NodeError):
@@ -76,6 +80,11 @@ def missing_packages(services: bool = True) -> list[str]:
     )
     if services and not list(POSTGRESQL_SERVERS.glob("*/bin/postgres")):
         wanted.append("postgresql")
+    # The Nginx modules a node installs with edge.brotli (its default), so that a stack
+    # with it runs here as on the node.
+    for package in BROTLI_PACKAGES:
+        if not (NGINX_MODULES_AVAILABLE / f"{package.removeprefix('libnginx-')}.conf").exists():
+            wanted.append(package)
     return wanted
 
 

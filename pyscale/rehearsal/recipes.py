@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pyscale.rehearsal import sandbox
 from pyscale.rehearsal.images import BakedFile, Recipe
+from pyscale.render.cloudinit import BROTLI_PACKAGES
 
 # What the clouds' Debian images carry besides a minimal system (DigitalOcean: "cloud-init
 # and openssh-server are provided by default in the base images"): the node's own packages
@@ -15,11 +16,12 @@ NODE_PACKAGES = ("systemd-sysv", "dbus", "cloud-init", "openssh-server", "sudo",
 # Everything a rehearsal runs besides the node, from Debian trixie: the managed data stores'
 # stand-ins (PostgreSQL 17 and Valkey 8, the versions the shipped stacks ask for), the ACME
 # server, and the node's own tools at the node's versions (Nginx 1.26, Python 3.13) to
-# validate rendered files with, plus testssl.sh for the TLS listener.
+# validate rendered files with (Nginx with the Brotli modules a node installs with
+# edge.brotli), plus testssl.sh for the TLS listener.
 TOOLBOX_RELEASE = "trixie"
 TOOLBOX_PACKAGES = ("postgresql", "pgbouncer", "valkey-server", "pebble", "openssl", "procps",
-                    "iproute2", "nginx", "python3-venv", "libpq5", "testssl.sh",
-                    "bsdextrautils")  # fmt: skip
+                    "iproute2", "nginx", *BROTLI_PACKAGES, "python3-venv", "libpq5",
+                    "testssl.sh", "bsdextrautils")  # fmt: skip
 # gixy-ng (Nginx security linter, PyPI) in its own virtualenv, at the version the host pins.
 GIXY = "gixy-ng==0.2.59"
 TOOLBOX_SETUP = f"python3 -m venv /opt/gixy && /opt/gixy/bin/pip install -q {GIXY}"

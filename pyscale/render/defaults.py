@@ -37,9 +37,24 @@ class NodeDefaults:
     client_header_timeout_s: int = 10
     client_body_timeout_s: int = 10
     # h5bp web_performance/compression.conf: level 5 is the size/CPU sweet spot,
-    # and bodies under 256 bytes grow when compressed.
+    # and bodies under 256 bytes grow when compressed (Brotli's too).
     gzip_comp_level: int = 5
     gzip_min_length: int = 256
+    # ngx_brotli's own default level (github.com/google/ngx_brotli, brotli_comp_level), the
+    # one the source article uses; edge.brotli turns Brotli on.
+    brotli_comp_level: int = 6
+    # What gzip and Brotli compress besides text/html (always compressed): text formats
+    # from h5bp web_performance/compression.conf that an app or /static/ serves.
+    compressed_types: tuple[str, ...] = (
+        "application/javascript",
+        "application/json",
+        "application/xml",
+        "image/svg+xml",
+        "text/css",
+        "text/javascript",
+        "text/plain",
+        "text/xml",
+    )
     static_expires: str = "7d"
     # Buffer access-log writes: at 10,000+ requests/s one write per request costs a syscall.
     access_log_buffer: str = "64k"
@@ -49,6 +64,8 @@ class NodeDefaults:
     # Mozilla SSL configuration generator, "intermediate" profile (nginx, 2024).
     tls_session_cache: str = "shared:pyscale_tls:10m"
     tls_session_timeout: str = "1d"
+    # Two years: Mozilla's SSL configuration generator (intermediate profile) and the HSTS
+    # preload list's minimum of one year (https://hstspreload.org).
     hsts_max_age_s: int = 63_072_000
     # The cloud's metadata service (DigitalOcean and OpenStack alike): it serves the
     # user-data, credentials included, so the node's services are denied it.

@@ -35,14 +35,15 @@ from tests.render.gunicorn_run import assert_plan_numbers, printed_settings
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 STACK_FILES = ("dev", "staging", "prod", "prod-ovh")
-# Variants no stack file covers: an app from git, plain HTTP without a domain, and a
-# single TLS-terminating node on each other node OS.
+# Variants no stack file covers: an app from git, plain HTTP without a domain (and without
+# Brotli), and a single TLS-terminating node on each other node OS.
 VARIANTS: dict[str, dict] = {
     "custom-app": {
         "domain": "app.example.com",
         "app": {"repo": "https://github.com/example/shop.git", "ref": "v1.2", "module": "shop:app"},
     },
-    "no-domain": {"tls": "off", "nodeCount": 2, "targetConcurrency": 2000},
+    "no-domain": {"tls": "off", "nodeCount": 2, "targetConcurrency": 2000,
+                  "edge": {"brotli": False}},
     "debian-12": {"nodeImage": "debian-12", "domain": "app.example.com", "tls": "node",
                   "nodeCount": 1, "targetConcurrency": 2000},
     "ubuntu-24.04": {"nodeImage": "ubuntu-24.04", "domain": "app.example.com", "tls": "node",
@@ -52,6 +53,10 @@ CASES = STACK_FILES + tuple(VARIANTS)
 # Absolute paths in the Nginx files that `nginx -t` opens or creates.
 NGINX_PATHS = ("/etc/nginx/", "/var/log/nginx/", "/run/nginx.pid", "/etc/letsencrypt/", "/var/www/")
 NGINX_UNIT = Path("/usr/lib/systemd/system/nginx.service")
+# Where Debian's libnginx-mod-* packages put their load_module lines and modules (on this
+# machine and in the toolbox alike: deps/apt.txt, rehearsal.recipes).
+MODULES_AVAILABLE = Path("/usr/share/nginx/modules-available")
+NGINX_MODULES = Path("/usr/lib/nginx/modules")
 
 
 def case_settings(case: str) -> settings.Settings:
@@ -97,6 +102,16 @@ def nginx_tree(node: RenderedNode, s: settings.Settings, root: Path, tls_enabled
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content)
     shutil.copy("/etc/nginx/mime.types", root / "etc/nginx/mime.types")
+    # What the node's libnginx-mod-* packages do: link their load_module line into
+    # modules-enabled/; the line names the module relative to the prefix (-p, here
+    # etc/nginx/), where Debian has a `modules` link.
+    enabled = root / "etc/nginx/modules-enabled"
+    enabled.mkdir(parents=True)
+    for package in yaml.safe_load(node.user_data)["packages"]:
+        if package.startswith("libnginx-mod-"):
+            name = package.removeprefix("libnginx-")
+            (enabled / f"50-{name}.conf").symlink_to(MODULES_AVAILABLE / f"{name}.conf")
+    (root / "etc/nginx/modules").symlink_to(NGINX_MODULES)
     (root / "var/log/nginx").mkdir(parents=True)
     (root / "run").mkdir()
     if tls_enabled:
@@ -234,6 +249,21 @@ def test_nginx_rejects_a_plan_with_an_empty_upstream_pool(rendered, toolbox, tmp
     result = nginx_t(toolbox, s, nginx_tree(node, s, tmp_path, tls_enabled=False))
     assert result.returncode != 0
     assert '"keepalive"' in result.stderr
+
+
+def test_nginx_refuses_brotli_without_the_modules_the_node_installs(
+    rendered, toolbox, tmp_path: Path
+) -> None:
+    """edge.brotli's directives exist only once the packages' modules are loaded (through
+    modules-enabled/): without them Nginx refuses the configuration."""
+    s, _, node = rendered("prod")
+    assert s.edge.brotli
+    config = nginx_tree(node, s, tmp_path, tls_enabled=False)
+    for link in (config.parent / "modules-enabled").iterdir():
+        link.unlink()
+    result = nginx_t(toolbox, s, config)
+    assert result.returncode != 0
+    assert 'unknown directive "brotli"' in result.stderr
 
 
 def test_the_node_nginx_refuses_what_this_machine_accepts(rendered, toolbox, tmp_path) -> None:

@@ -133,6 +133,7 @@ def test_every_tuning_number_on_the_node_is_the_plans(stack: str) -> None:
 # Digits a config template may hold literally, each for a reason that is not tuning.
 _ALLOWED_LITERALS = (
     r"return (301|404|421|444|503)\b",  # HTTP status codes
+    r"error_page [\d =]+ \S+;|/50x\.html",  # the error pages: status codes, the page's name
     r"127\.0\.0\.1|::1",  # loopback
     r"umask = 0o007|control_socket_mode = 0o600|RuntimeDirectoryMode=0750|UMask=0027",  # modes
     r"fail_timeout=0",  # never mark the only upstream down (Gunicorn's deploy docs)
