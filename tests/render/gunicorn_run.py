@@ -1,6 +1,7 @@
 """Real Gunicorn with a node's rendered config and worker module, bound where a test says.
 
-The config, pyscale_worker.py and pyscale_metrics.py are the files a node boots with; only the
+The config, the worker module of the app interface (pyscale_worker.py or
+pyscale_asgi_worker.py) and pyscale_metrics.py are the files a node boots with; only the
 bind address, the control socket, the pythonpath and the metrics directory and port (node
 paths) are pointed into the test's directory and a free port, and
 the plan numbers a test scales down are passed as GunicornPlan fields.
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pyscale import capacity, render, settings
+from pyscale.settings.interface import DEMO_MODULES
 from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,12 +62,16 @@ def _set(config: str, name: str, value: str) -> str:
 
 @contextmanager
 def gunicorn(tmp: Path, bind: str, app: str, extra: dict[str, str] | None = None,
+             interface: str = "wsgi",
              **plan_fields: Any) -> Iterator[subprocess.Popen[bytes]]:  # fmt: skip
-    """Serve the WSGI source `app` (its `application`) with the dev stack's rendered config,
-    `plan_fields` replaced in its Gunicorn plan and `extra` settings set verbatim; yield the
-    master once all its workers run, and stop it (SIGQUIT) after."""
+    """Serve the source `app` (its `application`, WSGI or ASGI by `interface`) with the dev
+    stack's rendered config for that interface, `plan_fields` replaced in its Gunicorn plan
+    and `extra` settings set verbatim; yield the master once all its workers run, and stop
+    it (SIGQUIT) after."""
     tmp.mkdir(parents=True, exist_ok=True)
     stack = settings.load("dev", REPO)
+    stack = dataclasses.replace(stack, app=dataclasses.replace(
+        stack.app, interface=interface, module=DEMO_MODULES[interface]))  # fmt: skip
     plan = capacity.plan(stack)
     plan = dataclasses.replace(plan, gunicorn=dataclasses.replace(plan.gunicorn, **plan_fields))
     node = render.node(plan, stack, render.placeholder_secrets(plan))
@@ -75,8 +81,8 @@ def gunicorn(tmp: Path, bind: str, app: str, extra: dict[str, str] | None = None
                         "metrics_port": str(free_port()), **(extra or {})}.items():  # fmt: skip
         config = _set(config, name, value)
     (tmp / "gunicorn.conf.py").write_text(config)
-    for module in ("pyscale_worker.py", "pyscale_metrics.py"):
-        (tmp / module).write_text(node.file(f"/etc/pyscale/{module}").content)
+    for module in (plan.gunicorn.worker_class.partition(".")[0], "pyscale_metrics"):
+        (tmp / f"{module}.py").write_text(node.file(f"/etc/pyscale/{module}.py").content)
     app_dir = tmp / "app"
     app_dir.mkdir()
     (app_dir / "probe_app.py").write_text(app)

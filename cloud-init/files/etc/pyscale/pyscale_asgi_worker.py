@@ -26,6 +26,9 @@ What it sets, from Gunicorn's own settings (gunicorn.conf.py, rendered from the 
   pyscale:www-data, so that peer is Nginx), but uvicorn sees no address there and would
   trust none, and an app behind Nginx's TLS would build http:// URLs. Over TCP (a container)
   Gunicorn's forwarded_allow_ips applies as it is.
+- SIGQUIT, Gunicorn's quick shutdown, stops the worker at once. `uvicorn-worker` 0.4.0 maps it
+  to Gunicorn's `handle_exit`, which only clears `alive`, a flag uvicorn never reads: the
+  worker went on serving until the arbiter's SIGKILL, graceful_timeout later.
 - `lifespan` "auto": an app that handles lifespan events gets startup and shutdown (a
   startup that fails stops the worker); one that does not is served without them.
 
@@ -34,9 +37,14 @@ Shipped by cloud-init to /etc/pyscale/ and named in gunicorn.conf.py.
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
 from typing import Any, ClassVar
 
+from gunicorn.arbiter import Arbiter
 from gunicorn.sock import UnixSocket
+from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
 # Seconds of Gunicorn's graceful_timeout kept for the app's lifespan shutdown.
@@ -67,3 +75,16 @@ class Worker(UvicornWorker):
         if self.cfg.settings["accesslog"].value is not None:
             config.access_log = True  # app.accessLog: both
         super().init_process()
+
+    async def _serve(self) -> None:
+        self.config.app = self.wsgi
+        server = Server(config=self.config)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGQUIT, self._quit, server)
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
+    def _quit(self, server: Server) -> None:
+        """Quick shutdown: stop without waiting for in-flight requests or the lifespan."""
+        self.alive = False
+        server.should_exit = server.force_exit = True
