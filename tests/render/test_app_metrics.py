@@ -1,5 +1,5 @@
 """The app metrics every node serves (cloud-init/files/etc/pyscale/pyscale_metrics.py) under
-real Gunicorn with the node's rendered config and worker: the requests of all workers
+real Gunicorn with the node's rendered config and worker, WSGI and ASGI: the requests of all workers
 summed on one port, by the routes the app lists (any other path is "other"), latency to the
 last byte, 5xx and exceptions counted as errors, in-flight requests summed over the live
 workers only (a killed worker's requests leave the gauge), and a restart starting from an
@@ -13,6 +13,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pyscale.localnode.commands import wait_until
@@ -34,6 +35,24 @@ def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok"]
 """
+# The same app for app.interface: asgi (pyscale_metrics.instrument_asgi around it).
+ASGI_APP = """
+import asyncio
+METRICS_ROUTES = {"/", "/slow", "/boom"}
+async def application(scope, receive, send):
+    if scope["type"] == "lifespan":
+        return  # lifespan auto: an app without it is served anyway
+    path = scope["path"]
+    if path == "/boom":
+        raise RuntimeError("boom")
+    if path == "/slow":
+        await asyncio.sleep(float(scope["query_string"] or b"0.2"))
+    status, body = (404, b"no") if path == "/missing" else (200, b"ok")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": body})
+"""
+APPS = {"wsgi": APP, "asgi": ASGI_APP}
 WORKERS = 2
 
 
@@ -68,10 +87,13 @@ def hold(port: int, path: str) -> None:
         return
 
 
-def test_all_workers_are_counted_by_route_with_errors_and_latency(tmp_path: Path) -> None:
+@pytest.mark.parametrize("interface", list(APPS))
+def test_all_workers_are_counted_by_route_with_errors_and_latency(
+    tmp_path: Path, interface: str
+) -> None:
     port, metrics = free_port(), free_port()
-    with gunicorn(tmp_path, f"127.0.0.1:{port}", APP, extra={"metrics_port": str(metrics)},
-                  workers=WORKERS):  # fmt: skip
+    with gunicorn(tmp_path, f"127.0.0.1:{port}", APPS[interface], interface=interface,
+                  extra={"metrics_port": str(metrics)}, workers=WORKERS):  # fmt: skip
         statuses = [get(port, path) for path in ["/"] * 40 + ["/missing", "/boom", "/slow"]]
         assert statuses[-3:] == [404, 500, 200]
         found = samples(metrics)
