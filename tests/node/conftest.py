@@ -1,7 +1,8 @@
 """One real local node for the whole node suite: started once, stopped at the end.
 
 The stack is dev's shape (one 2-vCPU node, PgBouncer in transaction mode) with one read
-replica, so that reads have a replica to come from, and plain HTTP. It is written to a
+replica, so that reads have a replica to come from, and plain HTTP, once with the WSGI demo
+on gevent and once with its ASGI twin on uvicorn. It is written to a
 temporary stack directory: the repository's stack files are not touched.
 """
 
@@ -125,7 +126,13 @@ class RunningNode:
         return [int(pid) for pid in children]
 
 
-@pytest.fixture(scope="session")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
-    with local_node(tmp_path_factory.mktemp("stack")) as (local, info):
+@pytest.fixture(scope="session", params=["wsgi", "asgi"])
+def node(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningNode]:
+    """The suite's node, once per app interface: the ASGI demo on uvicorn must pass every
+    test the gevent node passes (one node at a time: pytest finishes one before the next)."""
+    stack = STACK_FILE + f"  pyscale:app:\n    interface: {request.param}\n"
+    with local_node(tmp_path_factory.mktemp("stack"), stack_file=stack) as (local, info):
+        assert info.plan.gunicorn.interface == request.param
         yield RunningNode(local, info)
