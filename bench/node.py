@@ -1,7 +1,9 @@
-"""`pyscale bench node [compare|calibrate] --concurrency N --duration S --io-ms W[,W...]`:
-the tuned node against the best simple configuration, the source articles' configuration
-and stock defaults, same machine, same run, same I/O-bound request; and the CPU one request
-costs, for workload.cpuMs.
+"""`pyscale bench node [compare|calibrate|interfaces] --concurrency N --duration S
+--io-ms W[,W...]`: the tuned node against the best simple configuration, the source
+articles' configuration and stock defaults, same machine, same run, same I/O-bound
+request; the CPU one request costs, for workload.cpuMs; and the tuned node of each app
+interface (`interfaces`: the WSGI demo on gevent, its ASGI twin on uvicorn), each
+calibrated and given its own prediction.
 
 Each variant runs in its own network namespace and wrk runs inside it, on its loopback:
   tuned  the stack's rendered node (`pyscale.localnode`): Nginx, Gunicorn + gevent with
@@ -36,6 +38,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from bench.load import Load, Variant, drive
@@ -43,19 +46,24 @@ from bench.seed import run_seed
 from bench.stock import run_stock
 from pyscale import render, settings
 from pyscale.localnode import LocalNode, NeedsRoot, NodeError, prepare
+from pyscale.settings.interface import DEMO_MODULES, INTERFACES
 
 VARIANTS = ("tuned", "simple", "seed", "stock")
 # Enough connections to keep every core busy when requests do not wait.
 CALIBRATE_CONCURRENCY = 256
 
 
-def run_tuned(stack: str, stack_dir: Path, state: Path, loads: list[Load],
-              services: bool) -> list[Variant]:  # fmt: skip
-    """Bring the stack's node up (its own name and namespace), drive it once per load, take
-    it down."""
+def run_tuned(stack: str, stack_dir: Path, state: Path, loads: list[Load], services: bool,
+              interface: str | None = None) -> list[Variant]:  # fmt: skip
+    """Bring the stack's node up (its own name and namespace; serving the demo app of
+    `interface` when given), drive it once per load, take it down."""
     node = LocalNode(stack, state, name=f"bench-{stack}")
     node.down()
-    info = node.up(settings.load(stack, stack_dir), services=services)
+    stack_settings = settings.load(stack, stack_dir)
+    if interface is not None:
+        app = replace(stack_settings.app, interface=interface, module=DEMO_MODULES[interface])
+        stack_settings = replace(stack_settings, app=app)
+    info = node.up(stack_settings, services=services)
     try:
         pids = [info.nginx_pid, info.gunicorn_pid]
         # The node's own access log: every request, with rt=, uct= and uht= (nginx.conf).
@@ -126,7 +134,9 @@ def io_list(text: str) -> list[int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's arguments (the global --stack-dir comes from the caller's parser)."""
-    parser.add_argument("mode", nargs="?", choices=("compare", "calibrate"), default="compare")
+    parser.add_argument(
+        "mode", nargs="?", choices=("compare", "calibrate", "interfaces"), default="compare"
+    )
     parser.add_argument("--concurrency", type=int, default=2000)
     parser.add_argument("--duration", type=int, default=10, help="seconds per variant")
     parser.add_argument("--io-ms", type=io_list, default=[1000],
@@ -167,6 +177,8 @@ def _measure(args: argparse.Namespace, state: Path) -> dict:
         (saturated,) = run_tuned(args.stack, stack_dir, state, [calibrate], args.services)
         return {"calibration": calibration(saturated)}
     loads = [Load(args.concurrency, args.duration, ms, args.timeout) for ms in args.io_ms]
+    if args.mode == "interfaces":
+        return _interfaces(args, stack_dir, state, calibrate, loads)
     wanted = [v for v in VARIANTS if args.only in (None, v)]
     measured: dict[str, list[Variant]] = {}
     calibrated = None
@@ -205,6 +217,47 @@ def _measure(args: argparse.Namespace, state: Path) -> dict:
     return result
 
 
+def _interfaces(args: argparse.Namespace, stack_dir: Path, state: Path, calibrate: Load,
+                loads: list[Load]) -> dict:  # fmt: skip
+    """The tuned node of each interface: calibrated, then driven at each wait, one node after
+    the other on the same machine, each against its own calibration's prediction."""
+    calibrations, measured = {}, {}
+    for interface in INTERFACES:
+        saturated, *runs = run_tuned(args.stack, stack_dir, state, [calibrate, *loads],
+                                     args.services, interface=interface)  # fmt: skip
+        calibrations[interface] = calibration(saturated)
+        measured[interface] = runs
+    rows = []
+    for i, load in enumerate(loads):
+        row: dict = {"io_ms": load.io_ms}
+        for interface in INTERFACES:
+            cells = measured[interface][i].to_json()
+            cells["predicted_rps"] = predicted_rps(calibrations[interface], load)
+            cells["measured_vs_predicted"] = _ratio(cells["success_rps"], cells["predicted_rps"])
+            row[interface] = cells
+        row["asgi_vs_wsgi"] = _ratio(row["asgi"]["success_rps"], row["wsgi"]["success_rps"])
+        rows.append(row)
+    return {"calibrations": calibrations, "interfaces": rows}
+
+
+def _print_interfaces(result: dict) -> None:
+    out = sys.stdout.write
+    for interface, calibrated in result["calibrations"].items():
+        out(f"calibration ({interface}): {json.dumps(calibrated)}\n")
+    out(f"\n{'wait':>6} {'interface':>9} {'req/s':>8} {'predicted':>9} {'meas/pred':>9} "
+        f"{'CPU ms':>7} {'nginx p50/p99 ms':>17} {'errors':>7}\n")  # fmt: skip
+    for row in result["interfaces"]:
+        for interface in INTERFACES:
+            cells = row[interface]
+            rt = (cells.get("nginx_latency") or {}).get("request_ms") or {}
+            out(f"{row['io_ms']:>6} {interface:>9} {cells['success_rps']:>8} "
+                f"{cells['predicted_rps']:>9} {cells['measured_vs_predicted']!s:>9} "
+                f"{cells['cpu_ms_per_request']:>7} "
+                f"{str(rt.get('p50')) + ' / ' + str(rt.get('p99')):>17} "
+                f"{sum(cells['errors'].values()):>7}\n")  # fmt: skip
+        out(f"{'':>6} asgi/wsgi {row['asgi_vs_wsgi']}\n")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         prepare("the benchmark", args.services)
@@ -227,6 +280,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         json.dump(result, sys.stdout)
         sys.stdout.write("\n")
+    elif "interfaces" in result:
+        _print_interfaces(result)
     else:
         _print(result)
     return 0
