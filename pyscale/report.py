@@ -9,7 +9,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from pyscale import capacity, prerequisites, render
+from pyscale import capacity, prerequisites, pricing, render
+from pyscale.capacity.autoscale import AutoscalePlan
 from pyscale.capacity.pods import PodPlan
 from pyscale.render import kubernetes
 
@@ -74,8 +75,15 @@ def plan_document(run: offline.Run, violations: list[Any]) -> dict[str, Any]:
         # an endpoint or a provider option changing is a change a reviewer must see.
         "config": _config(run),
         "prerequisites": [p.to_dict() for p in prerequisites.for_stack(run.settings, run.plan)],
+        **_cost_at_minimum(run),
         **node_files(run),
     }
+
+
+def _cost_at_minimum(run: offline.Run) -> dict[str, Any]:
+    """A fleet that scales itself costs `cost` at its maximum and this at its minimum."""
+    at_minimum = pricing.estimate_at_minimum(run.settings, run.plan)
+    return {"cost_at_minimum": at_minimum.to_dict()} if at_minimum else {}
 
 
 def _config(run: offline.Run) -> dict[str, Any]:
@@ -188,6 +196,18 @@ def _print_pod_rollout(plan: capacity.CapacityPlan, pods: PodPlan) -> None:
         f"{plan.cache.rollout_client_connections:,} of {plan.cache.max_clients:,}\n")  # fmt: skip
 
 
+def _print_pool(plan: capacity.CapacityPlan, pool: AutoscalePlan) -> None:
+    """A fleet that scales itself: its bounds, what each holds, what it scales on."""
+    out = sys.stdout.write
+    kind = "node pool (cluster autoscaler)" if plan.pods else "Droplet autoscale pool"
+    memory = f", memory {pool.memory_target:g}" if pool.memory_target else ""
+    out(f"  autoscale        {kind}: {pool.min_nodes}-{pool.max_nodes} nodes, CPU target "
+        f"{pool.cpu_target:g}{memory}, cooldown {pool.cooldown_minutes} min\n")  # fmt: skip
+    out(f"  pool bounds      minimum holds the baseline {pool.baseline_concurrency:,} with one "
+        f"node down; maximum the peak {pool.peak_concurrency:,}, where every budget below is "
+        "checked\n")  # fmt: skip
+
+
 def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
     out = sys.stdout.write
     out(f"pyscale plan: stack {doc['stack']} ({doc['cloud']}, {doc['region']}, "
@@ -214,6 +234,8 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
     )
     all_checks = capacity.checks(plan)
     out(f"\nCapacity: target {plan.target_concurrency:,} concurrent requests\n")
+    if plan.autoscale is not None:
+        _print_pool(plan, plan.autoscale)
     out(
         f"  nodes            {plan.nodes} x {plan.per_node_concurrency:,} "
         f"(holds {plan.capacity_one_node_down:,} with one node down)\n"
@@ -268,6 +290,9 @@ def print_plan(doc: dict[str, Any], plan: capacity.CapacityPlan) -> None:
         label = f"{line['item']:<28} {line['size']:<18} x{line['quantity']:<3}"
         out(f"  {label} {line['monthly']:>10,.2f}\n")
     out(f"  {'total':<52} {cost['total']:>10,.2f}\n")
+    if "cost_at_minimum" in doc and plan.autoscale is not None:
+        label = f"total at the pool's minimum ({plan.autoscale.min_nodes} nodes)"
+        out(f"  {label:<52} {doc['cost_at_minimum']['total']:>10,.2f}\n")
 
     needed = doc["prerequisites"]
     out(f"\nPrerequisites ({len(needed)}), what the account needs; pyscale cannot check them:\n")

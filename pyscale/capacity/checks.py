@@ -179,6 +179,8 @@ def checks(p: CapacityPlan) -> list[Check]:
             )
     if p.rollout.gated:
         result += _rollout_checks(p)
+    if p.autoscale is not None:
+        result = p.autoscale.at_maximum(p, result)
     return result
 
 

@@ -14,6 +14,7 @@ from pyscale.capacity.throughput import ThroughputPlan
 from pyscale.rollout.plan import RolloutPlan
 
 if TYPE_CHECKING:
+    from pyscale.capacity.autoscale import AutoscalePlan
     from pyscale.capacity.pods import PodPlan
 
 
@@ -170,6 +171,19 @@ class CapacityPlan:
     # platform: kubernetes: the app pods the node pool runs (None on VMs). Then `gunicorn`,
     # `nginx`, `edge` and `kernel` are a whole node's share, which no file on a node carries.
     pods: PodPlan | None = None
+    # autoscale.enabled: the pool's bounds; then `nodes` is its maximum and
+    # `target_concurrency` the peak it holds there (pyscale/capacity/autoscale.py).
+    autoscale: AutoscalePlan | None = None
+
+    @property
+    def min_nodes(self) -> int:
+        """The fewest nodes that serve: the pool's minimum, else the fixed count."""
+        return self.autoscale.min_nodes if self.autoscale else self.nodes
+
+    @property
+    def baseline_concurrency(self) -> int:
+        """targetConcurrency: what `min_nodes` hold with one node down."""
+        return self.autoscale.baseline_concurrency if self.autoscale else self.target_concurrency
 
     @property
     def capacity_one_node_down(self) -> int:

@@ -7,7 +7,7 @@ import dataclasses
 import math
 
 from pyscale import clouds
-from pyscale.capacity import pods, throughput
+from pyscale.capacity import autoscale, pods, throughput
 from pyscale.capacity.checks import CapacityError, checks, read_budget, rollout_budgets
 from pyscale.capacity.model import (
     CachePlan,
@@ -76,7 +76,27 @@ def plan(
     Raises CapacityError when a link cannot hold; with `throughput_holds` False, only when a
     connection-slot link cannot (a local node on a smaller machine runs the stack's files but
     cannot finish its requests/s: its checks still show which throughput links break).
+
+    A fleet that scales itself (autoscale.enabled) is derived at its maximum, for the peak
+    (pyscale/capacity/autoscale.py): every budget is checked there.
     """
+
+    def derive(chosen: Settings) -> CapacityPlan:
+        return _derive(chosen, max_process_nofile)
+
+    if settings.autoscale.enabled:
+        result = autoscale.pool_plan(settings, derive)
+    else:
+        result = derive(settings)
+    broken = [c for c in checks(result) if not c.ok and (throughput_holds or not c.throughput)]
+    if broken:
+        raise CapacityError(broken)
+    return result
+
+
+def _derive(settings: Settings, max_process_nofile: int) -> CapacityPlan:
+    """The plan's numbers for `settings`' node count (or the N+1 count for its target),
+    unchecked."""
     vcpus = throughput.app_vcpus(settings)
     workers = GEVENT_WORKERS_PER_CORE * vcpus
     seed_capacity = workers * WORKER_CONNECTIONS
@@ -190,9 +210,6 @@ def plan(
                 target_rps=result.throughput.target_rps,
             ),
         )
-    broken = [c for c in checks(result) if not c.ok and (throughput_holds or not c.throughput)]
-    if broken:
-        raise CapacityError(broken)
     return result
 
 
@@ -225,8 +242,10 @@ def _rollout(
     batch up to the spare nodes whose old and new nodes together fit the database's and the
     cache's client budgets (at least 1: the checks then say what does not fit)."""
     chosen = settings.rollout.batch_size
+    # A Droplet autoscale pool replaces its members itself: all at once, at worst.
+    by_pool = settings.autoscale.enabled and not settings.on_kubernetes
     sizes = [chosen] if chosen is not None else range(max(nodes - needed, 1), 0, -1)
-    for batch in sizes:
+    for batch in [nodes] if by_pool else sizes:
         rollout = rollout_plan(
             nodes=nodes,
             needed_nodes=needed,
@@ -236,6 +255,7 @@ def _rollout(
             health_timeout_s=settings.rollout.health_timeout_seconds,
             drain_s=settings.rollout.drain_seconds,
             latency_ms=settings.workload.latency_ms,
+            by_pool=by_pool,
         )
         peak = rollout.peak_nodes * workers
         database = _database(settings, nodes * workers, peak)

@@ -193,6 +193,9 @@ class Catalog:
     # Managed Kubernetes minor versions a new cluster can be created with (platform:
     # kubernetes), each with its source in the cloud's catalog.
     kubernetes_versions: tuple[str, ...]
+    # Autoscale on VMs: seconds the cloud's pool waits from a member's shutdown to its
+    # destruction (its drain must fit); None where VMs do not scale (settings refuse it).
+    pool_shutdown_s: int | None = None
 
 
 @dataclass(frozen=True)

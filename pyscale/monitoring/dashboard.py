@@ -62,7 +62,7 @@ def panels(plan: CapacityPlan, settings: Settings) -> list[Panel]:
         Panel("Nodes serving", (
             (f'count(up{{job="{NGINX_JOB}"}} == 1)', "up"),
             _limit(plan.nodes, "planned"),
-            _limit(max(plan.nodes - 1, 1), "needed for the target"),
+            _limit(max(plan.min_nodes - 1, 1), "needed for the target"),
         ), "short"),
         Panel("Nginx connections per node", (
             (f'nginx_connections_active{{job="{NGINX_JOB}"}}', "{{instance}} active"),

@@ -109,7 +109,7 @@ def alerts(plan: CapacityPlan, settings: Settings) -> list[Alert]:
     n, k, g = plan.nginx, plan.kernel, plan.gunicorn
     in_flight = f"({IN_FLIGHT})"
     low, high = k.ip_local_port_range
-    needed = max(plan.nodes - 1, 1)
+    needed = max(plan.min_nodes - 1, 1)  # a pool at its minimum holds the baseline
     a = settings.alerts
     return [
         Alert("PyscaleNodeDown", 'up{job=~"node|nginx"} == 0', 0, "exporter unreachable",
@@ -120,9 +120,9 @@ def alerts(plan: CapacityPlan, settings: Settings) -> list[Alert]:
         Alert("PyscaleFleetBelowTarget",
               # `or vector(0)`: with every node down count() returns nothing, not 0.
               f'(count(up{{job="{NGINX_JOB}"}} == 1) or vector(0)) < {needed}', needed,
-              f"nodes - 1 = {needed} of the plan's {plan.nodes} nodes hold the target",
+              f"nodes - 1 = {needed} of the plan's {plan.min_nodes} nodes hold the target",
               "Fewer nodes serve than the target needs: the fleet no longer holds "
-              f"{plan.target_concurrency:,} concurrent requests",
+              f"{plan.baseline_concurrency:,} concurrent requests",
               "Bring nodes back or add them (nodeCount); during a rollout this means a batch "
               "is larger than the spare nodes.", severity="page"),
         Alert("PyscaleInFlightNearCapacity",

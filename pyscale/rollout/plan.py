@@ -13,6 +13,15 @@ old ones drain, the new ones are not yet proven under load), so the remaining no
 hold the target; the default batch is the plan's spare nodes (1 with N+1). Old and new
 nodes of one batch are up together, so the database and cache budgets must take
 `nodes + batch_size` nodes' pools.
+
+A DigitalOcean Droplet autoscale pool (autoscale.enabled on VMs, `by_pool`) is not replaced
+by Pulumi: a new user-data is an in-place update of the pool's template, and DigitalOcean
+replaces the members itself (a CONFIGURATION_CHANGE event), booting new ones and destroying
+the old ones once the cooldown has passed. How many at a time it does not say, so the plan
+takes the worst case, the whole pool at once: old and new members up together, the old ones
+serving meanwhile (the new ones are not counted until proven). No per-node gate can hold an
+old member back; the cooldown is the pool's gate, and the settings keep it at least
+`rollout.healthTimeoutSeconds` (components/gate.py has the pool's gate for `pulumi up`).
 """
 
 from __future__ import annotations
@@ -78,6 +87,9 @@ class RolloutPlan:
     finish_needed_s: int  # what the workload's requests need to finish
     poll_interval_s: int = POLL_INTERVAL_S
     healthy_in_a_row: int = HEALTHY_IN_A_ROW
+    # The cloud's autoscale pool replaces the members itself, the whole pool at once at
+    # worst, the old ones serving until the new ones have had the cooldown.
+    by_pool: bool = False
 
     @property
     def batches(self) -> int:
@@ -90,8 +102,9 @@ class RolloutPlan:
 
     @property
     def serving_during_batch(self) -> int:
-        """Nodes counted on to serve while a batch is replaced."""
-        return max(self.nodes - self.batch_size, 0)
+        """Nodes counted on to serve while a batch is replaced (a pool's old members serve
+        until the cooldown has passed)."""
+        return self.nodes if self.by_pool else max(self.nodes - self.batch_size, 0)
 
     def describe(self) -> str:
         """One line for the plan and the PR diff."""
@@ -100,6 +113,12 @@ class RolloutPlan:
             return (
                 f"{self.nodes} {noun} replaced at once, not gated: no load balancer to ask; "
                 "the service is down while the new node boots"
+            )
+        if self.by_pool:
+            return (
+                f"up to {self.nodes} pool {noun} replaced by the cloud on a template change, "
+                "new members booting for the cooldown before the old ones shut down "
+                f"(drain {self.drain_s} s); not gated node by node"
             )
         batch = "batch" if self.batches == 1 else "batches"
         return (
@@ -120,6 +139,7 @@ def rollout_plan(
     drain_s: int | None,
     latency_ms: int,
     health: HealthCheckTiming = LB_HEALTH,
+    by_pool: bool = False,
 ) -> RolloutPlan:
     """The rollout for `nodes` nodes of which `needed_nodes` hold the target; `drain_s`
     None drains for the load balancer's detection time plus what requests need to finish."""
@@ -138,4 +158,5 @@ def rollout_plan(
         detect_s=detect,
         finish_s=max(drain_s - detect, 0),
         finish_needed_s=finish_needed,
+        by_pool=by_pool,
     )

@@ -15,6 +15,7 @@ import re
 from pyscale import clouds, nodeos
 from pyscale.clouds.ovh.catalog import DATABASE_PLANS as OVH_DATABASE_PLANS
 from pyscale.settings import addresses, gitref
+from pyscale.settings.autoscale import AUTOSCALE, AUTOSCALE_GROUPS
 from pyscale.settings.interface import DERIVED as INTERFACE_DERIVED
 from pyscale.settings.interface import INTERFACE
 from pyscale.settings.kinds import (
@@ -65,6 +66,7 @@ GROUPS = (
           "compression."),
     *OBSERVABILITY_GROUPS,
     *PLATFORM_GROUPS,
+    *AUTOSCALE_GROUPS,
 )
 
 SETTINGS = (
@@ -361,6 +363,7 @@ SETTINGS = (
     ),
     *OBSERVABILITY,
     *PLATFORM,
+    *AUTOSCALE,
     Setting(
         "protect",
         Boolean(),

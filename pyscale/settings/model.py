@@ -128,6 +128,20 @@ class KubernetesSettings:
 
 
 @dataclass(frozen=True)
+class AutoscaleSettings:
+    """A fleet that scales itself (autoscale.enabled); each bound or target left None is the
+    capacity plan's to decide (pyscale/capacity/autoscale.py)."""
+
+    enabled: bool
+    min_nodes: int | None
+    max_nodes: int | None
+    peak_concurrency: int | None
+    cpu_target: float | None  # 0.05-1
+    memory_target: float | None  # 0.05-1; None: memory is not a scaling metric
+    cooldown_minutes: int | None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything one stack asked for, validated."""
 
@@ -155,6 +169,7 @@ class Settings:
     edge: EdgeSettings
     platform: str  # vms or kubernetes
     kubernetes: KubernetesSettings
+    autoscale: AutoscaleSettings
     protect: bool
     backups: bool
     ovh_service_name: str | None = None
@@ -190,6 +205,7 @@ GROUP_MODELS: dict[str, type] = {
     "rollout": RolloutSettings,
     "edge": EdgeSettings,
     "kubernetes": KubernetesSettings,
+    "autoscale": AutoscaleSettings,
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from pyscale.clouds.base import SettingRule
 from pyscale.settings import addresses
+from pyscale.settings.autoscale import AUTOSCALE_RULES
 from pyscale.settings.interface import DEMO_MODULES, INTERFACE_RULES
 from pyscale.settings.platform import PLATFORM_RULES
 
@@ -137,5 +138,6 @@ RULES = (
         "alerts.smtpFrom", ("alerts.smtpSmarthost",), "required by it", _relay_needs_sender
     ),
     *PLATFORM_RULES,
+    *AUTOSCALE_RULES,
     *INTERFACE_RULES,
 )

@@ -5,7 +5,7 @@ pyscale/settings was split) for every shipped stack file, the bench stacks and a
 stack per cloud and environment; any change in a parsed value fails here. A setting added
 since is recorded with its value (nodeImage: debian-13; workload.*, app.accessLog,
 rollout.*, edge.*, monitoring.*, alerts.smtp*, alerts.errorPercent, platform, app.interface,
-kubernetes.*).
+kubernetes.*, autoscale.*).
 """
 
 import dataclasses

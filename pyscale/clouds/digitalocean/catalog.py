@@ -233,6 +233,23 @@ IMAGES = {"debian-13": "debian-13-x64", "debian-12": "debian-12-x64",
 # (version_prefix=...) at deploy time: a minor DOKS no longer offers fails the preview.
 KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34")
 
+# A Droplet autoscale pool scaling down (or replacing members on a configuration change)
+# "issue[s] a shutdown event and wait[s] 60 seconds before issuing a destroy event"
+# (docs.digitalocean.com/products/droplets/concepts/autoscale-pools, "Graceful Shutdown"):
+# a leaving member drains within that (pyscale-drain runs on shutdown).
+POOL_SHUTDOWN_S = 60
+# A pool's Droplet template requires SSH keys (openapi autoscale_pool_droplet_template.yml:
+# `ssh_keys` required; the control panel: "SSH keys, which are mandatory") and has no
+# backups field: its members are replaced, never restored.
+POOL_TEMPLATE = "openapi autoscale_pool_droplet_template.yml"
+POOL_SSH_KEYS = Fact(
+    "a DigitalOcean Droplet autoscale pool's members need SSH keys", f"{POOL_TEMPLATE}: ssh_keys"
+)
+POOL_NO_BACKUPS = Fact(
+    "a DigitalOcean Droplet autoscale pool's template has no backups option",
+    f"{POOL_TEMPLATE} and the provider's droplet_template: no backups field",
+)
+
 CATALOG = Catalog(
     machines=MACHINES,
     databases=DATABASES,
@@ -246,6 +263,7 @@ CATALOG = Catalog(
     engine_eviction_policy=ENGINE_EVICTION_POLICY,
     max_nodes=MAX_NODES,
     kubernetes_versions=KUBERNETES_VERSIONS,
+    pool_shutdown_s=POOL_SHUTDOWN_S,
 )
 
 

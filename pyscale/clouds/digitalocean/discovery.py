@@ -13,6 +13,13 @@ if TYPE_CHECKING:  # the settings import the clouds
 
 # What an offline render writes in the token's place.
 PLACEHOLDER = {"token": "dop_v1_" + "0" * 64}
+# How often the droplet list is read: a fixed fleet changes only with `pulumi up`; a Droplet
+# autoscale pool's members come and go on their own, and a leaving one is destroyed 60 s
+# after its shutdown (catalog.POOL_SHUTDOWN_S), so the list is read twice as often and only
+# running droplets are scraped: a member leaving the pool drops out of the targets within
+# about 90 s, before the 2-minute PyscaleNodeDown alert could page for it.
+REFRESH = "60s"
+POOL_REFRESH = "30s"
 
 
 def scrape_discovery(
@@ -21,14 +28,19 @@ def scrape_discovery(
     """The discovery block and relabelling of one exporter's job; `credentials` holds the
     read-only API `token`."""
     web_tag = f"{settings.resource_prefix}-web"
+    pool = settings.autoscale.enabled
     discovery = {
         "digitalocean_sd_configs": [{
             "authorization": {"credentials": credentials["token"]},
             "port": port,
-            "refresh_interval": "60s",
+            "refresh_interval": POOL_REFRESH if pool else REFRESH,
         }],
     }  # fmt: skip
+    # A pool member shutting down (status off) is leaving: not scraped.
+    running = [{"source_labels": ["__meta_digitalocean_status"], "regex": "active",
+                "action": "keep"}] if pool else []  # fmt: skip
     relabel = [
+        *running,
         # __meta_digitalocean_tags is ",tag1,tag2,": the web tag as a whole entry.
         {"source_labels": ["__meta_digitalocean_tags"], "regex": f".*,{web_tag},.*",
          "action": "keep"},

@@ -1,7 +1,8 @@
 """What DigitalOcean does with pyscale's settings beyond its catalog: the OVHcloud-only keys it
 refuses, the values its API lists but would refuse (each with the rule and its source), the
-2 GB floor for standby nodes, the databases' trusted-source ceiling on nodes, and the alert
-e-mails it demands be verified."""
+2 GB floor for standby nodes, the databases' trusted-source ceiling on nodes, what a Droplet
+autoscale pool's template demands (SSH keys) and lacks (backups), and the alert e-mails it
+demands be verified."""
 
 from __future__ import annotations
 
@@ -32,6 +33,26 @@ def _trusted_nodes(values: Mapping[str, Any]) -> str | None:
     if count is not None and count + monitor > MAX_NODES.value:
         with_monitor = ", the monitoring node counting as one of them" if monitor else ""
         return f"{MAX_NODES.fact}{with_monitor}; use a larger nodeSize with fewer nodes"
+    return None
+
+
+def _pool(v: Mapping[str, Any]) -> bool:
+    """A Droplet autoscale pool: autoscale on VMs."""
+    return bool(v["autoscale.enabled"]) and v["platform"] == "vms"
+
+
+def _pool_ssh_keys(v: Mapping[str, Any]) -> str | None:
+    if _pool(v) and not v["sshKeys"]:
+        return f"{catalog.POOL_SSH_KEYS}: list at least one key's fingerprint or id"
+    return None
+
+
+def _pool_backups(v: Mapping[str, Any]) -> str | None:
+    if _pool(v) and v["backups"]:
+        return (
+            f"{catalog.POOL_NO_BACKUPS}: set backups: false (the state lives in the managed "
+            "PostgreSQL, which keeps its own backups)"
+        )
     return None
 
 
@@ -102,6 +123,18 @@ RULES = SettingsRules(
             "sources: a droplet counts 2)",
             refuse=_trusted_nodes,
             schema={"maximum": MAX_NODES.value},
+        ),
+        SettingRule(
+            key="sshKeys",
+            needs=("autoscale.enabled", "platform"),
+            doc="at least one with a Droplet autoscale pool (autoscale on VMs)",
+            refuse=_pool_ssh_keys,
+        ),
+        SettingRule(
+            key="backups",
+            needs=("autoscale.enabled", "platform"),
+            doc="false with a Droplet autoscale pool (its members take no backups)",
+            refuse=_pool_backups,
         ),
     ),
     refused=(

@@ -94,6 +94,13 @@ NO_POSTGRES = Fact(
     "EU-SOUTH-MIL, and every stack has a PostgreSQL service",
     f"{PG_CAPABILITIES}, Supported regions",
 )
+# Instances do not scale themselves on OVHcloud: the scaling OVHcloud offers is Managed
+# Kubernetes' node-pool autoscaling (KubeNodePool autoscale, min/max nodes).
+NO_INSTANCE_AUTOSCALING = Fact(
+    "OVHcloud Public Cloud has no instance autoscaling; a fleet scales itself there with "
+    "Managed Kubernetes node-pool autoscaling",
+    "github.com/ovh/public-cloud-roadmap/issues/62, open; OVHcloud's answer in #345",
+)
 
 # PostgreSQL versions: 14 to 17 (PG_CAPABILITIES), each ending on the upstream end of life
 # (ovh/docs information_02_lifecycle_policy: "PostgreSQL EOL will coincide with the official

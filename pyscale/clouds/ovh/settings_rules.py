@@ -63,6 +63,16 @@ def _managed_needs_kubernetes(v: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _no_instance_autoscaling(v: Mapping[str, Any]) -> str | None:
+    if v["autoscale.enabled"] and v["platform"] == "vms":
+        return (
+            f"{catalog.NO_INSTANCE_AUTOSCALING}: set platform: kubernetes (the node pool then "
+            "scales between autoscale.minNodes and autoscale.maxNodes), or "
+            "autoscale.enabled: false for a fixed nodeCount"
+        )
+    return None
+
+
 RULES = SettingsRules(
     ignored={
         "database.standbyNodes": (
@@ -112,6 +122,12 @@ RULES = SettingsRules(
             needs=("database.ovhPlan",),
             doc="at most the standby nodes of database.ovhPlan",
             refuse=_replicas_within_plan,
+        ),
+        SettingRule(
+            key="autoscale.enabled",
+            needs=("platform",),
+            doc="only with platform: kubernetes (node-pool autoscaling; no instance autoscaling)",
+            refuse=_no_instance_autoscaling,
         ),
         SettingRule(
             key="sshKeys",
