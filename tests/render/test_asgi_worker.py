@@ -108,8 +108,22 @@ def test_one_worker_holds_worker_connections_requests_and_refuses_the_rest(
     # Past the limit: 503 at once, and the connection closed, not queued behind the others.
     assert [r.status for r in refused] == [503] * EXTRA
     assert all(r.getheader("connection") == "close" for r in refused)
+    assert all(r.getheader("retry-after") == "1" for r in refused)
     assert int((state / "peak").read_text()) == LIMIT
     assert after.status == 200, "the worker serves again once requests finish"
+
+
+def test_idle_keep_alive_connections_do_not_count_against_the_limit(tmp_path: Path) -> None:
+    """Nginx caches idle upstream connections on every worker; uvicorn's own limit counts
+    them, and refused requests the worker had room for."""
+    server, sock, _ = _serve(tmp_path, worker_connections=LIMIT)
+    with server:
+        idle = [UnixConnection(sock) for _ in range(2 * LIMIT)]
+        for conn in idle:
+            assert get(conn)[0].status == 200  # answered, the connection kept alive
+        held = [_send(sock, "/slow?1") for _ in range(LIMIT)]
+        answers = [_answer(conn) for conn in held]
+    assert [r.status for r in answers] == [200] * LIMIT
 
 
 def test_max_requests_recycles_the_worker(tmp_path: Path) -> None:
