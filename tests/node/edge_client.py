@@ -107,14 +107,18 @@ def exchange(node: NodeInfo, raw: bytes, timeout: float = 10) -> Answer:
         return parse(read_answer(sock))
 
 
-# Runs in the namespace; Connection: close, so the answer ends when Nginx closes.
+# Runs in the namespace: each request on its own connection (Connection: close, so an
+# answer ends when Nginx closes), one after the other, the answers as hex lines.
 DIRECT_CLIENT = """
 import socket, sys
-source, ip, raw = sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3])
-with socket.create_connection((ip, 80), timeout=10, source_address=(source, 0)) as s:
-    s.sendall(raw)
-    while chunk := s.recv(65536):
-        sys.stdout.buffer.write(chunk)
+source, ip, raws = sys.argv[1], sys.argv[2], sys.argv[3:]
+for raw in raws:
+    with socket.create_connection((ip, 80), timeout=10, source_address=(source, 0)) as s:
+        s.sendall(bytes.fromhex(raw))
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    print(answer.hex())
 """
 
 
@@ -125,9 +129,20 @@ def add_direct_address(node: NodeInfo) -> None:
     )
 
 
-def direct_exchange(node: NodeInfo, raw: bytes) -> Answer:
-    """`raw` sent by a client on the internet, straight to the node (add_direct_address)."""
+def direct_exchanges(node: NodeInfo, raws: list[bytes]) -> list[Answer]:
+    """Each of `raws` sent by a client on the internet, straight to the node
+    (add_direct_address), back to back from one process."""
     argv = node.namespace.exec(
-        sys.executable, "-c", DIRECT_CLIENT, DIRECT, node.namespace.node_ip, raw.hex()
+        sys.executable,
+        "-c",
+        DIRECT_CLIENT,
+        DIRECT,
+        node.namespace.node_ip,
+        *(r.hex() for r in raws),
     )
-    return parse(subprocess.run(argv, capture_output=True, check=True, timeout=30).stdout)
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout
+    return [parse(bytes.fromhex(line)) for line in out.split()]
+
+
+def direct_exchange(node: NodeInfo, raw: bytes) -> Answer:
+    return direct_exchanges(node, [raw])[0]
