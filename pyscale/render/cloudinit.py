@@ -32,6 +32,7 @@ from pyscale.capacity import CapacityPlan
 from pyscale.render.defaults import NODE
 from pyscale.render.secrets import NodeSecrets
 from pyscale.settings import Settings
+from pyscale.settings.interface import DEMO_MODULES
 from pyscale.urls import verify_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -184,14 +185,20 @@ def _env_value(name: str, value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _demo_files(app_dir: Path) -> tuple[NodeFile, ...]:
-    """Every source file of the embedded demo app, under DEMO_DIR, in path order."""
+def _demo_files(app_dir: Path, interface: str) -> tuple[NodeFile, ...]:
+    """Every source file of the embedded demo app, under DEMO_DIR, in path order, but the
+    module of the interface the node does not serve (the user-data is capped in size)."""
     if not app_dir.is_dir():
         return ()
+    unserved = {
+        module.partition(":")[0].replace(".", "/") + ".py"
+        for name, module in DEMO_MODULES.items()
+        if name != interface
+    }
     files = []
     for source in sorted(p for p in app_dir.rglob("*") if p.is_file()):
         relative = source.relative_to(app_dir).as_posix()
-        if _APP_SKIP.search(relative):
+        if _APP_SKIP.search(relative) or relative in unserved:
             continue
         files.append(
             NodeFile(f"{DEMO_DIR}/{relative}", content=source.read_text(), compressed=True)
@@ -343,7 +350,7 @@ def node(plan: CapacityPlan, settings: Settings, secrets: NodeSecrets) -> Render
     if secrets.provider_ca:
         files.append(NodeFile(NODE.provider_ca, content=secrets.provider_ca))
     if settings.app.is_demo:
-        files.extend(_demo_files(APP_DIR))
+        files.extend(_demo_files(APP_DIR, settings.app.interface))
     steps = runcmd(RUNCMD_TEMPLATE, context)
 
     def document(written: list[NodeFile]) -> dict[str, Any]:

@@ -328,23 +328,35 @@ def test_custom_app_is_cloned_at_its_ref_and_served_by_its_module() -> None:
     assert not [f for f in node.files if f.path.startswith(render.DEMO_DIR)]
 
 
-def test_the_demo_app_is_embedded_file_by_file() -> None:
-    node = render_node(settings_for())
+@pytest.mark.parametrize("interface", ["wsgi", "asgi"])
+def test_the_demo_app_is_embedded_file_by_file(interface: str) -> None:
+    """Every file of app/ but the other interface's module (the user-data is capped)."""
+    node = render_node(settings_for(app={"interface": interface}))
     embedded = {f.path: f.content for f in node.files if f.path.startswith(render.DEMO_DIR)}
     app = REPO / "app"
+    other = "asgi" if interface == "wsgi" else "wsgi"
     expected = {
         f"{render.DEMO_DIR}/{p.relative_to(app).as_posix()}": p.read_text()
         for p in app.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
-        and not any(part.endswith(".egg-info") for part in p.parts)
+        and not any(part.endswith(".egg-info") for part in p.parts) and p.stem != other
     }  # fmt: skip
     assert f"{render.DEMO_DIR}/pyproject.toml" in expected, "app/pyproject.toml is missing"
+    assert f"{render.DEMO_DIR}/pyscale_demo/{interface}.py" in expected
+    assert f"{render.DEMO_DIR}/pyscale_demo/common.py" in expected
     assert embedded == expected
     # The demo runs from its directory (the unit's WorkingDirectory): nothing installs it.
     runcmd = "\n".join(yaml.safe_load(node.user_data)["runcmd"])
     assert f"/etc/pyscale/constraints.txt {render.DEMO_DIR}" not in runcmd
     unit = node.file("/etc/systemd/system/pyscale.service").content
     assert f"WorkingDirectory={render.DEMO_DIR}\n" in unit
+    # And the worker module of the interface only.
+    worker = "pyscale_worker" if interface == "wsgi" else "pyscale_asgi_worker"
+    assert {f.path for f in node.files if f.path.endswith("worker.py")} == {
+        f"/etc/pyscale/{worker}.py"
+    }
+    conf = node.file("/etc/pyscale/gunicorn.conf.py").content
+    assert f'worker_class = "{worker}.Worker"' in conf
 
 
 def test_the_node_installs_the_lock_with_hashes() -> None:
