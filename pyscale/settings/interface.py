@@ -19,10 +19,12 @@ DEMO_MODULES = {
     "wsgi": "pyscale_demo.wsgi:application",
     "asgi": "pyscale_demo.asgi:application",
 }
-# CPU ms per request of the demo app's I/O route, node-wide, from `pyscale bench calibrate`
-# on the tuned node of each interface (2-core VM, 2026-12-04; bench/RESULTS.md, "Per-request
-# cost" and "ASGI and gevent"), rounded up: what workload.cpuMs defaults to.
-DEMO_CPU_MS = {"wsgi": 0.3, "asgi": 0.3}
+# CPU ms per request of the demo app's I/O route, node-wide, from calibrations of the tuned
+# node of each interface (`pyscale bench node calibrate` / `interfaces`, 2-core VM,
+# 2026-12-04; bench/RESULTS.md, "Per-request cost" and "ASGI and gevent"), the highest of a
+# quiet machine's rounded up: wsgi 0.21-0.32 ms, asgi 0.11-0.19 ms. What workload.cpuMs
+# defaults to.
+DEMO_CPU_MS = {"wsgi": 0.3, "asgi": 0.2}
 
 INTERFACE = (
     Setting(
