@@ -151,12 +151,14 @@ class WebStack(pulumi.ComponentResource):
                 "development machine (`pyscale node boot` builds Debian images only), so its "
                 "nodes boot files no boot test has run; prefer debian-13"
             )
-        props = {
+        props: dict[str, Any] = {
             "cloud": cloud,
             "environment": settings.environment,
-            "nodeCount": plan.nodes,
+            "nodeCount": plan.nodes,  # a pool's maximum: what every budget was checked at
             "nodeSize": settings.node_size.name,
         }
+        if plan.autoscale is not None:
+            props["autoscale"] = {"minNodes": plan.min_nodes, "maxNodes": plan.nodes}
         super().__init__(token, name, props, opts)
 
     def workloads(

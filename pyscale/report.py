@@ -130,7 +130,8 @@ def _print_throughput(plan: capacity.CapacityPlan) -> None:
         f"{t.latency_ms:,} ms in flight), {t.cpu_ms:g} ms CPU each\n")  # fmt: skip
     out(f"  per node         {t.node_rps_ceiling:,} req/s by CPU ({plan.vcpus} vCPU at "
         f"{t.cpu_utilisation_ceiling:.0%}), {t.node_slot_rps:,} req/s by slots\n")  # fmt: skip
-    spare = "nodeCount fixes it" if t.binding == "nodeCount" else "+ 1 spare"
+    fixes = "the pool's maximum" if plan.autoscale else "nodeCount"
+    spare = f"{fixes} fixes it" if t.binding == "nodeCount" else "+ 1 spare"
     out(f"  nodes            {plan.nodes}: {t.nodes_for_slots} for slots, {t.nodes_for_cpu} for "
         f"CPU, {spare}; binding: {t.binding}\n")  # fmt: skip
     out(f"  fleet            {t.fleet_rps_one_node_down:,} req/s with one node down\n")
@@ -150,10 +151,17 @@ def _print_rollout(plan: capacity.CapacityPlan) -> None:
     if not r.gated:
         return
     chosen = "chosen by the plan" if r.batch_size_default else "rollout.batchSize"
+    if r.by_pool and plan.autoscale is not None:
+        chosen = "the whole pool at once, at worst: the cloud does not say"
     out(f"  batch            {r.batch_size} ({chosen}); {r.serving_during_batch} nodes serve "
         f"while a batch is replaced, {r.peak_nodes} are up at the peak\n")  # fmt: skip
-    out(f"  gate             {r.healthy_in_a_row} healthy answers in a row from the load "
-        f"balancer, every {r.poll_interval_s} s, within {r.health_timeout_s} s\n")  # fmt: skip
+    if r.by_pool and plan.autoscale is not None:
+        out(f"  gate             the pool's cooldown ({plan.autoscale.cooldown_minutes} min, at "
+            f"least rollout.healthTimeoutSeconds {r.health_timeout_s} s) before an old member "
+            "goes; no gate per member\n")  # fmt: skip
+    else:
+        out(f"  gate             {r.healthy_in_a_row} healthy answers in a row from the load "
+            f"balancer, every {r.poll_interval_s} s, within {r.health_timeout_s} s\n")  # fmt: skip
     out(f"  drain            {r.detect_s} s failing health checks, then {r.finish_s} s to "
         f"finish requests (the workload needs {r.finish_needed_s} s)\n")  # fmt: skip
     out(f"  database         {plan.database.rollout_connections:,} clients at the peak of "

@@ -1,5 +1,6 @@
 """`pyscale:digitalocean:Cluster`: DigitalOcean Kubernetes (DOKS) in the stack's VPC, its one
-node pool sized by the plan, for platform: kubernetes.
+node pool sized by the plan (or, with autoscale, scaled by the cluster autoscaler between the
+plan's bounds), for platform: kubernetes.
 
 The pool's droplets carry the web tag, so DigitalOcean's droplet alerts (monitoring.py)
 watch them as they watch VM nodes; the databases admit the cluster itself (trusted source
@@ -23,6 +24,41 @@ class ClusterArgs:
     settings: Settings
     plan: CapacityPlan
     network: Network
+
+
+def node_pool(
+    settings: Settings, plan: CapacityPlan, network: Network
+) -> do.KubernetesClusterNodePoolArgs:
+    """The plan's nodes, or with autoscale the pool's bounds: the cluster autoscaler adds a
+    node when the pods' autoscaler has pods no node can take, up to the maximum the budgets
+    were checked at, and the pool starts at its minimum (no node_count: DOKS would reset the
+    pool to it on every update)."""
+    fixed = {"node_count": plan.nodes}
+    if plan.autoscale is not None:
+        bounds = plan.autoscale
+        fixed = {"auto_scale": True, "min_nodes": bounds.min_nodes, "max_nodes": bounds.max_nodes}
+    return do.KubernetesClusterNodePoolArgs(
+        name=f"{settings.resource_prefix}-pool",
+        size=settings.node_size.name,
+        tags=[network.tags.stack, network.tags.web],
+        labels={"pyscale.dev/role": "app"},
+        **fixed,
+    )
+
+
+def autoscaler(
+    plan: CapacityPlan,
+) -> list[do.KubernetesClusterClusterAutoscalerConfigurationArgs] | None:
+    """When the cluster autoscaler removes a node: unneeded for the pool's cooldown, its
+    pods' requests under the plan's share of it (as on OVHcloud: components/ovh/cluster.py)."""
+    if plan.autoscale is None:
+        return None
+    return [
+        do.KubernetesClusterClusterAutoscalerConfigurationArgs(
+            scale_down_unneeded_time=f"{plan.autoscale.cooldown_minutes}m",
+            scale_down_utilization_threshold=plan.autoscale.scale_down_utilization,
+        )
+    ]
 
 
 @pulumi.type_token("pyscale:digitalocean:Cluster")
@@ -60,13 +96,8 @@ class Cluster(pulumi.ComponentResource):
                 day=settings.database.maintenance_day,
                 start_time=settings.database.maintenance_hour,
             ),
-            node_pool=do.KubernetesClusterNodePoolArgs(
-                name=f"{prefix}-pool",
-                size=settings.node_size.name,
-                node_count=plan.nodes,
-                tags=[network.tags.stack, network.tags.web],
-                labels={"pyscale.dev/role": "app"},
-            ),
+            node_pool=node_pool(settings, plan, network),
+            cluster_autoscaler_configurations=autoscaler(plan),
             tags=[network.tags.stack],
             opts=pulumi.ResourceOptions(
                 parent=self, protect=settings.protect, ignore_changes=["version"]

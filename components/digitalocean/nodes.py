@@ -1,4 +1,5 @@
-"""The nodes: `plan.nodes` droplets in the VPC, and the cloud firewall on them.
+"""The nodes: `plan.nodes` droplets in the VPC (or, with autoscale, a Droplet autoscale pool
+between the plan's bounds), and the cloud firewall on them.
 
 Every node boots the image of `pyscale:nodeImage` (the catalog's slug, Debian 13 unless the
 stack says otherwise) from the same rendered user-data (pyscale/render/), which holds the
@@ -19,6 +20,35 @@ The cloud firewall applies to the web tag. Web ports are open only to the load b
 (or to anyone in the single-node topology, where Nginx faces the internet), SSH only to
 `sshAllowCidrs` (no rule at all by default), the Prometheus exporters and the app's metrics
 only to the VPC.
+
+With autoscale (a fleet that scales itself, on VMs) DigitalOcean creates and destroys the
+members between the plan's bounds, scaling on their average CPU (and memory, when
+autoscale.memoryTarget is set).
+
+Each member is what a fixed node is: the same size, image, region, VPC, SSH keys and tags
+(the stack's and the web tag), booted from the same rendered user-data, which holds the
+database and cache URIs and stays a Pulumi secret in the pool's template. Everything else
+finds the members by the web tag, as it finds fixed nodes: the load balancer targets it
+(loadbalancer.py), the cloud firewall below applies to it, the databases' trusted
+sources admit it (database.py), DigitalOcean's alerts watch it (monitoring.py) and the
+monitoring node discovers it (pyscale/clouds/digitalocean/discovery.py). The droplet agent
+is installed on every member: the pool scales on the utilisation it reports.
+
+What the pool changes: a new user-data (or size, image) is an in-place update of the pool's
+template, not a replacement of nodes by Pulumi. DigitalOcean then replaces the members
+itself, booting new ones and destroying the old ones once the cooldown has passed (a
+CONFIGURATION_CHANGE event), and a member leaving the pool is shut down (it drains:
+pyscale-drain) 60 s before it is destroyed. Pulumi's per-node health gates (components/
+gate.py) cannot hold an old member back, so the plan makes the cloud's own pacing safe
+instead (pyscale/capacity/autoscale.py, pyscale/settings/autoscale.py): the cooldown is at
+least the time a new node has to turn healthy, old and new members together fit every
+budget, and the drain fits the 60 s. docs/architecture.md, "A fleet that scales itself".
+
+The members are not put in the stack's Project: the Project resource owns its resource list
+(terraform-provider-digitalocean resource_project.go reads every URN in the project back and
+moves the ones it does not list to the default project on the next update), and DigitalOcean,
+not Pulumi, creates the members. They stay in the account's default project. Deleting the
+pool deletes its members (the provider calls DELETE .../dangerous).
 """
 
 from __future__ import annotations
@@ -95,6 +125,43 @@ def outbound_rules() -> list[do.FirewallOutboundRuleArgs]:
     ] + [do.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=list(ANYWHERE))]
 
 
+def pool_config(args: NodesArgs) -> do.DropletAutoscaleConfigArgs:
+    """The pool's bounds, targets and cooldown, from the plan."""
+    pool = args.plan.autoscale
+    if pool is None:
+        raise ValueError("a Droplet autoscale pool needs a plan with autoscale")
+    return do.DropletAutoscaleConfigArgs(
+        min_instances=pool.min_nodes,
+        max_instances=pool.max_nodes,
+        target_cpu_utilization=pool.cpu_target,
+        target_memory_utilization=pool.memory_target,
+        cooldown_minutes=pool.cooldown_minutes,
+    )
+
+
+def droplet_pool(part: pulumi.ComponentResource, args: NodesArgs) -> do.DropletAutoscale:
+    """The pool, a child of `part` (the Nodes component)."""
+    settings, network = args.settings, args.network
+    prefix = settings.resource_prefix
+    return do.DropletAutoscale(
+        f"{prefix}-pool",
+        name=f"{prefix}-web",
+        config=pool_config(args),
+        droplet_template=do.DropletAutoscaleDropletTemplateArgs(
+            size=settings.node_size.name,
+            region=settings.region,
+            image=clouds.get(settings.cloud).catalog.images[settings.node_image],
+            ssh_keys=list(settings.ssh_keys),
+            vpc_uuid=network.vpc_id,
+            tags=[network.tags.stack, network.tags.web],
+            user_data=pulumi.Output.secret(args.user_data),
+            # The agent reports the utilisation the pool scales on, and feeds the alerts.
+            with_droplet_agent=True,
+        ),
+        opts=pulumi.ResourceOptions(parent=part),
+    )
+
+
 @pulumi.type_token("pyscale:digitalocean:Nodes")
 class Nodes(pulumi.ComponentResource):
     """The droplets and the cloud firewall on their tag; children are named after the stack
@@ -110,6 +177,28 @@ class Nodes(pulumi.ComponentResource):
         settings, network = args.settings, args.network
         prefix = settings.resource_prefix
         child = moved.child_options(self, opts)
+        if args.plan.autoscale is not None:
+            # The cloud creates and destroys the members: Pulumi knows none of them.
+            droplet_pool(self, args)
+            droplets: list[do.Droplet] = []
+        else:
+            droplets = self._droplets(args, child)
+        do.Firewall(
+            f"{prefix}-firewall",
+            name=f"{prefix}-web",
+            tags=[network.tags.web],
+            inbound_rules=inbound_rules(settings, args.load_balancer_id),
+            outbound_rules=outbound_rules(),
+            opts=child,
+        )
+        self.public_ips = pulumi.Output.all(*(d.ipv4_address for d in droplets))
+        self.droplet_urns = [d.droplet_urn for d in droplets]
+        self.register_outputs({"public_ips": self.public_ips, "droplet_urns": self.droplet_urns})
+
+    def _droplets(self, args: NodesArgs, child: pulumi.ResourceOptions) -> list[do.Droplet]:
+        """`plan.nodes` droplets, each gated on the load balancer's health, batch by batch."""
+        settings, network = args.settings, args.network
+        prefix = settings.resource_prefix
         rollout = args.plan.rollout
         droplets: list[do.Droplet] = []
         gates: list[HealthGate] = []
@@ -146,14 +235,4 @@ class Nodes(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self),
                     )
                 )
-        do.Firewall(
-            f"{prefix}-firewall",
-            name=f"{prefix}-web",
-            tags=[network.tags.web],
-            inbound_rules=inbound_rules(settings, args.load_balancer_id),
-            outbound_rules=outbound_rules(),
-            opts=child,
-        )
-        self.public_ips = pulumi.Output.all(*(d.ipv4_address for d in droplets))
-        self.droplet_urns = [d.droplet_urn for d in droplets]
-        self.register_outputs({"public_ips": self.public_ips, "droplet_urns": self.droplet_urns})
+        return droplets

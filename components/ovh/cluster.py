@@ -1,5 +1,7 @@
 """`pyscale:ovh:Cluster`: OVHcloud Managed Kubernetes (MKS) on the stack's private network,
-with one node pool sized by the plan, for platform: kubernetes.
+with one node pool sized by the plan (or, with autoscale, scaled by the cluster autoscaler
+between the plan's bounds: OVHcloud's way for a fleet to scale itself), for platform:
+kubernetes.
 
 The nodes take their addresses in the stack's subnet and route out through its gateway, so
 PostgreSQL and Valkey, which admit that subnet only, admit the cluster's nodes and nothing
@@ -9,6 +11,7 @@ else (no VM nodes share the subnet on this platform).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_ovh as ovh
@@ -23,6 +26,26 @@ class ClusterArgs:
     settings: Settings
     plan: CapacityPlan
     network: Network
+
+
+def pool_size(plan: CapacityPlan) -> dict[str, Any]:
+    """The node pool's size: fixed at the plan's count (the pods' autoscaler works inside
+    it), or with autoscale the cluster autoscaler's bounds, starting at the minimum, removing
+    a node unneeded for the pool's cooldown whose pods' requests are under the plan's share
+    of it (as on DigitalOcean: components/digitalocean/cluster.py); an unready node is left
+    to OVHcloud's default (20 minutes) before it goes."""
+    if plan.autoscale is None:
+        nodes = plan.nodes
+        return {"desired_nodes": nodes, "min_nodes": nodes, "max_nodes": nodes, "autoscale": False}
+    bounds = plan.autoscale
+    return {
+        "desired_nodes": bounds.min_nodes,
+        "min_nodes": bounds.min_nodes,
+        "max_nodes": bounds.max_nodes,
+        "autoscale": True,
+        "autoscaling_scale_down_unneeded_time_seconds": bounds.cooldown_minutes * 60,
+        "autoscaling_scale_down_utilization_threshold": bounds.scale_down_utilization,
+    }
 
 
 @pulumi.type_token("pyscale:ovh:Cluster")
@@ -63,11 +86,7 @@ class Cluster(pulumi.ComponentResource):
             kube_id=kube.id,
             name="app",
             flavor_name=settings.node_size.name,
-            # Fixed at the plan's count: the pods' autoscaler works inside it.
-            desired_nodes=plan.nodes,
-            min_nodes=plan.nodes,
-            max_nodes=plan.nodes,
-            autoscale=False,
+            **pool_size(plan),
             monthly_billed=False,
             template=ovh.cloudproject.KubeNodePoolTemplateArgs(
                 metadata=ovh.cloudproject.KubeNodePoolTemplateMetadataArgs(
@@ -75,7 +94,10 @@ class Cluster(pulumi.ComponentResource):
                 ),
                 spec=ovh.cloudproject.KubeNodePoolTemplateSpecArgs(taints=[], unschedulable=False),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            # An autoscaling pool's desired count is the cluster autoscaler's to move.
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["desiredNodes"] if plan.autoscale else None
+            ),
         )
         self.cluster_id = kube.id
         self.kubeconfig = pulumi.Output.secret(kube.kubeconfig)

@@ -13,6 +13,7 @@ from .ingress import (
 from .reading import Finding, Res, at, in_monitor, webstack
 from .tokens import (
     DO_DROPLET,
+    DO_DROPLET_AUTOSCALE,
     LOAD_BALANCER_TYPES,
     NODE_TYPES,
     OS_SECGROUP_RULE,
@@ -130,11 +131,14 @@ def check_nodes_in_private_network(resources: list[Res]) -> list[Finding]:
     """Nodes reach the database and cache over the private network, never the internet."""
     findings: list[Finding] = []
     by_urn = {r.urn: r for r in resources}
-    for node in (r for r in resources if r.type in NODE_TYPES):
+    for node in (r for r in resources if r.type in NODE_TYPES or r.type == DO_DROPLET_AUTOSCALE):
         wanted = PRIVATE_NETWORK_TYPES[node.type]
         if not any(by_urn[d].type in wanted for d in node.dependencies if d in by_urn):
             kinds = " or ".join(sorted(t.split(":")[-1] for t in wanted))
             findings.append(at(node, f"not attached to a {kinds} of this stack"))
         if node.type == DO_DROPLET and not node.get("vpcUuid"):
             findings.append(at(node, "no vpcUuid; the droplet lands in the default VPC"))
+        template = node.get("dropletTemplate") if node.type == DO_DROPLET_AUTOSCALE else None
+        if isinstance(template, dict) and not template.get("vpcUuid"):
+            findings.append(at(node, "no dropletTemplate.vpcUuid; members land in the default VPC"))
     return findings

@@ -7,6 +7,8 @@ a load balancer, the private network a node must join) on either cloud.
 from __future__ import annotations
 
 DO_DROPLET = "digitalocean:index/droplet:Droplet"
+# A Droplet autoscale pool: nodes the cloud creates (autoscale.enabled on VMs).
+DO_DROPLET_AUTOSCALE = "digitalocean:index/dropletAutoscale:DropletAutoscale"
 DO_FIREWALL = "digitalocean:index/firewall:Firewall"
 DO_LOAD_BALANCER = "digitalocean:index/loadBalancer:LoadBalancer"
 DO_DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
@@ -38,6 +40,7 @@ NODE_TYPES = frozenset({DO_DROPLET, OVH_INSTANCE, OS_INSTANCE})
 LOAD_BALANCER_TYPES = frozenset({DO_LOAD_BALANCER, OVH_LOAD_BALANCER, OVH_LEGACY_LOAD_BALANCER})
 PRIVATE_NETWORK_TYPES = {
     DO_DROPLET: frozenset({DO_VPC}),
+    DO_DROPLET_AUTOSCALE: frozenset({DO_VPC}),
     OVH_INSTANCE: frozenset({OVH_PRIVATE_NETWORK, OVH_PRIVATE_SUBNET, OVH_LEGACY_PRIVATE_NETWORK}),
     OS_INSTANCE: frozenset({OS_NETWORK}),
 }

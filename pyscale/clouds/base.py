@@ -133,8 +133,8 @@ class InputRule:
     path: str  # the input, dotted; `name[]` means every element: "nodes[].region"
     fact: Fact
     allowed: tuple[str | int, ...] = ()  # empty: any value within the range
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
     # Other inputs that select the resources it governs: {"engine": "pg"}.
     when: Mapping[str, Any] = field(default_factory=dict)
 

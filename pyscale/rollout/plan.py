@@ -21,7 +21,8 @@ the old ones once the cooldown has passed. How many at a time it does not say, s
 takes the worst case, the whole pool at once: old and new members up together, the old ones
 serving meanwhile (the new ones are not counted until proven). No per-node gate can hold an
 old member back; the cooldown is the pool's gate, and the settings keep it at least
-`rollout.healthTimeoutSeconds` (components/gate.py has the pool's gate for `pulumi up`).
+`rollout.healthTimeoutSeconds`. `pulumi up` returns once DigitalOcean has the new template:
+the replacement goes on after it (`doctl compute droplet-autoscale list-history <pool id>`).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from tests.delivery.conftest import ACTIONLINT, REPO, VENV_BIN, WORKFLOWS, load
 
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
-STATE_STACKS = {"dev", "staging", "prod", "prod-ovh", "prod-k8s", "prod-k8s-ovh"}
+STATE_STACKS = {"dev", "staging", "prod", "prod-ovh", "prod-k8s", "prod-k8s-ovh", "prod-autoscale"}
 BROKEN = """\
 on: push
 jobs:

@@ -1,8 +1,8 @@
 """The policy pack over the shipped stacks, as `pyscale plan` runs it.
 
-Every rule passes on dev, staging, prod and prod-ovh; a doctored registration of the real
-program (one edit) makes exactly the matching rule fire against that resource, and `plan`
-exits non-zero on a stack file that breaks a mandatory rule.
+Every rule passes on dev, staging, prod, prod-ovh and prod-autoscale; a doctored registration
+of the real program (one edit) makes exactly the matching rule fire against that resource, and
+`plan` exits non-zero on a stack file that breaks a mandatory rule.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from policy import offline as policy_offline
 from policy import rules
 from pyscale import cli, offline, settings
 
-STACKS = ("dev", "staging", "prod", "prod-ovh")
+STACKS = ("dev", "staging", "prod", "prod-ovh", "prod-autoscale")
+DROPLET_POOL = "digitalocean:index/dropletAutoscale:DropletAutoscale"
 REPO = Path(__file__).resolve().parents[2]
 
 Shipped = Callable[[str], offline.Run]
@@ -93,6 +94,36 @@ def test_droplet_dropped_out_of_the_vpc(stack_run: Shipped) -> None:
                                                 if d != vpc]}  # fmt: skip
     resources, urn = doctor(run, node.name, options=options, vpcUuid="")
     only(run, resources, "nodes-in-private-network", urn)
+
+
+def test_pool_user_data_no_longer_secret(stack_run: Shipped) -> None:
+    run = stack_run("prod-autoscale")
+    pool = next(r for r in run.resources if r.type == DROPLET_POOL)
+    resources, urn = doctor(run, pool.name, secret_inputs=frozenset())
+    only(run, resources, "no-plaintext-secrets", urn)
+
+
+def test_pool_dropped_out_of_the_vpc(stack_run: Shipped) -> None:
+    run = stack_run("prod-autoscale")
+    pool = next(r for r in run.resources if r.type == DROPLET_POOL)
+    vpc = next(r.urn for r in run.resources if r.type == rules.DO_VPC)
+    options = {**pool.options, "dependencies": [d for d in pool.options["dependencies"]
+                                                if d != vpc]}  # fmt: skip
+    template = {**pool.inputs["dropletTemplate"], "vpcUuid": ""}
+    resources, urn = doctor(run, pool.name, options=options, dropletTemplate=template)
+    only(run, resources, "nodes-in-private-network", urn)
+
+
+@pytest.mark.parametrize("bound", ["minInstances", "maxInstances"])
+def test_pool_bounds_off_the_plan(stack_run: Shipped, bound: str) -> None:
+    """The pool's bounds are the plan's: its maximum is what every budget was checked at."""
+    run = stack_run("prod-autoscale")
+    pool = next(r for r in run.resources if r.type == DROPLET_POOL)
+    config = {**pool.inputs["config"], bound: pool.inputs["config"][bound] + 1}
+    resources, _ = doctor(run, pool.name, config=config)
+    stack = next(r.urn for r in run.resources if r.type.endswith(":WebStack"))
+    found = verdicts(run, resources)
+    assert [(v.policy, v.resource) for v in found] == [("capacity-consistent", stack)], found
 
 
 def test_plain_secret_export(stack_run: Shipped) -> None:

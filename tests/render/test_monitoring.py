@@ -269,10 +269,20 @@ def test_promtool_accepts_every_stacks_scrape_config(stack: str, tmp_path: Path)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == {NODE_JOB, NGINX_JOB, "app", SELF_JOB}
     for job in (jobs[NODE_JOB], jobs[NGINX_JOB], jobs["app"]):
-        keep, address, _ = job["relabel_configs"]
+        keep, address, _, *running = job["relabel_configs"]
         assert keep["action"] == "keep" and parsed.resource_prefix in keep["regex"]
         assert "private" in address["source_labels"][0]
         assert address["target_label"] == "__address__"
+        if parsed.cloud != "digitalocean":
+            continue
+        # A Droplet autoscale pool's members come and go: listed more often, and one that
+        # is shutting down (leaving the pool) is no longer scraped.
+        (discovery,) = job["digitalocean_sd_configs"]
+        pool = parsed.autoscale.enabled
+        assert discovery["refresh_interval"] == ("30s" if pool else "60s")
+        status = {"source_labels": ["__meta_digitalocean_status"], "regex": "active",
+                  "action": "keep"}  # fmt: skip
+        assert running == ([status] if pool else [])
 
 
 def test_promtool_refuses_a_config_whose_rules_are_missing(tmp_path: Path) -> None:

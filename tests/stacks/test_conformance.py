@@ -20,7 +20,7 @@ import pytest
 from pyscale import capacity, cli, clouds, offline, settings
 from pyscale.offline import conformance
 
-SHIPPED = ("dev", "staging", "prod", "prod-ovh", "prod-k8s", "prod-k8s-ovh")
+SHIPPED = ("dev", "staging", "prod", "prod-ovh", "prod-k8s", "prod-k8s-ovh", "prod-autoscale")
 # name: (shipped stack, `pyscale:` keys changed, dotted for a group's key)
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "do-backups-off": ("prod", {"backups": "false"}),

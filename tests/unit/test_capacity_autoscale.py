@@ -10,6 +10,7 @@ import pytest
 
 from pyscale import capacity, pricing, settings
 from pyscale.clouds.digitalocean import catalog as do_catalog
+from pyscale.monitoring import rules
 
 # prod's workload (Pulumi.prod.yaml): 2 s in flight, 1 ms of CPU each.
 WORKLOAD = {"latencyMs": 2000, "cpuMs": 1.0, "requestsPerConnection": 20, "queriesPerRequest": 0.5}
@@ -176,3 +177,14 @@ def test_cost_at_both_ends() -> None:
     gap = (plan.nodes - plan.autoscale.min_nodes) * nodes_high.unit_monthly
     assert high.total - low.total == pytest.approx(gap)
     assert pricing.estimate_at_minimum(chosen, fixed()) is None
+
+
+def test_too_few_nodes_alerts_below_the_pools_minimum() -> None:
+    """A pool at its minimum is not short of nodes: the page fires below the minimum's N+1,
+    and says the baseline, not the peak."""
+    chosen = pool_settings(peakConcurrency=60_000)
+    plan = capacity.plan(chosen)
+    assert plan.autoscale is not None
+    (alert,) = [a for a in rules.alerts(plan, chosen) if a.name == "PyscaleFleetBelowTarget"]
+    assert alert.threshold == plan.autoscale.min_nodes - 1 < plan.nodes - 1
+    assert "20,000 concurrent requests" in alert.runbook + alert.summary

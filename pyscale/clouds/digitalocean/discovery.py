@@ -40,12 +40,12 @@ def scrape_discovery(
     running = [{"source_labels": ["__meta_digitalocean_status"], "regex": "active",
                 "action": "keep"}] if pool else []  # fmt: skip
     relabel = [
-        *running,
         # __meta_digitalocean_tags is ",tag1,tag2,": the web tag as a whole entry.
         {"source_labels": ["__meta_digitalocean_tags"], "regex": f".*,{web_tag},.*",
          "action": "keep"},
         {"source_labels": ["__meta_digitalocean_private_ipv4"], "regex": "(.+)",
          "target_label": "__address__", "replacement": f"${{1}}:{port}"},
         {"source_labels": ["__meta_digitalocean_droplet_name"], "target_label": "instance"},
+        *running,
     ]  # fmt: skip
     return discovery, relabel

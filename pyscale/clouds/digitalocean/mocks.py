@@ -242,6 +242,8 @@ def _kubernetes_cluster(name: str, inputs: dict[str, Any]) -> tuple[str, dict[st
     cluster_id = _uuid(name)
     endpoint = f"https://{cluster_id}.k8s.ondigitalocean.com"
     pool = dict(inputs["nodePool"])
+    # An autoscaling pool without node_count starts at its minimum (provider docs, node_pool).
+    pool["nodeCount"] = pool.get("nodeCount") or pool["minNodes"]
     nodes = [
         {"id": _uuid(f"{name}-node-{i}"), "name": f"{pool['name']}-{_uuid(name)[:5]}{i}",
          "status": "running", "dropletId": str(400_000_000 + _digest(name) % 1000 * 100 + i)}
@@ -269,6 +271,18 @@ def _kubernetes_cluster(name: str, inputs: dict[str, Any]) -> tuple[str, dict[st
     }  # fmt: skip
 
 
+def _droplet_autoscale(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A pool as the provider reads it back: a UUID id, `active`, no utilisation yet, and
+    the timestamps as it writes them (Go's time.String() in UTC)."""
+    return _uuid(name), {
+        **inputs,
+        "status": "active",
+        "currentUtilizations": [{"cpu": 0.0, "memory": 0.0}],
+        "createdAt": "2026-01-06 09:10:00 +0000 UTC",
+        "updatedAt": "2026-01-06 09:10:00 +0000 UTC",
+    }
+
+
 def _with_uuid(name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Monitoring resources: a UUID id, echoed as the `uuid` output where one exists."""
     return _uuid(name), {**inputs, "uuid": _uuid(name)}
@@ -278,6 +292,7 @@ _FACTORIES: dict[str, Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]
     "vpc:Vpc": _vpc,
     "tag:Tag": _tag,
     "droplet:Droplet": _droplet,
+    "dropletAutoscale:DropletAutoscale": _droplet_autoscale,
     "firewall:Firewall": _firewall,
     "loadBalancer:LoadBalancer": _load_balancer,
     "certificate:Certificate": _certificate,

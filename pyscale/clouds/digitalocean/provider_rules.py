@@ -11,6 +11,7 @@ REPLICA = "digitalocean:index/databaseReplica:DatabaseReplica"
 VALKEY_CONFIG = "digitalocean:index/databaseValkeyConfig:DatabaseValkeyConfig"
 LOAD_BALANCER = "digitalocean:index/loadBalancer:LoadBalancer"
 POOL = "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool"
+DROPLET_POOL = "digitalocean:index/dropletAutoscale:DropletAutoscale"
 
 PG = {"engine": "pg"}
 VALKEY = {"engine": "valkey"}
@@ -24,7 +25,38 @@ BACKUP_POLICY = Fact(
     "openapi droplets/models/droplet_backup_policy.yml",
 )
 
+AUTOSCALE_CONFIG = "openapi autoscale_pools/models/autoscale_pool_dynamic_config.yml"
+# The regions a pool's droplet template names (its enum in the API schema): fewer than the
+# droplet regions (no atl1).
+POOL_REGIONS = ("nyc1", "nyc2", "nyc3", "ams2", "ams3", "sfo1", "sfo2", "sfo3", "sgp1", "lon1",
+                "fra1", "tor1", "blr1", "syd1")  # fmt: skip
+
+
+def _pool_range(path: str, what: str, low: float, high: float) -> InputRule:
+    return InputRule(
+        DROPLET_POOL,
+        f"config.{path}",
+        Fact(f"Droplet autoscale pool {what}: {low:g} to {high:g}", f"{AUTOSCALE_CONFIG}: {path}"),
+        minimum=low,
+        maximum=high,
+    )
+
+
 RULES = (
+    _pool_range("minInstances", "min_instances", 1, 500),
+    _pool_range("maxInstances", "max_instances", 1, 1000),
+    _pool_range("cooldownMinutes", "cooldown_minutes", 5, 20),
+    _pool_range("targetCpuUtilization", "target_cpu_utilization", 0.05, 1),
+    _pool_range("targetMemoryUtilization", "target_memory_utilization", 0.05, 1),
+    InputRule(
+        DROPLET_POOL,
+        "dropletTemplate.region",
+        Fact(
+            "Droplet autoscale pool regions",
+            "openapi autoscale_pools/models/autoscale_pool_droplet_template.yml: region",
+        ),
+        allowed=POOL_REGIONS,
+    ),
     InputRule(
         DROPLET,
         "region",
