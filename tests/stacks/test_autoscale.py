@@ -11,8 +11,9 @@ import json
 
 import pytest
 
-from pyscale import offline, render, settings
+from pyscale import offline, render, report, settings
 from pyscale.clouds.base import EXAMPLE_CA
+from pyscale.offline import conformance
 from pyscale.rollout.plan import GATE_TYPE
 from tests.stacks.variants import run_as
 
@@ -127,6 +128,7 @@ def test_doks_node_pool_autoscales_between_the_bounds() -> None:
     hpa = one(run, HPA).inputs["spec"]
     assert hpa["maxReplicas"] == pool.max_nodes * run.plan.pods.per_node
     assert hpa["minReplicas"] == run.plan.pods.minimum
+    assert conformance.check(run.resources, "digitalocean") == []
 
 
 def test_ovh_node_pool_autoscales_between_the_bounds() -> None:
@@ -146,6 +148,7 @@ def test_ovh_node_pool_autoscales_between_the_bounds() -> None:
     assert nodes.options["ignoreChanges"] == ["desiredNodes"]
     hpa = one(run, HPA).inputs["spec"]
     assert hpa["maxReplicas"] == pool.max_nodes * run.plan.pods.per_node
+    assert conformance.check(run.resources, "ovh") == []
 
 
 def test_a_fixed_pool_stays_fixed() -> None:
@@ -165,3 +168,20 @@ def test_ovh_vms_refuse_autoscale_before_registering_anything(mock_engine) -> No
     assert "Managed Kubernetes node-pool autoscaling" in message
     assert "platform: kubernetes" in message
     assert engine.registered == []
+
+
+def test_plan_shows_both_ends_and_their_cost(run: offline.Run, capsys) -> None:
+    doc = report.plan_document(run, [])
+    pool = run.plan.autoscale
+    assert pool is not None
+    at_most, at_least = doc["cost"], doc["cost_at_minimum"]
+    nodes = {line["item"]: line["quantity"] for line in at_least["lines"]}["nodes"]
+    assert nodes == pool.min_nodes
+    assert at_least["total"] < at_most["total"]
+    report.print_plan(doc, run.plan)
+    text = capsys.readouterr().out
+    assert f"Droplet autoscale pool: {pool.min_nodes}-{pool.max_nodes} nodes" in text
+    assert f"total at the pool's minimum ({pool.min_nodes} nodes)" in text
+    assert "no gate per member" in text
+    # A fixed fleet has one cost.
+    assert "cost_at_minimum" not in report.plan_document(offline.run("prod"), [])

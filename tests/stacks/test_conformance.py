@@ -37,6 +37,7 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "do-debian-12": ("prod", {"nodeImage": "debian-12"}),
     "do-singapore": ("staging", {"region": "sgp1"}),
     "do-100k": ("prod", {"targetConcurrency": "100000"}),
+    "do-pool-on-memory": ("prod-autoscale", {"autoscale.memoryTarget": "0.8"}),
     "ovh-valkey-7": ("prod-ovh", {"cache.version": "7"}),
     "ovh-backups-off": ("prod-ovh", {"backups": "false"}),
     "ovh-beauharnois": ("prod-ovh", {"region": "BHS5"}),
