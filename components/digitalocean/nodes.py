@@ -48,7 +48,10 @@ The members are not put in the stack's Project: the Project resource owns its re
 (terraform-provider-digitalocean resource_project.go reads every URN in the project back and
 moves the ones it does not list to the default project on the next update), and DigitalOcean,
 not Pulumi, creates the members. They stay in the account's default project. Deleting the
-pool deletes its members (the provider calls DELETE .../dangerous).
+pool deletes its members (the provider calls DELETE .../dangerous), and the pinned provider's
+waiter does not know the API's `deleting` status: the `pulumi destroy` (or the update that
+turns autoscale off) fails once although DigitalOcean completes the deletion
+(terraform-provider-digitalocean#1605); run it again, it then reads the 404 and goes on.
 """
 
 from __future__ import annotations
