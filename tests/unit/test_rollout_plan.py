@@ -7,7 +7,7 @@ import pytest
 
 from pyscale import capacity, report, settings
 from pyscale.capacity import CapacityError
-from pyscale.rollout import LB_HEALTH
+from pyscale.rollout import LB_HEALTH, rollout_plan
 
 
 def plan_for(**raw: object) -> capacity.CapacityPlan:
@@ -105,3 +105,19 @@ def test_plan_text_says_what_a_node_change_will_do(capsys: pytest.CaptureFixture
     assert out.startswith(f"\nRollout: {plan.rollout.describe()}\n")
     assert f"{plan.rollout.serving_during_batch} nodes serve while a batch is replaced" in out
     assert f"{plan.database.rollout_connections:,} clients at the peak" in out
+
+
+def test_a_pools_rollout_is_the_whole_pool_with_the_old_members_serving() -> None:
+    """DigitalOcean replaces a pool's members itself and does not say how many at a time:
+    the plan takes them all at once, the old ones serving until the new ones had the
+    cooldown, and sizes the connection pools for old and new together."""
+    kwargs = {"nodes": 7, "needed_nodes": 4, "load_balanced": True, "batch_size": 7,
+              "batch_size_default": True, "health_timeout_s": 900, "drain_s": None,
+              "latency_ms": 2000}  # fmt: skip
+    pool = rollout_plan(**kwargs, by_pool=True)
+    fixed = rollout_plan(**kwargs)
+    assert (pool.peak_nodes, pool.serving_during_batch) == (14, 7)
+    assert (fixed.peak_nodes, fixed.serving_during_batch) == (14, 0)
+    assert "replaced by the cloud" in pool.describe()
+    assert "not gated node by node" in pool.describe()
+    assert "gated on LB health" in fixed.describe()
