@@ -21,9 +21,8 @@ DEMO_MODULES = {
 }
 # CPU ms per request of the demo app's I/O route, node-wide, from calibrations of the tuned
 # node of each interface (`pyscale bench node calibrate` / `interfaces`, 2-core VM,
-# 2026-12-04; bench/RESULTS.md, "Per-request cost" and "ASGI and gevent"), the highest of a
-# quiet machine's rounded up: wsgi 0.21-0.32 ms, asgi 0.11-0.19 ms. What workload.cpuMs
-# defaults to.
+# 2026-12-04; bench/RESULTS.md, "Per-request cost" and "ASGI and gevent"), rounded up above
+# the highest: wsgi 0.21-0.31 ms, asgi 0.11-0.19 ms. What workload.cpuMs defaults to.
 DEMO_CPU_MS = {"wsgi": 0.3, "asgi": 0.2}
 
 INTERFACE = (
