@@ -62,8 +62,9 @@ GROUPS = (
     Group("cache", "Managed Valkey (Redis-compatible), for cache and sessions."),
     Group("app", "The application the nodes run; the embedded demo app without a repo."),
     Group("rollout", "How a change that replaces nodes rolls out: batches, health gate, drain."),
-    Group("edge", "The node's Nginx edge: what one client address may take of a node, "
-          "compression."),
+    Group(
+        "edge", "The node's Nginx edge: what one client address may take of a node, compression."
+    ),
     *OBSERVABILITY_GROUPS,
     *PLATFORM_GROUPS,
     *AUTOSCALE_GROUPS,
