@@ -14,6 +14,8 @@ import pytest
 from pyscale_demo import asgi, wsgi
 from pyscale_demo.common import MAX_IO_MS, Config, ConfigError
 
+from tests.app.asgi_probes import call as asgi_call
+
 Answer = tuple[int, dict[str, str], str]
 Caller = Callable[[str, str, str], Answer]
 
@@ -30,19 +32,7 @@ def _call_wsgi(app: wsgi.App, method: str, path: str, query: str) -> Answer:
 
 
 def _call_asgi(app: asgi.App, method: str, path: str, query: str) -> Answer:
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "method": method, "path": path, "query_string": query.encode()}
-    asyncio.run(app(scope, receive, send))
-    start, body = sent
-    headers = {k.decode().title(): v.decode() for k, v in start["headers"]}
-    return start["status"], headers, body["body"].decode()
+    return asyncio.run(asgi_call(app, method, path, query))
 
 
 @pytest.fixture(params=["wsgi", "asgi"])
