@@ -13,7 +13,7 @@
 import os
 import resource
 
-# (1) The WSGI application, so the image's command line carries no app-specific argument.
+# (1) The WSGI application (app.interface), so the image's command line carries no app-specific argument.
 wsgi_app = "pyscale_demo.wsgi:application"
 
 # (2) Nginx (or the ingress) reaches Gunicorn over TCP on the container's network: a unix
@@ -122,7 +122,8 @@ def post_worker_init(worker):
 
     module_name, _, _ = worker.app.app_uri.partition(":")
     module = importlib.import_module(module_name)
-    worker.wsgi = pyscale_metrics.instrument(worker.wsgi, getattr(module, "METRICS_ROUTES", ()))
+    routes = getattr(module, "METRICS_ROUTES", ())
+    worker.wsgi = pyscale_metrics.instrument(worker.wsgi, routes)
 
 
 def child_exit(server, worker):

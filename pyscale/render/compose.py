@@ -77,8 +77,11 @@ class ComposeProject:
 
 
 def compose_settings(stack: Settings) -> Settings:
-    """The stack as compose runs it: plain HTTP, answering every Host (no domain)."""
-    return dataclasses.replace(stack, tls="off", domain=None)
+    """The stack as compose runs it: plain HTTP, answering every Host (no domain), gzip only:
+    the official nginx image has no Brotli module (Debian's libnginx-mod-http-brotli-* are
+    what edge.brotli installs on a node), and `brotli on;` would stop it starting."""
+    edge = dataclasses.replace(stack.edge, brotli=False)
+    return dataclasses.replace(stack, tls="off", domain=None, edge=edge)
 
 
 def _env_values(text: str) -> dict[str, str]:
