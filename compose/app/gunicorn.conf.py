@@ -13,7 +13,7 @@
 import os
 import resource
 
-# (1) The WSGI application (app.interface), so the image's command line carries no app-specific argument.
+# (1) The WSGI app (app.interface), so the image's command line names no app.
 wsgi_app = "pyscale_demo.wsgi:application"
 
 # (2) Nginx (or the ingress) reaches Gunicorn over TCP on the container's network: a unix

@@ -6,6 +6,7 @@ listing each broken link with both numbers and the setting to change.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from pyscale.capacity.seeds import (
     MAX_BACKLOG,
     MEMORY_USABLE_FRACTION,
     PER_CONNECTION_KIB,
+    UPSTREAM_IDLE_SHARE,
 )
 
 if TYPE_CHECKING:
@@ -285,8 +287,8 @@ def _node_checks(p: CapacityPlan) -> list[Check]:
             "pyscale:nodeSize",
         ),
         Check(
-            "nginx upstream keepalive pool <= gunicorn connections",
-            p.per_node_concurrency,
+            "nginx upstream keepalive pool <= half the gunicorn connections",
+            math.floor(p.per_node_concurrency * UPSTREAM_IDLE_SHARE),
             n.worker_processes * n.upstream_keepalive,
             "pyscale:nodeSize",
         ),

@@ -44,6 +44,7 @@ from pyscale.capacity.seeds import (
     SEED_NOFILE,
     SEED_SOMAXCONN,
     SEED_SYN_BACKLOG,
+    UPSTREAM_IDLE_SHARE,
     WORKER_CLASSES,
     WORKER_CONNECTIONS,
     WORKER_TIMEOUT_S,
@@ -118,7 +119,7 @@ def _derive(settings: Settings, max_process_nofile: int) -> CapacityPlan:
     # upstream connections come on top, and accepts are not spread perfectly.
     nginx_total = math.ceil(2 * per_node * NGINX_IMBALANCE)
     nginx_workers = max(vcpus, _ceil_div(2 * nginx_total, max_process_nofile))
-    upstream_keepalive = per_node // nginx_workers
+    upstream_keepalive = math.floor(per_node * UPSTREAM_IDLE_SHARE) // nginx_workers
     nginx_wc = max(SEED_NGINX_WORKER_CONNECTIONS, _ceil_div(nginx_total, nginx_workers))
     nginx_rlimit = min(max_process_nofile, max(SEED_NOFILE, 2 * nginx_wc))
 

@@ -53,6 +53,14 @@ LINUX_NR_OPEN = 1_048_576
 GUNICORN_FD_MARGIN = 1024
 # Nginx's kernel balancing of accepts across workers is uneven under bursts; leave room.
 NGINX_IMBALANCE = 1.25
+# The share of Gunicorn's slots Nginx may hold as idle upstream keep-alive connections (its
+# `keepalive` cache, all Nginx workers together). Each idle one holds a gevent worker's slot,
+# and a full gevent worker stops accepting: with the cache as large as the slots, idle
+# connections of one Nginx worker held every slot while another's requests waited in
+# Gunicorn's accept queue until the 60 s upstream keepalive_timeout (tests/node/test_node.py,
+# 300 requests past the slots: 224 of them timed out at 30 s). Half leaves the other half to
+# requests; reuse stays high (a pool of 64 per worker cost no more CPU, bench/RESULTS.md).
+UPSTREAM_IDLE_SHARE = 0.5
 # Load balancers are sized above the target: idle keep-alive client connections count too.
 LB_HEADROOM = 1.2
 # PostgreSQL connections kept out of the pool for migrations, monitoring and operators.

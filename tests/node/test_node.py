@@ -176,6 +176,25 @@ def test_a_killed_worker_is_respawned_and_errors_stop_within_two_seconds(
     assert len(report.outcomes) > 2000, report.summary()
 
 
+def test_beyond_the_nodes_slots_gevent_queues_and_uvicorn_refuses(node: RunningNode) -> None:
+    """More requests in flight than the node's workers x worker_connections, through Nginx:
+    a full gevent worker stops accepting, so the extra requests wait in the accept queue and
+    are all served; a full uvicorn worker answers 503 at once (pyscale_asgi_worker), and the
+    slots it holds are still served. Nothing else fails on either."""
+    g = node.plan.gunicorn
+    slots = g.workers * g.worker_connections
+    report = _load(node, slots + 300, 5, lambda n: ("GET", "/io?ms=2500"))
+    served = [o for o in report.outcomes if o.status == 200]
+    assert {o.status for o in report.errors} <= {503}, report.summary()
+    assert not [o for o in report.errors if o.error], report.summary()
+    if g.interface == "wsgi":
+        assert not report.errors, report.summary()
+    else:
+        assert report.errors, f"no request was refused past {slots} slots: {report.summary()}"
+    # Every slot served: the first wave alone fills them.
+    assert len(served) >= slots, report.summary()
+
+
 def _raw(node: RunningNode, data: bytes, timeout: float = 5) -> bytes:
     """Send raw bytes; everything the server answers before it closes (b'' if nothing).
 
