@@ -6,6 +6,7 @@ the pod's Gunicorn config through real Gunicorn; and what a pod keeps of the tun
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pyscale import clouds, offline, settings
 from pyscale.capacity import pods as pod_capacity
 from pyscale.render import kubernetes
 from pyscale.render.secrets import placeholder_secrets
+from pyscale.settings.interface import DEMO_MODULES
 from tests.render.gunicorn_run import assert_plan_numbers, printed_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,12 +124,20 @@ def test_pod_sets_only_safe_sysctls_and_says_what_it_keeps_at_defaults(stack: st
     assert plan.pods.load <= plan.pods.backlog
 
 
+@pytest.mark.parametrize("interface", ["wsgi", "asgi"])
 @pytest.mark.parametrize("stack", STACKS)
 def test_pod_gunicorn_config_passes_gunicorn_and_carries_the_pods_numbers(
-    stack: str, tmp_path: Path
+    stack: str, interface: str, tmp_path: Path
 ) -> None:
-    run_settings, plan, _ = rendered(stack)
+    """The pod's config for either app interface: the image carries both worker classes."""
+    from pyscale import capacity
+
+    run_settings = stack_settings(stack)
+    app = dataclasses.replace(run_settings.app, interface=interface, module=DEMO_MODULES[interface])
+    run_settings = dataclasses.replace(run_settings, app=app)
+    plan = capacity.plan(run_settings)
     conf = kubernetes.gunicorn_conf(plan, run_settings)
+    assert f'worker_class = "{plan.gunicorn.worker_class}"' in conf
     path = tmp_path / "gunicorn.conf.py"
     path.write_text(conf)
 
