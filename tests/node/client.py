@@ -3,10 +3,12 @@
 wrk reports totals; the behaviour tests need each request's status and time (to say when
 errors stopped after a worker was killed) and the freedom to act mid-run (reloads). Each
 virtual user keeps one keep-alive connection and sends its next request when the previous
-answer is complete. A request sent on a reused connection that the server closed before
-sending any byte is retried once on a new connection, as every HTTP client does (RFC 9112
-section 9.3.1): such a request never reached the application. That happens when Nginx or
-Gunicorn retires an idle keep-alive connection during a graceful reload. Retries are counted.
+answer is complete (after the Retry-After a 503 asks for: well-behaved clients wait instead
+of hammering a saturated server). A request sent on a reused connection that the server
+closed before sending any byte is retried once on a new connection, as every HTTP client
+does (RFC 9112 section 9.3.1): such a request never reached the application. That happens
+when Nginx or Gunicorn retires an idle keep-alive connection during a graceful reload.
+Retries are counted.
 """
 
 from __future__ import annotations
@@ -55,24 +57,28 @@ class _Closed(Exception):
     """The server closed the connection before any byte of the response."""
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, float]:
+    """The status, and the seconds a 503's Retry-After asks for (0 without one)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
-    length = 0
+    length, retry_after = 0, 0.0
     for line in lines[1:]:
         name, _, value = line.partition(":")
         if name.strip().lower() == "content-length":
             length = int(value.strip())
+        elif name.strip().lower() == "retry-after" and status == 503:
+            retry_after = float(value.strip())
     if length:
         await reader.readexactly(length)
-    return status
+    return status, retry_after
 
 
 async def _request(
     conn: list, host: str, port: int, raw: bytes, timeout: float, report: Report
-) -> int:
-    """Send one request on the user's connection (opening one if needed); return status."""
+) -> tuple[int, float]:
+    """Send one request on the user's connection (opening one if needed); return its status
+    and Retry-After."""
     for attempt in range(2):
         reused = conn[0] is not None
         if not reused:
@@ -118,8 +124,10 @@ async def _user(
             started = time.monotonic()
             was_open = conn[0] is not None
             try:
-                status = await _request(conn, host, port, raw, timeout, report)
+                status, retry_after = await _request(conn, host, port, raw, timeout, report)
                 report.outcomes.append(Outcome(started, time.monotonic(), status, ""))
+                # A refused request is retried when the server asks, as clients do.
+                await asyncio.sleep(min(retry_after, max(0.0, deadline - time.monotonic())))
             except TimeoutError:
                 report.outcomes.append(Outcome(started, time.monotonic(), 0, "timeout"))
                 _drop(conn, report)

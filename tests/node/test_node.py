@@ -228,6 +228,7 @@ def test_bad_input_is_refused_cleanly_and_others_are_still_served(node: RunningN
         f"POST /db HTTP/1.1\r\nHost: {DOMAIN}\r\nContent-Length: {big}\r\n"
         "Connection: close\r\n\r\n".encode()
         + b"x" * 65536,
+        timeout=10,
     )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     # An unknown Host: the connection is closed without an answer (Nginx 444).

@@ -34,6 +34,12 @@ Also set from Gunicorn's own settings (gunicorn.conf.py, rendered from the plan)
 - SIGQUIT, Gunicorn's quick shutdown, stops the worker at once. `uvicorn-worker` 0.4.0 maps it
   to Gunicorn's `handle_exit`, which only clears `alive`, a flag uvicorn never reads: the
   worker went on serving until the arbiter's SIGKILL, graceful_timeout later.
+- A graceful stop (SIGTERM, SIGHUP's reload, max_requests) does not close idle keep-alive
+  connections under Nginx: uvicorn closes them at once, and a request Nginx was writing to
+  one at that moment failed as 502 (tests/node/test_node.py, reloads under load: 1 of
+  31,984). The next request on one is answered with `Connection: close`, as Gunicorn's own
+  workers do; Nginx closes the rest (its upstream keepalive_timeout), within
+  `timeout_graceful_shutdown`.
 - `lifespan` "auto": an app that handles lifespan events gets startup and shutdown (a
   startup that fails stops the worker); one that does not is served without them.
 
@@ -54,6 +60,7 @@ from typing import Any, ClassVar
 
 from gunicorn.arbiter import Arbiter
 from gunicorn.sock import UnixSocket
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
@@ -75,6 +82,23 @@ _REFUSAL_HEADERS = [
     (b"retry-after", b"1"),
     (b"connection", b"close"),
 ]
+
+
+class _Protocol(HttpToolsProtocol):
+    """uvicorn's httptools connection, stopping without closing an idle one under Nginx."""
+
+    _stopping = False
+
+    def shutdown(self) -> None:
+        if self.cycle is None or self.cycle.response_complete:
+            self._stopping = True  # its next answer closes it (on_headers_complete)
+        else:
+            super().shutdown()
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self._stopping and self.cycle is not None:
+            self.cycle.keep_alive = False
 
 
 def limit_requests(app: App, limit: int) -> App:
@@ -100,11 +124,11 @@ def limit_requests(app: App, limit: int) -> App:
 
 
 class Worker(UvicornWorker):
-    """uvicorn with httptools and uvloop, and the plan's limits."""
+    """uvicorn with httptools (`_Protocol`) and uvloop, and the plan's limits."""
 
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
         "loop": "uvloop",
-        "http": "httptools",
+        "http": _Protocol,
         "lifespan": "auto",
         # No access log from the worker: Nginx logs each request once (app.accessLog).
         "access_log": False,
