@@ -62,6 +62,19 @@ class _Metrics:
             multiprocess_mode="livesum",
         )
 
+    def start(self) -> float:
+        """A request reached the app: in flight from now (the returned start time)."""
+        self.in_flight.inc()
+        return time.perf_counter()
+
+    def done(self, started: float, route: str, method: str, status: str) -> None:
+        """The request's last byte went out (or it failed): count and time it."""
+        self.in_flight.dec()
+        self.latency.labels(route).observe(time.perf_counter() - started)
+        self.requests.labels(route, method, status).inc()
+        if status.startswith("5"):
+            self.errors.labels(route).inc()
+
 
 def reset(directory: str) -> None:
     """An empty metrics directory: a restart must not add the last run's counts."""
@@ -113,15 +126,10 @@ def instrument(app: Callable[..., Any], routes: Collection[str]) -> Callable[...
             status[0] = line[:3]
             return start_response(line, headers, exc_info)
 
-        started = time.perf_counter()
-        metrics.in_flight.inc()
+        started = metrics.start()
 
         def done() -> None:
-            metrics.in_flight.dec()
-            metrics.latency.labels(route).observe(time.perf_counter() - started)
-            metrics.requests.labels(route, method, status[0]).inc()
-            if status[0].startswith("5"):
-                metrics.errors.labels(route).inc()
+            metrics.done(started, route, method, status[0])
 
         try:
             return _Body(app(environ, start), done)
@@ -157,15 +165,10 @@ def instrument_asgi(app: AsgiApp, routes: Collection[str]) -> AsgiApp:
                 status[0] = str(message["status"])
             await send(message)
 
-        started = time.perf_counter()
-        metrics.in_flight.inc()
+        started = metrics.start()
         try:
             await app(scope, receive, sent)
         finally:
-            metrics.in_flight.dec()
-            metrics.latency.labels(route).observe(time.perf_counter() - started)
-            metrics.requests.labels(route, scope.get("method", ""), status[0]).inc()
-            if status[0].startswith("5"):
-                metrics.errors.labels(route).inc()
+            metrics.done(started, route, scope.get("method", ""), status[0])
 
     return counted
