@@ -38,7 +38,6 @@ import shutil
 import signal
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from bench.load import Load, Variant, drive
@@ -46,7 +45,7 @@ from bench.seed import run_seed
 from bench.stock import run_stock
 from pyscale import render, settings
 from pyscale.localnode import LocalNode, NeedsRoot, NodeError, prepare
-from pyscale.settings.interface import DEMO_MODULES, INTERFACES
+from pyscale.settings.interface import INTERFACES, serving_demo
 
 VARIANTS = ("tuned", "simple", "seed", "stock")
 # Enough connections to keep every core busy when requests do not wait.
@@ -61,8 +60,7 @@ def run_tuned(stack: str, stack_dir: Path, state: Path, loads: list[Load], servi
     node.down()
     stack_settings = settings.load(stack, stack_dir)
     if interface is not None:
-        app = replace(stack_settings.app, interface=interface, module=DEMO_MODULES[interface])
-        stack_settings = replace(stack_settings, app=app)
+        stack_settings = serving_demo(stack_settings, interface)
     info = node.up(stack_settings, services=services)
     try:
         pids = [info.nginx_pid, info.gunicorn_pid]

@@ -6,12 +6,16 @@ in `SETTINGS`); the parser fills the derived defaults once every value is read.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyscale.clouds.base import DerivedDefault, SettingRule
 from pyscale.settings.kinds import Choice
 from pyscale.settings.spec import Setting
+
+if TYPE_CHECKING:
+    from pyscale.settings.model import Settings
 
 INTERFACES = ("wsgi", "asgi")
 # The embedded demo app (app/pyscale_demo), one module per interface, with the same routes.
@@ -84,3 +88,11 @@ INTERFACE_RULES = (
         _demo_for_interface,
     ),
 )
+
+
+def serving_demo(settings: Settings, interface: str) -> Settings:
+    """`settings` with the node serving the embedded demo of `interface` (its worker class
+    follows in the plan): how the benchmark and the tests run one stack on both interfaces.
+    The workload stays the stack's, cpuMs included."""
+    app = dataclasses.replace(settings.app, interface=interface, module=DEMO_MODULES[interface])
+    return dataclasses.replace(settings, app=app)

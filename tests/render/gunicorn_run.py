@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pyscale import capacity, render, settings
-from pyscale.settings.interface import DEMO_MODULES
+from pyscale.settings.interface import serving_demo
 from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,9 +69,7 @@ def gunicorn(tmp: Path, bind: str, app: str, extra: dict[str, str] | None = None
     and `extra` settings set verbatim; yield the master once all its workers run, and stop
     it (SIGQUIT) after."""
     tmp.mkdir(parents=True, exist_ok=True)
-    stack = settings.load("dev", REPO)
-    stack = dataclasses.replace(stack, app=dataclasses.replace(
-        stack.app, interface=interface, module=DEMO_MODULES[interface]))  # fmt: skip
+    stack = serving_demo(settings.load("dev", REPO), interface)
     plan = capacity.plan(stack)
     plan = dataclasses.replace(plan, gunicorn=dataclasses.replace(plan.gunicorn, **plan_fields))
     node = render.node(plan, stack, render.placeholder_secrets(plan))

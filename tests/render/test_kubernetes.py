@@ -6,7 +6,6 @@ the pod's Gunicorn config through real Gunicorn; and what a pod keeps of the tun
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pyscale import clouds, offline, settings
 from pyscale.capacity import pods as pod_capacity
 from pyscale.render import kubernetes
 from pyscale.render.secrets import placeholder_secrets
-from pyscale.settings.interface import DEMO_MODULES
+from pyscale.settings.interface import serving_demo
 from tests.render.gunicorn_run import assert_plan_numbers, printed_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,9 +131,7 @@ def test_pod_gunicorn_config_passes_gunicorn_and_carries_the_pods_numbers(
     """The pod's config for either app interface: the image carries both worker classes."""
     from pyscale import capacity
 
-    run_settings = stack_settings(stack)
-    app = dataclasses.replace(run_settings.app, interface=interface, module=DEMO_MODULES[interface])
-    run_settings = dataclasses.replace(run_settings, app=app)
+    run_settings = serving_demo(stack_settings(stack), interface)
     plan = capacity.plan(run_settings)
     conf = kubernetes.gunicorn_conf(plan, run_settings)
     assert f'worker_class = "{plan.gunicorn.worker_class}"' in conf
