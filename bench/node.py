@@ -166,6 +166,12 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 2) if b else None
 
 
+def _with_prediction(cells: dict, calibrated: dict, load: Load) -> None:
+    """A tuned node's results given the model's prediction from its calibration."""
+    cells["predicted_rps"] = predicted_rps(calibrated, load)
+    cells["measured_vs_predicted"] = _ratio(cells["success_rps"], cells["predicted_rps"])
+
+
 def _measure(args: argparse.Namespace, state: Path) -> dict:
     """Calibrate, then each variant asked for at each I/O wait; the others as zeros."""
     stack_dir = Path(args.stack_dir)
@@ -199,10 +205,7 @@ def _measure(args: argparse.Namespace, state: Path) -> dict:
             variant = measured[name][i] if name in measured else Variant.not_run(name, load)
             run[name] = variant.to_json()
         if calibrated:
-            run["tuned"]["predicted_rps"] = predicted_rps(calibrated, load)
-            run["tuned"]["measured_vs_predicted"] = _ratio(
-                run["tuned"]["success_rps"], run["tuned"]["predicted_rps"]
-            )
+            _with_prediction(run["tuned"], calibrated, load)
         run["ratio_vs_simple"] = _ratio(run["tuned"]["success_rps"], run["simple"]["success_rps"])
         run["ratio_vs_seed"] = _ratio(run["tuned"]["success_rps"], run["seed"]["success_rps"])
         run["ratio_vs_stock"] = _ratio(run["tuned"]["success_rps"], run["stock"]["success_rps"])
@@ -230,8 +233,7 @@ def _interfaces(args: argparse.Namespace, stack_dir: Path, state: Path, calibrat
         row: dict = {"io_ms": load.io_ms}
         for interface in INTERFACES:
             cells = measured[interface][i].to_json()
-            cells["predicted_rps"] = predicted_rps(calibrations[interface], load)
-            cells["measured_vs_predicted"] = _ratio(cells["success_rps"], cells["predicted_rps"])
+            _with_prediction(cells, calibrations[interface], load)
             row[interface] = cells
         row["asgi_vs_wsgi"] = _ratio(row["asgi"]["success_rps"], row["wsgi"]["success_rps"])
         rows.append(row)
