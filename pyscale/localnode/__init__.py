@@ -21,7 +21,7 @@ from pyscale.localnode.cli import add_arguments
 from pyscale.localnode.commands import NodeError, wait_until
 from pyscale.localnode.host import Machine, NeedsRoot, missing_packages, prepare
 from pyscale.localnode.netns import Namespace, delete_namespace, namespace_exists
-from pyscale.localnode.node import GUNICORN, LocalNode, NodeInfo
+from pyscale.localnode.node import GUNICORN, LocalNode, NodeInfo, unix_healthz
 from pyscale.localnode.plan import LocalPlan, local_plan
 from pyscale.localnode.procs import Supervisor, raise_nofile
 from pyscale.localnode.services import ENDPOINTS, Services, psql
@@ -46,5 +46,6 @@ __all__ = [
     "prepare",
     "psql",
     "raise_nofile",
+    "unix_healthz",
     "wait_until",
 ]

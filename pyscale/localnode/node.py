@@ -64,8 +64,9 @@ class NodeInfo:
         return dataclasses.asdict(self)
 
 
-def _unix_healthz(path: Path) -> bool:
-    """GET /healthz straight to Gunicorn's socket: a worker has booted and answers."""
+def unix_healthz(path: Path) -> bool:
+    """GET /healthz straight to Gunicorn's socket: a worker has booted and answers (the
+    demo app, or whatever app a test put on the socket)."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(2)
@@ -186,7 +187,7 @@ class LocalNode:
         return sup.start_ready(
             "gunicorn",
             self.gunicorn_argv(ns),
-            ready=lambda: _unix_healthz(self.layout.socket),
+            ready=lambda: unix_healthz(self.layout.socket),
             what="Gunicorn to answer /healthz on its socket",
             # The unit's second EnvironmentFile: the address pyscale-exporters finds.
             env=env | self.layout.app_env() | {"PYSCALE_METRICS_ADDRESS": ns.node_ip},

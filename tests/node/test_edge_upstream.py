@@ -10,14 +10,20 @@ the balancer, see edge_client), one single node without any (dev's shape).
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import brotli
 import pytest
 
-from pyscale.localnode import GUNICORN, LocalNode, NodeInfo, Supervisor, wait_until
+from pyscale.localnode import (
+    GUNICORN,
+    LocalNode,
+    NodeInfo,
+    Supervisor,
+    unix_healthz,
+    wait_until,
+)
 from pyscale.render import NODE
 from pyscale.render.cloudinit import ERROR_PAGE
 from tests.node.conftest import local_node, stack_file
@@ -42,17 +48,6 @@ CLIENT = "198.51.100.60"  # a client behind the load balancer
 ECHO = "echo"
 
 
-def _answers(path: Path) -> bool:
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(2)
-            sock.connect(str(path))
-            sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            return sock.recv(64).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
-
-
 def start_echo(local: LocalNode) -> None:
     """The echo app on Gunicorn's socket (the supervisor stops it with the node)."""
     sock = local.layout.socket
@@ -60,7 +55,7 @@ def start_echo(local: LocalNode) -> None:
         ECHO,
         [str(GUNICORN), "--bind", f"unix:{sock}", "--workers", "1",
          "--chdir", str(Path(__file__).parent), "echo_app:app"],
-        ready=lambda: _answers(sock),
+        ready=lambda: unix_healthz(sock),
         what="the echo app on the node's Gunicorn socket",
     )  # fmt: skip
 
