@@ -38,6 +38,7 @@ from pyscale_demo.common import (
     Call,
     Config,
     ConfigError,
+    PoolUse,
     Query,
     Result,
     Unavailable,
@@ -45,7 +46,6 @@ from pyscale_demo.common import (
     headers,
     int_param,
     json_result,
-    pool_gauges,
     read_body,
     resolve,
     text_result,
@@ -63,13 +63,13 @@ Send = Callable[[Message], Awaitable[None]]
 
 class Pools:
     """This worker's database and cache pools, made once per event loop, and the count of
-    their connections in use (the same gauges as the WSGI app's)."""
+    their connections in use (common.PoolUse, as the WSGI app's)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self._lock = asyncio.Lock()
         self._pools: dict[str, Any] = {}
-        self._in_use, self._waiting = pool_gauges()
+        self.use = PoolUse()
 
     async def open(self) -> None:
         """Make every configured pool (lifespan startup); no connection is opened yet."""
@@ -97,23 +97,16 @@ class Pools:
         pool = await (self.writer() if name == "write" else self.reader())
         if not self.config.read_urls:
             name = "write"  # reads go to the primary's pool: counted as that pool
-        acquired = False
-        self._waiting.labels(name).inc()
-        try:
+        with self.use.waiting(name) as acquired:
             async with pool.connection() as conn:
-                acquired = True
-                self._waiting.labels(name).dec()
-                with self._in_use.labels(name).track_inprogress():
+                with acquired():
                     yield conn
-        finally:
-            if not acquired:  # the pool timed out or the database refused
-                self._waiting.labels(name).dec()
 
     @contextlib.asynccontextmanager
     async def cache_command(self) -> AsyncIterator[Any]:
         """The cache client, its connection counted in use for the command."""
         client = await self.cache()
-        with self._in_use.labels("cache").track_inprogress():
+        with self.use.in_use("cache"):
             yield client
 
     async def _get(self, name: str, create: Callable[[], Awaitable[Any]]) -> Any:

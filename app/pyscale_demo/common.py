@@ -87,11 +87,9 @@ class Unavailable(Exception):
 
 
 @functools.cache
-def pool_gauges() -> tuple[Any, Any]:
-    """How many of this process's pooled connections are in use, and how many requests wait
-    for one, by pool (write, read, cache): summed over a node's live workers, they are what
-    the plan's pool alerts compare with workers x pool size. Made once per process (a
-    registry takes each name once), after fork: the app is loaded in each worker."""
+def _pool_gauges() -> tuple[Any, Any]:
+    """Made once per process (a registry takes each name once), after fork: the app is
+    loaded in each worker."""
     from prometheus_client import Gauge
 
     in_use = Gauge("pyscale_app_pool_in_use", "Pooled connections in use.", ["pool"],
@@ -99,6 +97,43 @@ def pool_gauges() -> tuple[Any, Any]:
     waiting = Gauge("pyscale_app_pool_waiting", "Requests waiting for a pooled connection.",
                     ["pool"], multiprocess_mode="livesum")  # fmt: skip
     return in_use, waiting
+
+
+class PoolUse:
+    """How many of this process's pooled connections are in use, and how many requests wait
+    for one, by pool (write, read, cache): summed over a node's live workers, they are what
+    the plan's pool alerts compare with workers x pool size. The same count on both twins,
+    whether their pools are waited on with `with` or `async with`."""
+
+    def __init__(self) -> None:
+        self._in_use, self._waiting = _pool_gauges()
+
+    @contextlib.contextmanager
+    def waiting(self, name: str) -> Iterator[Callable[[], contextlib.AbstractContextManager]]:
+        """Counted as waiting for a `name` connection until the `acquired()` it yields is
+        entered, then in use until that exits; a wait that fails (the pool timed out, the
+        database refused) stops counting as it leaves."""
+        waiting = self._waiting.labels(name)
+        waiting.inc()
+        left = False
+
+        @contextlib.contextmanager
+        def acquired() -> Iterator[None]:
+            nonlocal left
+            waiting.dec()
+            left = True
+            with self.in_use(name):
+                yield
+
+        try:
+            yield acquired
+        finally:
+            if not left:
+                waiting.dec()
+
+    def in_use(self, name: str) -> contextlib.AbstractContextManager:
+        """Counted as a `name` connection in use while entered."""
+        return self._in_use.labels(name).track_inprogress()
 
 
 # An answer: its status, content type and body.

@@ -60,6 +60,7 @@ from pyscale_demo.common import (
     Call,
     Config,
     ConfigError,
+    PoolUse,
     Query,
     Result,
     Unavailable,
@@ -67,7 +68,6 @@ from pyscale_demo.common import (
     headers,
     int_param,
     json_result,
-    pool_gauges,
     read_body,
     resolve,
     text_result,
@@ -91,7 +91,7 @@ class Pools:
         self._lock = threading.Lock()  # a gevent lock once threading is patched
         self._pid = 0
         self._pools: dict[str, Any] = {}
-        self._in_use, self._waiting = pool_gauges()
+        self.use = PoolUse()
 
     @contextlib.contextmanager
     def connection(self, name: str) -> Iterator[Any]:
@@ -100,23 +100,14 @@ class Pools:
         pool = self.writer() if name == "write" else self.reader()
         if not self.config.read_urls:
             name = "write"  # reads go to the primary's pool: counted as that pool
-        acquired = False
-        self._waiting.labels(name).inc()
-        try:
-            with pool.connection() as conn:
-                acquired = True
-                self._waiting.labels(name).dec()
-                with self._in_use.labels(name).track_inprogress():
-                    yield conn
-        finally:
-            if not acquired:  # the pool timed out or the database refused
-                self._waiting.labels(name).dec()
+        with self.use.waiting(name) as acquired, pool.connection() as conn, acquired():
+            yield conn
 
     @contextlib.contextmanager
     def cache_command(self) -> Iterator[Any]:
         """The cache client, its connection counted in use for the command."""
         client = self.cache()
-        with self._in_use.labels("cache").track_inprogress():
+        with self.use.in_use("cache"):
             yield client
 
     def _get(self, name: str, create: Callable[[], Any]) -> Any:
